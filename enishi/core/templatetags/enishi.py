@@ -1,0 +1,45 @@
+import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enishi.history.selectors import field_label, value_label
+
+register = template.Library()
+
+
+@register.simple_tag
+def history_field(entry, name: str) -> str:
+    return field_label(entry.model, name)
+
+
+@register.simple_tag
+def history_value(entry, name: str, value) -> str:
+    return value_label(entry.model, name, value)
+
+
+@register.simple_tag
+def contact_permissions(customer) -> list[tuple[str, str]]:
+    """(label, "yes" | "no" | "unknown") per channel, for the karte header."""
+    from enishi.customers.forms import PERMISSION_LABELS
+
+    states = []
+    for channel, label in PERMISSION_LABELS.items():
+        allowed = customer.allows(channel)
+        states.append((str(label), "unknown" if allowed is None else ("yes" if allowed else "no")))
+    return states
+
+
+@register.filter
+def age(birthday: datetime.date | None) -> str:
+    if not birthday:
+        return ""
+    today = timezone.localdate()
+    years = today.year - birthday.year - ((today.month, today.day) < (birthday.month, birthday.day))
+    return _("%(years)s years") % {"years": years}
+
+
+@register.filter
+def getfield(form, name: str):
+    return form[name]

@@ -1,0 +1,152 @@
+"""Customer search: the search documents and the index queries behind `search_customers`.
+
+Each karte carries two documents, both folded by `quality.normalize.search_fold` (width, kana,
+case, dashes, variant kanji, no spaces) so a query folded the same way finds every spelling:
+
+* `search_text`: names, reading, company, code, phones (national and +81 digits), e-mails,
+  postal code and address, one per line. Queries of 3+ characters use a trigram index on it
+  (SQLite FTS5 `trigram`, PostgreSQL pg_trgm GIN).
+* `search_bigrams`: the distinct 2-character pieces of the names, reading, company and address,
+  space-separated. 2-character queries (佐藤, 山田: the most common search) use a word index on
+  it (SQLite FTS5 `unicode61`, PostgreSQL a GIN `simple` text-search index), since trigram
+  indexes cannot answer them.
+
+Single characters fall back to a scan of `search_text`, stopped at the count cap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+
+from enishi.quality import normalize
+
+if TYPE_CHECKING:
+    from enishi.customers.models import Customer
+
+
+def build_search_documents(customer: Customer) -> tuple[str, str]:
+    fold = normalize.search_fold
+    company_name = customer.company.name if customer.company_id and customer.company else ""
+    names = [customer.name, customer.name_kana, customer.legal_name, company_name]
+    if customer.kind == "company":
+        bare = normalize.detect_legal_form(customer.name).bare
+        if bare != customer.name:
+            names.append(bare)
+    lines = [fold(n) for n in names if n]
+    if customer.code:
+        lines.append(fold(customer.code))
+    for raw in (customer.phone, customer.mobile, customer.fax):
+        if raw:
+            try:
+                lines.extend(normalize.phone_search_forms(normalize.parse_phone(raw).e164))
+            except Exception:  # noqa: BLE001 - an unparsable legacy value is searched as typed
+                lines.append(fold(raw))
+    for email in (customer.email, customer.email_alt):
+        if email:
+            lines.append(fold(email))
+    if customer.postal_code:
+        lines.append(customer.postal_code.replace("-", ""))
+    address = customer.address
+    if address:
+        lines.append(fold(address))
+    if customer.department:
+        lines.append(fold(customer.department))
+    text = "\n".join(dict.fromkeys(line for line in lines if line))
+    bigram_sources = [customer.name, customer.name_kana, company_name, customer.code, address]
+    pieces: dict[str, None] = {}
+    for source in bigram_sources:
+        if source:
+            pieces.update(dict.fromkeys(normalize.bigrams(source)))
+    return text, " ".join(pieces)
+
+
+class SearchQuery:
+    """A query folded the way the documents are, and the index that can answer it."""
+
+    def __init__(self, raw: str):
+        self.raw = raw
+        digits = normalize.query_phone_digits(raw)
+        self.term = digits if digits else normalize.search_fold(raw)
+
+    @property
+    def method(self) -> str:
+        if not self.term:
+            return "none"
+        if len(self.term) >= 3:
+            return "trigram"
+        if len(self.term) == 2 and len(normalize.bigrams(self.term)) == 1:
+            return "bigram"
+        return "scan"
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def candidate_ids(query: SearchQuery, cap: int | None = None) -> list[int]:
+    """Up to `cap` ids of customers whose documents contain the query, newest first.
+
+    Trash and permissions are applied by the caller (`customers.selectors`); the cap keeps a
+    query that matches half the database as fast as one that matches a single karte.
+    """
+    cap = cap or settings.ENISHI_COUNT_CAP + 1
+    method = query.method
+    if method == "none":
+        return []
+    if connection.vendor == "sqlite":
+        if method == "trigram":
+            sql = (
+                "SELECT rowid FROM customer_fts WHERE customer_fts MATCH %s "
+                "ORDER BY rowid DESC LIMIT %s"
+            )
+            params = ['"' + query.term.replace('"', '""') + '"', cap]
+        elif method == "bigram":
+            sql = (
+                "SELECT rowid FROM customer_bigram WHERE customer_bigram MATCH %s "
+                "ORDER BY rowid DESC LIMIT %s"
+            )
+            params = ['"' + query.term.replace('"', '""') + '"', cap]
+        else:
+            sql = (
+                "SELECT id FROM customers_customer WHERE search_text LIKE %s ESCAPE '\\' "
+                "ORDER BY id DESC LIMIT %s"
+            )
+            params = ["%" + _like_escape(query.term) + "%", cap]
+    else:
+        if method == "bigram":
+            sql = (
+                "SELECT id FROM customers_customer "
+                "WHERE to_tsvector('simple', search_bigrams) @@ phraseto_tsquery('simple', %s) "
+                "ORDER BY id DESC LIMIT %s"
+            )
+            params = [query.term, cap]
+        else:
+            # 3+ characters use the pg_trgm GIN index; shorter ones scan, like on SQLite.
+            sql = (
+                "SELECT id FROM customers_customer WHERE search_text LIKE %s "
+                "ORDER BY id DESC LIMIT %s"
+            )
+            params = ["%" + _like_escape(query.term) + "%", cap]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def rank_key(query: SearchQuery, search_text: str) -> tuple[int, int]:
+    """Name matches first (prefix before infix), then the reading, then anything else."""
+    lines = search_text.split("\n", 2)
+    name = lines[0] if lines else ""
+    kana = lines[1] if len(lines) > 1 else ""
+    term = query.term
+    if name.startswith(term):
+        return (0, len(name))
+    if kana.startswith(term):
+        return (1, len(name))
+    if term in name:
+        return (2, len(name))
+    if term in kana:
+        return (3, len(name))
+    return (4, len(name))

@@ -1,0 +1,147 @@
+"""Reads of kartes. Every function takes the acting user and returns only what they may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from enishi.accounts.models import User
+from enishi.customers.models import Customer
+from enishi.customers.search import SearchQuery, candidate_ids, rank_key
+
+
+def customer_visible(user: User) -> QuerySet[Customer]:
+    """The one permission filter for kartes: every list, search and lookup starts here.
+
+    Active staff see every karte that is not in the trash; role and team scopes narrow this
+    in one place when roles arrive.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Customer.objects.none()
+    return Customer.objects.filter(deleted_at__isnull=True)
+
+
+def customer_get(user: User, pk: int) -> Customer:
+    """A karte the user may see, or 404 (never a hint that it exists)."""
+    try:
+        return customer_visible(user).select_related(
+            "owner", "team", "company", "parent", "created_by", "updated_by"
+        ).get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+SORTS = {
+    "updated": ("-updated_at", "-id"),
+    "-updated": ("updated_at", "id"),
+    "kana": ("kana_key", "id"),
+    "-kana": ("-kana_key", "-id"),
+    "created": ("-created_at", "-id"),
+    "code": ("code", "id"),
+}
+
+
+@dataclass
+class CustomerFilters:
+    kind: str = ""
+    status: str = ""
+    rank: str = ""
+    owner: int | None = None
+    tag: int | None = None
+    prefecture: str = ""
+    channel: str = ""
+    q: str = ""
+    sort: str = "updated"
+
+    def active(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None) and k != "sort"}
+
+
+def customer_list(user: User, filters: CustomerFilters) -> QuerySet[Customer]:
+    qs = customer_visible(user)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.rank:
+        qs = qs.filter(rank=filters.rank)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.tag:
+        qs = qs.filter(tags__id=filters.tag)
+    if filters.prefecture:
+        qs = qs.filter(prefecture=filters.prefecture)
+    if filters.channel:
+        qs = qs.filter(acquisition_channel=filters.channel)
+    if filters.q:
+        query = SearchQuery(filters.q)
+        # The list is filtered to the search's candidates (capped): a search is a way in, not an export.
+        qs = qs.filter(pk__in=candidate_ids(query, cap=settings.ENISHI_COUNT_CAP * 10))
+    return qs.order_by(*SORTS.get(filters.sort, SORTS["updated"]))
+
+
+def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
+    """(count, is_capped): counting a million rows to print "1,000+" would be wasted time."""
+    cap = cap or settings.ENISHI_COUNT_CAP
+    n = qs.order_by()[: cap + 1].count()
+    return (cap, True) if n > cap else (n, False)
+
+
+@dataclass
+class SearchResult:
+    customers: list[Customer] = field(default_factory=list)
+    count: int = 0
+    capped: bool = False
+    method: str = "none"
+
+
+def search_customers(user: User, query: str, *, limit: int = 20) -> SearchResult:
+    """Everyone the user may see whose name, reading, company, phone, e-mail, address or code
+    contains the query, best matches first. The one search used by the top bar, lists and API.
+    """
+    parsed = SearchQuery(query)
+    if parsed.method == "none":
+        return SearchResult()
+    cap = settings.ENISHI_COUNT_CAP
+    ids = candidate_ids(parsed, cap=cap + 1)
+    if not ids:
+        return SearchResult(method=parsed.method)
+    rows = list(customer_visible(user).filter(pk__in=ids).values_list("pk", "search_text"))
+    rows.sort(key=lambda row: (rank_key(parsed, row[1]), -row[0]))
+    best = [pk for pk, _ in rows[:limit]]
+    by_pk = {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=best).select_related("company", "owner")
+    }
+    capped = len(ids) > cap
+    return SearchResult(
+        customers=[by_pk[pk] for pk in best if pk in by_pk],
+        count=cap if capped else len(rows),
+        capped=capped,
+        method=parsed.method,
+    )
+
+
+def customer_contacts(user: User, company: Customer) -> QuerySet[Customer]:
+    return customer_visible(user).filter(company=company).order_by(
+        "-is_key_person", "-is_decision_maker", "kana_key", "id"
+    )
+
+
+def customer_subsidiaries(user: User, company: Customer) -> QuerySet[Customer]:
+    return customer_visible(user).filter(parent=company).order_by("kana_key", "id")
+
+
+def companies_for_choice(user: User) -> QuerySet[Customer]:
+    return customer_visible(user).filter(kind=Customer.Kind.COMPANY).order_by("kana_key", "id")
+
+
+def tag_counts(user: User) -> QuerySet:
+    from enishi.customers.models import Tag
+
+    return Tag.objects.annotate(
+        n=Count("customers", filter=Q(customers__deleted_at__isnull=True))
+    ).order_by("name")

@@ -1,0 +1,278 @@
+"""Writes to kartes: one function per use case, each validating, saving and recording history."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enishi.accounts.models import User
+from enishi.customers import fields as custom_fields
+from enishi.customers.models import Customer, Tag
+from enishi.customers.search import build_search_documents
+from enishi.history.models import HistoryEntry
+from enishi.history.services import history_record, snapshot
+from enishi.quality import normalize
+
+# The fields people edit (forms, API, import); everything else is derived or bookkeeping.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "kind", "code", "name", "family_name", "given_name", "name_kana", "legal_name",
+    "corporate_number", "industry", "employees", "founded_on", "fiscal_month", "website", "sns",
+    "parent", "company", "department", "title", "is_key_person", "is_decision_maker",
+    "postal_code", "prefecture", "city", "town", "street", "building",
+    "phone", "mobile", "fax", "email", "email_alt", "birthday", "gender",
+    "owner", "team", "status", "rank", "acquisition_channel", "contact_permissions",
+    "payment_terms", "needs", "preferences", "notes", "custom_fields",
+)
+# What the history shows besides EDITABLE_FIELDS.
+HISTORY_FIELDS = EDITABLE_FIELDS + ("tags", "last_confirmed_at")
+TEXT_LIMITS = {f.name: f.max_length for f in Customer._meta.get_fields() if getattr(f, "max_length", None)}
+LONG_TEXT_LIMIT = 20000
+
+
+class StaleVersionError(Exception):
+    """Someone saved the karte after this writer read it: nothing was written."""
+
+    def __init__(self, current: Customer):
+        super().__init__(f"customer {current.pk} is at version {current.version}")
+        self.current = current
+
+
+def _clean_text(name: str, value: Any, errors: dict[str, list[str]]) -> str:
+    text = "" if value is None else str(value)
+    if "\x00" in text:
+        errors.setdefault(name, []).append(_("The text contains a control character that cannot be stored."))
+    limit = TEXT_LIMITS.get(name, LONG_TEXT_LIMIT)
+    if len(text) > limit:
+        errors.setdefault(name, []).append(
+            _("Too long: at most %(limit)s characters (you entered %(count)s).")
+            % {"limit": limit, "count": len(text)}
+        )
+    return text.strip()
+
+
+def customer_clean(data: dict[str, Any], *, kind: str, instance: Customer | None = None) -> dict[str, Any]:
+    """Validate and normalise one karte's input. Raises ValidationError keyed by field name.
+
+    What people typed stays as typed where it is for display (names, phones); values with one
+    correct spelling (postal code, corporate number, kana reading) are stored in that spelling.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, str) or (value is None and TEXT_LIMITS.get(name)):
+            cleaned[name] = _clean_text(name, value, errors)
+        else:
+            cleaned[name] = value
+
+    def check(name: str, fn):
+        value = cleaned.get(name)
+        if value:
+            try:
+                cleaned[name] = fn(value)
+            except ValidationError as exc:
+                errors.setdefault(name, []).extend(exc.messages)
+
+    if kind == Customer.Kind.PERSON and not cleaned.get("name") and (
+        cleaned.get("family_name") or cleaned.get("given_name")
+    ):
+        # Family name first, one space: the way a Japanese name is written on a card.
+        cleaned["name"] = " ".join(p for p in (cleaned.get("family_name"), cleaned.get("given_name")) if p)
+    if "name" in cleaned or instance is None:
+        cleaned["name"] = normalize.collapse_spaces(cleaned.get("name", ""))
+        if not cleaned["name"]:
+            errors.setdefault("name", []).append(_("Enter the name."))
+    if cleaned.get("name_kana"):
+        if normalize.is_kana_reading(cleaned["name_kana"]):
+            cleaned["name_kana"] = normalize.to_katakana(cleaned["name_kana"])
+        else:
+            errors.setdefault("name_kana", []).append(
+                _("Enter the reading in kana (hiragana, katakana or half-width katakana).")
+            )
+    for phone_field in ("phone", "mobile", "fax"):
+        check(phone_field, lambda v: (normalize.parse_phone(v), v)[1])
+    check("postal_code", normalize.normalize_postal_code)
+    check("corporate_number", normalize.normalize_corporate_number)
+    check("email", normalize.normalize_email)
+    check("email_alt", normalize.normalize_email)
+    if "contact_permissions" in cleaned:
+        perms = cleaned["contact_permissions"] or {}
+        if not isinstance(perms, dict) or any(
+            k not in Customer.CONTACT_CHANNELS or not isinstance(v, bool | None) for k, v in perms.items()
+        ):
+            errors.setdefault("contact_permissions", []).append(
+                _("Contact permission takes yes, no or unknown for e-mail, phone, post and SNS.")
+            )
+        else:
+            cleaned["contact_permissions"] = {k: v for k, v in perms.items() if v is not None}
+    company = cleaned.get("company")
+    if company is not None and (kind != Customer.Kind.PERSON or company.kind != Customer.Kind.COMPANY):
+        errors.setdefault("company", []).append(_("Only a person can belong to a company."))
+    parent = cleaned.get("parent")
+    if parent is not None:
+        if kind != Customer.Kind.COMPANY or parent.kind != Customer.Kind.COMPANY:
+            errors.setdefault("parent", []).append(_("Only a company can have a parent company."))
+        elif instance is not None and _would_loop(instance, parent):
+            errors.setdefault("parent", []).append(_("A company cannot be its own parent, directly or through others."))
+    for date_field in ("birthday", "founded_on"):
+        value = cleaned.get(date_field)
+        if value and value > timezone.localdate():
+            errors.setdefault(date_field, []).append(_("This date is in the future."))
+    if "custom_fields" in cleaned:
+        try:
+            cleaned["custom_fields"] = custom_fields.clean_custom_fields(kind, cleaned["custom_fields"] or {})
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+    if cleaned.get("code"):
+        clash = Customer.objects.filter(code=cleaned["code"], deleted_at__isnull=True)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            errors.setdefault("code", []).append(_("Another customer already has this code."))
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _would_loop(company: Customer, parent: Customer) -> bool:
+    seen = set()
+    node: Customer | None = parent
+    while node is not None and node.pk not in seen:
+        if node.pk == company.pk:
+            return True
+        seen.add(node.pk)
+        node = node.parent
+    return False
+
+
+def apply_derived_fields(customer: Customer) -> None:
+    """Fill the normalised keys and search documents from what is typed (no saving)."""
+    if customer.kind == Customer.Kind.COMPANY:
+        legal = normalize.detect_legal_form(customer.name)
+        customer.legal_form = legal.form
+        customer.legal_form_position = legal.position
+        customer.name_key = normalize.company_name_key(customer.name)
+    else:
+        customer.legal_form = ""
+        customer.legal_form_position = ""
+        customer.name_key = normalize.person_name_key(customer.name)
+    customer.kana_key = normalize.kana_key(customer.name_kana) if customer.name_kana else ""
+    for field in ("phone", "mobile", "fax"):
+        raw = getattr(customer, field)
+        setattr(customer, f"{field}_e164", normalize.parse_phone(raw).e164 if raw else "")
+    customer.email_key = normalize.email_key(customer.email) if customer.email else ""
+    customer.search_text, customer.search_bigrams = build_search_documents(customer)
+
+
+def _set_fields(customer: Customer, cleaned: dict[str, Any]) -> list[Tag] | None:
+    tags = cleaned.pop("tags", None)
+    for name, value in cleaned.items():
+        if name not in EDITABLE_FIELDS:
+            raise ValueError(f"{name} is not an editable customer field")
+        setattr(customer, name, value)
+    return tags
+
+
+@transaction.atomic
+def customer_create(*, actor: User | None, data: dict[str, Any], via: str = HistoryEntry.Via.UI) -> Customer:
+    kind = data.get("kind") or Customer.Kind.PERSON
+    cleaned = customer_clean({**data, "kind": kind}, kind=kind)
+    customer = Customer(created_by=actor, updated_by=actor)
+    if actor is not None and "owner" not in cleaned:
+        customer.owner = actor
+    tags = _set_fields(customer, cleaned)
+    apply_derived_fields(customer)
+    customer.save()
+    if tags is not None:
+        customer.tags.set(tags)
+    history_record(
+        actor=actor, via=via, action=HistoryEntry.Action.CREATE, instance=customer,
+        customer_id=customer.pk, changes=snapshot(customer, HISTORY_FIELDS, only_filled=True),
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *, actor: User | None, customer: Customer, data: dict[str, Any], version: int | None,
+    via: str = HistoryEntry.Via.UI,
+) -> Customer:
+    """Save changes made on top of `version`; a stale version raises StaleVersionError.
+
+    The row is re-read inside the transaction (locked on PostgreSQL; on SQLite the IMMEDIATE
+    transaction already holds the write lock), so two writers can never both win.
+    """
+    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    if version is not None and current.version != version:
+        raise StaleVersionError(current)
+    kind = data.get("kind") or current.kind
+    cleaned = customer_clean({**data, "kind": kind}, kind=kind, instance=current)
+    before = snapshot(current, HISTORY_FIELDS)
+    name_before = current.name
+    tags = _set_fields(current, cleaned)
+    if current.kind == Customer.Kind.COMPANY:
+        current.company = None
+    apply_derived_fields(current)
+    if tags is not None:
+        current.tags.set(tags)
+    changes = {k: v for k, v in _diff(before, snapshot(current, HISTORY_FIELDS)).items()}
+    if not changes:
+        return current
+    current.version += 1
+    current.updated_by = actor
+    current.save()
+    history_record(
+        actor=actor, via=via, action=HistoryEntry.Action.UPDATE, instance=current,
+        customer_id=current.pk, changes=changes,
+    )
+    if current.kind == Customer.Kind.COMPANY and current.name != name_before:
+        customers_reindex(current.contacts.all())
+    customer.__dict__.update(current.__dict__)
+    return customer
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+
+
+@transaction.atomic
+def customer_confirm(*, actor: User, customer: Customer) -> Customer:
+    """Mark the karte as checked today (freshness), without changing its facts."""
+    previous = customer.last_confirmed_at
+    customer.last_confirmed_at = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(last_confirmed_at=customer.last_confirmed_at)
+    history_record(
+        actor=actor, via=HistoryEntry.Via.UI, action=HistoryEntry.Action.UPDATE, instance=customer,
+        customer_id=customer.pk,
+        changes=snapshot_pair("last_confirmed_at", previous, customer.last_confirmed_at),
+    )
+    return customer
+
+
+def snapshot_pair(name: str, before: Any, after: Any) -> dict[str, list[Any]]:
+    fmt = lambda v: timezone.localtime(v).strftime("%Y-%m-%d %H:%M") if v else None  # noqa: E731
+    return {name: [fmt(before), fmt(after)]}
+
+
+def customers_reindex(customers: Iterable[Customer]) -> int:
+    """Rebuild the search documents of these kartes (e.g. after their company was renamed)."""
+    count = 0
+    for customer in customers:
+        text, bigrams = build_search_documents(customer)
+        if (text, bigrams) != (customer.search_text, customer.search_bigrams):
+            Customer.objects.filter(pk=customer.pk).update(search_text=text, search_bigrams=bigrams)
+            count += 1
+    return count
+
+
+def tags_from_names(names: Iterable[str]) -> list[Tag]:
+    """Tags by name, creating the missing ones (a tag is just a label people type)."""
+    tags = []
+    for raw in names:
+        name = normalize.collapse_spaces(normalize.nfkc(raw))[:50]
+        if name:
+            tags.append(Tag.objects.get_or_create(name=name)[0])
+    return tags

@@ -1,0 +1,238 @@
+"""Karte pages. Each view: parse input → one selector or service → render."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from enishi.accounts.models import User
+from enishi.activities.forms import ActivityForm
+from enishi.activities.selectors import tasks_open_for_customer, timeline_page
+from enishi.core.permissions import admin_required
+from enishi.customers import fields as custom_fields
+from enishi.customers import selectors, services
+from enishi.customers.forms import CustomerForm, FieldDefinitionForm
+from enishi.customers.models import Customer, FieldDefinition, Tag
+from enishi.history.selectors import history_for_customer
+from enishi.quality import normalize
+from enishi.quality.prefectures import PREFECTURES
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    g = request.GET
+    filters = selectors.CustomerFilters(
+        kind=g.get("kind", "") if g.get("kind") in Customer.Kind.values else "",
+        status=g.get("status", "") if g.get("status") in Customer.Status.values else "",
+        rank=g.get("rank", "") if g.get("rank") in Customer.Rank.values else "",
+        owner=_int_or_none(g.get("owner")),
+        tag=_int_or_none(g.get("tag")),
+        prefecture=g.get("prefecture", "") if g.get("prefecture") in PREFECTURES else "",
+        channel=g.get("channel", "") if g.get("channel") in Customer.Channel.values else "",
+        q=g.get("q", "")[:100],
+        sort=g.get("sort", "updated") if g.get("sort") in selectors.SORTS else "updated",
+    )
+    qs = selectors.customer_list(request.user, filters).select_related("owner", "company")
+    count, capped = selectors.capped_count(qs, cap=settings.ENISHI_COUNT_CAP * 10)
+    paginator = Paginator(qs, settings.ENISHI_PAGE_SIZE)
+    # Paginator.count would count the whole table; the capped count is enough for the pager.
+    paginator.__dict__["count"] = count
+    page = paginator.get_page(g.get("page"))
+    query = g.copy()
+    query.pop("page", None)
+    return render(request, "customers/list.html", {
+        "page": page,
+        "count": count,
+        "capped": capped,
+        "filters": filters,
+        "querystring": query.urlencode(),
+        "kinds": Customer.Kind.choices,
+        "statuses": Customer.Status.choices,
+        "ranks": Customer.Rank.choices,
+        "channels": Customer.Channel.choices,
+        "prefectures": PREFECTURES,
+        "owners": User.objects.filter(is_active=True),
+        "tags": Tag.objects.all(),
+        "sorts": [
+            ("updated", _("Recently updated")), ("-updated", _("Least recently updated")),
+            ("kana", _("Reading (ア→ン)")), ("-kana", _("Reading (ン→ア)")),
+            ("created", _("Newest")), ("code", _("Customer code")),
+        ],
+    })
+
+
+@require_GET
+def customer_search(request: HttpRequest) -> HttpResponse:
+    """The top bar's results as you type (an htmx fragment), or a full page without htmx."""
+    q = request.GET.get("q", "")[:100]
+    result = selectors.search_customers(request.user, q, limit=12 if request.htmx else 50)
+    template = "customers/_search_results.html" if request.htmx else "customers/search.html"
+    return render(request, template, {"q": q, "result": result})
+
+
+def _timeline_cursor(request: HttpRequest) -> tuple[datetime.datetime, int] | None:
+    at = parse_datetime(request.GET.get("before_at", "") or "")
+    pk = _int_or_none(request.GET.get("before_id"))
+    return (at, pk) if at and pk else None
+
+
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(request.user, pk)
+    size = settings.ENISHI_TIMELINE_PAGE_SIZE
+    activities, cursor = timeline_page(request.user, customer, before=_timeline_cursor(request), size=size)
+    if request.htmx and request.GET.get("part") == "timeline":
+        return render(request, "customers/_timeline.html", {"customer": customer, "activities": activities, "cursor": cursor})
+    definitions = custom_fields.active_definitions(customer.kind)
+    values = customer.custom_fields or {}
+    custom_rows = [
+        (d, custom_fields.display_value(d, values.get(d.key)))
+        for d in definitions
+    ]
+    is_print = request.GET.get("print") == "1"
+    return render(request, "customers/detail.html", {
+        "customer": customer,
+        "tags": list(customer.tags.all()),
+        "custom_rows": custom_rows,
+        "contacts": list(selectors.customer_contacts(request.user, customer)[:100]) if customer.is_company else [],
+        "subsidiaries": list(selectors.customer_subsidiaries(request.user, customer)[:100]) if customer.is_company else [],
+        "colleagues": (
+            list(selectors.customer_contacts(request.user, customer.company).exclude(pk=customer.pk)[:20])
+            if customer.company_id else []
+        ),
+        "tasks": list(tasks_open_for_customer(request.user, customer)[:50]),
+        "activities": activities,
+        "cursor": cursor,
+        "history": list(history_for_customer(customer_id=customer.pk)[:10 if is_print else 50]),
+        "activity_form": ActivityForm(initial={"occurred_at": None}),
+        "is_print": is_print,
+    })
+
+
+def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer | None):
+    """Run the service for a valid form; on a rule failure put the messages next to the fields."""
+    try:
+        if customer is None:
+            return services.customer_create(actor=request.user, data=form.service_data())
+        version = _int_or_none(request.POST.get("version"))
+        return services.customer_update(actor=request.user, customer=customer, data=form.service_data(), version=version)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind") if request.GET.get("kind") in Customer.Kind.values else Customer.Kind.PERSON
+    company = None
+    if request.GET.get("company"):
+        company = selectors.customer_get(request.user, _int_or_none(request.GET["company"]) or 0)
+    initial = {"kind": kind, "owner": request.user, "status": Customer.Status.LEAD}
+    if company is not None:
+        initial.update(company=company, postal_code=company.postal_code, prefecture=company.prefecture,
+                       city=company.city, town=company.town, street=company.street, building=company.building,
+                       phone=company.phone)
+    form = CustomerForm(request.POST or None, user=request.user, initial=initial, instance=Customer(kind=kind))
+    if request.method == "POST" and form.is_valid():
+        customer = _save_customer(request, form, None)
+        if customer is not None:
+            messages.success(request, _("Saved %(name)s.") % {"name": customer.name})
+            return redirect(customer)
+    return render(request, "customers/form.html", {"form": form, "customer": None}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(request.user, pk)
+    form = CustomerForm(request.POST or None, user=request.user, instance=customer)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = _save_customer(request, form, customer)
+        except services.StaleVersionError as exc:
+            conflict = exc.current
+            saved = None
+        if saved is not None:
+            messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
+            return redirect(saved)
+    status = 409 if conflict else (400 if form.errors else 200)
+    return render(request, "customers/form.html", {
+        "form": form, "customer": customer, "conflict": conflict,
+        "conflict_history": list(history_for_customer(customer_id=customer.pk)[:5]) if conflict else [],
+    }, status=status)
+
+
+@require_POST
+def customer_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(request.user, pk)
+    services.customer_confirm(actor=request.user, customer=customer)
+    messages.success(request, _("Marked as confirmed today."))
+    return redirect(customer)
+
+
+@require_GET
+def postal_code_lookup(request: HttpRequest) -> JsonResponse:
+    """Prefecture, city and town for a postal code, from offline data (for the form's auto-fill)."""
+    try:
+        code = normalize.normalize_postal_code(request.GET.get("code", ""))
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "error": exc.messages[0]}, status=400)
+    found = normalize.lookup_postal_code(code)
+    if found is None:
+        return JsonResponse({"ok": False, "code": code, "error": _("No address is known for this postal code.")}, status=404)
+    return JsonResponse({"ok": True, "code": code, "prefecture": found.prefecture, "city": found.city, "town": found.town})
+
+
+# --- Field definitions (項目定義シート): admin only ----------------------------------------------
+
+
+@admin_required
+@require_GET
+def field_definition_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "customers/fields/list.html", {
+        "definitions": FieldDefinition.objects.all(),
+        "presets": custom_fields.available_presets(),
+    })
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def field_definition_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    instance = None
+    if pk is not None:
+        instance = FieldDefinition.objects.filter(pk=pk).first()
+        if instance is None:
+            raise Http404
+    form = FieldDefinitionForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        definition = form.save()
+        messages.success(request, _("Saved the field “%(label)s”.") % {"label": definition.label})
+        return redirect("customers:field_list")
+    return render(request, "customers/fields/form.html", {"form": form, "definition": instance}, status=400 if form.errors else 200)
+
+
+@admin_required
+@require_POST
+def field_definition_install_preset(request: HttpRequest) -> HttpResponse:
+    try:
+        created = custom_fields.field_definitions_install_preset(preset_key=request.POST.get("preset", ""))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, _("Added %(count)s fields.") % {"count": len(created)})
+    return redirect("customers:field_list")

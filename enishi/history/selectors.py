@@ -1,0 +1,36 @@
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import QuerySet
+
+from enishi.history.models import HistoryEntry
+
+
+def history_for_customer(*, customer_id: int) -> QuerySet[HistoryEntry]:
+    return HistoryEntry.objects.filter(customer_id=customer_id).select_related("actor")
+
+
+def field_label(model_label: str, field_name: str) -> str:
+    """The field's name in the active language, for showing a history entry."""
+    try:
+        model = apps.get_model(model_label)
+        return str(model._meta.get_field(field_name).verbose_name)
+    except (LookupError, FieldDoesNotExist, ValueError):
+        return field_name
+
+
+def value_label(model_label: str, field_name: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    try:
+        field = apps.get_model(model_label)._meta.get_field(field_name)
+    except (LookupError, FieldDoesNotExist, ValueError):
+        return str(value)
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        from django.utils.translation import gettext as _
+
+        return _("Yes") if value else _("No")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "—"
+    return str(value)

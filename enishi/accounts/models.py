@@ -27,7 +27,11 @@ class User(AbstractUser):
         _("language"), max_length=8, choices=Language.choices, default=Language.JA
     )
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL,
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="members",
     )
 

@@ -6,13 +6,24 @@ from enishi.accounts.models import Team, User
 
 @transaction.atomic
 def user_create(
-    *, username: str, password: str, display_name: str = "", email: str = "",
-    is_admin: bool = False, team: Team | None = None, language: str = "ja",
+    *,
+    username: str,
+    password: str,
+    display_name: str = "",
+    email: str = "",
+    is_admin: bool = False,
+    team: Team | None = None,
+    language: str = "ja",
     check_password: bool = True,
 ) -> User:
     user = User(
-        username=username, display_name=display_name, email=email, team=team,
-        language=language, is_staff=is_admin, is_superuser=is_admin,
+        username=username,
+        display_name=display_name,
+        email=email,
+        team=team,
+        language=language,
+        is_staff=is_admin,
+        is_superuser=is_admin,
     )
     if check_password:
         validate_password(password, user)

@@ -10,7 +10,11 @@ from django.views.decorators.http import require_http_methods
 from enishi.accounts.models import User
 from enishi.accounts.services import user_set_language
 
-login = login_not_required(auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True))
+login = login_not_required(
+    auth_views.LoginView.as_view(
+        template_name="accounts/login.html", redirect_authenticated_user=True
+    )
+)
 logout = auth_views.LogoutView.as_view()
 
 

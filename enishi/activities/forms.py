@@ -9,26 +9,43 @@ LOGGABLE_TYPES = [(v, label) for v, label in Activity.Type.choices if v != Activ
 
 
 class ActivityForm(forms.Form):
-    type = forms.ChoiceField(label=_("Type"), choices=LOGGABLE_TYPES, initial=Activity.Type.CALL, widget=forms.RadioSelect)
-    direction = forms.ChoiceField(label=_("Direction"), choices=[("", "—")] + Activity.Direction.choices, required=False)
+    type = forms.ChoiceField(
+        label=_("Type"),
+        choices=LOGGABLE_TYPES,
+        initial=Activity.Type.CALL,
+        widget=forms.RadioSelect,
+    )
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=[("", "—")] + Activity.Direction.choices, required=False
+    )
     occurred_at = forms.DateTimeField(
-        label=_("When"), required=False, help_text=_("Leave empty for now."),
+        label=_("When"),
+        required=False,
+        help_text=_("Leave empty for now."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"],
     )
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
-    body = forms.CharField(label=_("What was said"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 3}))
+    body = forms.CharField(
+        label=_("What was said"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     outcome = forms.CharField(label=_("Outcome"), max_length=200, required=False)
     next_action = forms.CharField(label=_("Next action"), max_length=200, required=False)
     next_action_due = JapaneseDateField(
-        label=_("Due"), required=False,
+        label=_("Due"),
+        required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self):
         cleaned = super().clean()
         if not any(cleaned.get(k) for k in ("subject", "body", "outcome", "next_action")):
-            raise forms.ValidationError(_("Write at least a subject, what was said, or a next action."))
+            raise forms.ValidationError(
+                _("Write at least a subject, what was said, or a next action.")
+            )
         if cleaned.get("next_action_due") and not cleaned.get("next_action"):
             self.add_error("next_action", _("Say what the next action is, or clear its date."))
         return cleaned

@@ -25,7 +25,9 @@ class Activity(models.Model):
         OUTBOUND = "out", _("Outbound")
 
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
         related_name="activities",
     )
     type = models.CharField(_("type"), max_length=20, choices=Type.choices, default=Type.CALL)
@@ -34,8 +36,12 @@ class Activity(models.Model):
     )
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="activities",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
     )
     attendees = models.CharField(_("attendees"), max_length=300, blank=True, default="")
     subject = models.CharField(_("subject"), max_length=200, blank=True, default="")
@@ -45,7 +51,10 @@ class Activity(models.Model):
     next_action_due = models.DateField(_("next action due"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,27 +76,43 @@ class Activity(models.Model):
 
 class Task(models.Model):
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
         related_name="tasks",
     )
     activity = models.ForeignKey(
-        Activity, verbose_name=_("from activity"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="tasks",
+        Activity,
+        verbose_name=_("from activity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
     )
     title = models.CharField(_("title"), max_length=200)
     due_on = models.DateField(_("due"), null=True, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="tasks",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
     )
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     updated_at = models.DateTimeField(auto_now=True)

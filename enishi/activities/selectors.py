@@ -47,12 +47,9 @@ class MyTasks:
 
 def my_tasks(user: User, *, limit: int = 200) -> MyTasks:
     today = timezone.localdate()
-    base = (
-        Task.objects.filter(
-            assignee=user, deleted_at__isnull=True, customer__in=customer_visible(user)
-        )
-        .select_related("customer")
-    )
+    base = Task.objects.filter(
+        assignee=user, deleted_at__isnull=True, customer__in=customer_visible(user)
+    ).select_related("customer")
     open_ = base.filter(done_at__isnull=True)
     return MyTasks(
         overdue=list(open_.filter(due_on__lt=today).order_by("due_on", "id")[:limit]),
@@ -60,7 +57,9 @@ def my_tasks(user: User, *, limit: int = 200) -> MyTasks:
         upcoming=list(open_.filter(due_on__gt=today).order_by("due_on", "id")[:limit]),
         no_date=list(open_.filter(due_on__isnull=True).order_by("id")[:limit]),
         recently_done=list(
-            base.filter(done_at__gte=timezone.now() - datetime.timedelta(days=7)).order_by("-done_at")[:20]
+            base.filter(done_at__gte=timezone.now() - datetime.timedelta(days=7)).order_by(
+                "-done_at"
+            )[:20]
         ),
     )
 

@@ -14,64 +14,116 @@ from enishi.history.models import HistoryEntry
 from enishi.history.services import history_record, snapshot
 
 ACTIVITY_FIELDS = (
-    "type", "direction", "occurred_at", "staff", "attendees", "subject", "body", "outcome",
-    "next_action", "next_action_due",
+    "type",
+    "direction",
+    "occurred_at",
+    "staff",
+    "attendees",
+    "subject",
+    "body",
+    "outcome",
+    "next_action",
+    "next_action_due",
 )
 TASK_FIELDS = ("title", "due_on", "assignee", "done_at")
 
 
 @transaction.atomic
 def activity_log(
-    *, actor: User, customer: Customer, type: str, occurred_at: datetime.datetime | None = None,
-    subject: str = "", body: str = "", direction: str = "", outcome: str = "", attendees: str = "",
-    next_action: str = "", next_action_due: datetime.date | None = None,
-    staff: User | None = None, via: str = HistoryEntry.Via.UI,
+    *,
+    actor: User,
+    customer: Customer,
+    type: str,
+    occurred_at: datetime.datetime | None = None,
+    subject: str = "",
+    body: str = "",
+    direction: str = "",
+    outcome: str = "",
+    attendees: str = "",
+    next_action: str = "",
+    next_action_due: datetime.date | None = None,
+    staff: User | None = None,
+    via: str = HistoryEntry.Via.UI,
 ) -> Activity:
     """Log a touch point; a next action with or without a date becomes a task for the staff."""
     if next_action_due and not next_action:
-        raise ValidationError({"next_action": [_("Say what the next action is, or clear its date.")]})
+        raise ValidationError(
+            {"next_action": [_("Say what the next action is, or clear its date.")]}
+        )
     if "\x00" in subject + body + outcome + attendees + next_action:
         raise ValidationError(_("The text contains a control character that cannot be stored."))
     activity = Activity.objects.create(
-        customer=customer, type=type, direction=direction,
-        occurred_at=occurred_at or timezone.now(), staff=staff or actor, attendees=attendees,
-        subject=subject, body=body, outcome=outcome, next_action=next_action,
-        next_action_due=next_action_due, created_by=actor,
+        customer=customer,
+        type=type,
+        direction=direction,
+        occurred_at=occurred_at or timezone.now(),
+        staff=staff or actor,
+        attendees=attendees,
+        subject=subject,
+        body=body,
+        outcome=outcome,
+        next_action=next_action,
+        next_action_due=next_action_due,
+        created_by=actor,
     )
     history_record(
-        actor=actor, via=via, action=HistoryEntry.Action.CREATE, instance=activity,
-        customer_id=customer.pk, changes=snapshot(activity, ACTIVITY_FIELDS, only_filled=True),
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.CREATE,
+        instance=activity,
+        customer_id=customer.pk,
+        changes=snapshot(activity, ACTIVITY_FIELDS, only_filled=True),
     )
     if next_action:
         task_create(
-            actor=actor, customer=customer, title=next_action, due_on=next_action_due,
-            assignee=activity.staff, activity=activity, via=via,
+            actor=actor,
+            customer=customer,
+            title=next_action,
+            due_on=next_action_due,
+            assignee=activity.staff,
+            activity=activity,
+            via=via,
         )
     return activity
 
 
 @transaction.atomic
 def task_create(
-    *, actor: User, customer: Customer, title: str, due_on: datetime.date | None = None,
-    assignee: User | None = None, activity: Activity | None = None,
+    *,
+    actor: User,
+    customer: Customer,
+    title: str,
+    due_on: datetime.date | None = None,
+    assignee: User | None = None,
+    activity: Activity | None = None,
     via: str = HistoryEntry.Via.UI,
 ) -> Task:
     title = title.strip()
     if not title:
         raise ValidationError({"title": [_("Enter what needs to be done.")]})
     task = Task.objects.create(
-        customer=customer, title=title, due_on=due_on, assignee=assignee or actor,
-        activity=activity, created_by=actor,
+        customer=customer,
+        title=title,
+        due_on=due_on,
+        assignee=assignee or actor,
+        activity=activity,
+        created_by=actor,
     )
     history_record(
-        actor=actor, via=via, action=HistoryEntry.Action.CREATE, instance=task,
-        customer_id=customer.pk, changes=snapshot(task, TASK_FIELDS, only_filled=True),
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.CREATE,
+        instance=task,
+        customer_id=customer.pk,
+        changes=snapshot(task, TASK_FIELDS, only_filled=True),
     )
     return task
 
 
 @transaction.atomic
-def task_complete(*, actor: User, task: Task, done: bool = True, via: str = HistoryEntry.Via.UI) -> Task:
+def task_complete(
+    *, actor: User, task: Task, done: bool = True, via: str = HistoryEntry.Via.UI
+) -> Task:
     """Mark a task done (or open again). Completing twice changes nothing and records nothing."""
     current = Task.objects.select_for_update().get(pk=task.pk)
     if (current.done_at is not None) == done:
@@ -83,7 +135,10 @@ def task_complete(*, actor: User, task: Task, done: bool = True, via: str = Hist
     current.save(update_fields=["done_at", "done_by", "version", "updated_at"])
     after = snapshot(current, TASK_FIELDS)
     history_record(
-        actor=actor, via=via, action=HistoryEntry.Action.UPDATE, instance=current,
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.UPDATE,
+        instance=current,
         customer_id=current.customer_id,
         changes={k: [before[k], after[k]] for k in after if before[k] != after[k]},
     )

@@ -45,9 +45,15 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     done = request.POST.get("done", "1") == "1"
     task = services.task_complete(actor=request.user, task=task, done=done)
     if request.htmx:
-        return render(request, "activities/_task.html", {"task": task, "show_customer": request.POST.get("show_customer") == "1"})
+        return render(
+            request,
+            "activities/_task.html",
+            {"task": task, "show_customer": request.POST.get("show_customer") == "1"},
+        )
     messages.success(request, _("Task completed.") if done else _("Task reopened."))
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect("activities:my_tasks")

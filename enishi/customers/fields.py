@@ -32,7 +32,12 @@ def active_definitions(kind: str | None = None) -> list[FieldDefinition]:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or (isinstance(value, str) and not value.strip())
+    return (
+        value is None
+        or value == ""
+        or value == []
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def clean_value(definition: FieldDefinition, value: Any) -> Any:
@@ -97,12 +102,17 @@ def clean_value(definition: FieldDefinition, value: Any) -> Any:
         return normalize.parse_phone(str(value)).display
     if definition.type == t.URL:
         text = normalize.nfkc(str(value)).strip()
-        URLValidator(schemes=["http", "https"], message=_("Enter a web address starting with http:// or https://."))(text)
+        URLValidator(
+            schemes=["http", "https"],
+            message=_("Enter a web address starting with http:// or https://."),
+        )(text)
         return text
     raise ValidationError(_("Unknown field type."))
 
 
-def clean_custom_fields(kind: str, values: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+def clean_custom_fields(
+    kind: str, values: dict[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
     """Validate every value for a karte of `kind`; errors are keyed by the form field name.
 
     Keys without an active definition are refused rather than kept silently, so a typo in an
@@ -160,10 +170,15 @@ def field_definitions_install_preset(*, preset_key: str) -> list[FieldDefinition
     if preset is None:
         raise ValidationError(_("Unknown preset."))
     existing = set(FieldDefinition.objects.values_list("key", flat=True))
-    start = (FieldDefinition.objects.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    start = (
+        FieldDefinition.objects.order_by("-position").values_list("position", flat=True).first()
+        or 0
+    ) + 1
     created = []
     for offset, spec in enumerate(preset["fields"]):
         if spec["key"] in existing:
             continue
-        created.append(FieldDefinition.objects.create(position=start + offset, preset=preset_key, **spec))
+        created.append(
+            FieldDefinition.objects.create(position=start + offset, preset=preset_key, **spec)
+        )
     return created

@@ -23,7 +23,9 @@ PERMISSION_LABELS = {
 class JapaneseDateField(forms.DateField):
     """Accepts 2024-04-01, 2024/4/1, 令和6年4月1日, R6.4.1 and full-width digits."""
 
-    widget = forms.DateInput(attrs={"type": "text", "inputmode": "numeric", "placeholder": "2024-04-01 / 令和6年4月1日"})
+    widget = forms.DateInput(
+        attrs={"type": "text", "inputmode": "numeric", "placeholder": "2024-04-01 / 令和6年4月1日"}
+    )
 
     def to_python(self, value: Any):
         if value in self.empty_values:
@@ -35,7 +37,9 @@ class JapaneseDateField(forms.DateField):
 
 class CustomerForm(forms.ModelForm):
     tag_names = forms.CharField(
-        label=_("Tags"), required=False, max_length=500,
+        label=_("Tags"),
+        required=False,
+        max_length=500,
         help_text=_("Separate tags with commas (、 or ,)."),
     )
 
@@ -49,15 +53,21 @@ class CustomerForm(forms.ModelForm):
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
             "mobile": forms.TextInput(attrs={"type": "tel"}),
             "fax": forms.TextInput(attrs={"type": "tel"}),
-            "email": forms.TextInput(attrs={"type": "email", "inputmode": "email", "autocomplete": "email"}),
+            "email": forms.TextInput(
+                attrs={"type": "email", "inputmode": "email", "autocomplete": "email"}
+            ),
             "email_alt": forms.TextInput(attrs={"type": "email", "inputmode": "email"}),
-            "postal_code": forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "123-4567", "data-postal": "1"}),
+            "postal_code": forms.TextInput(
+                attrs={"inputmode": "numeric", "placeholder": "123-4567", "data-postal": "1"}
+            ),
             "corporate_number": forms.TextInput(attrs={"inputmode": "numeric"}),
             "kind": forms.RadioSelect,
         }
         field_classes = {"birthday": JapaneseDateField, "founded_on": JapaneseDateField}
         help_texts = {
-            "name": _("For a company, the name as written (株式会社… or …(株)); for a person, family name first."),
+            "name": _(
+                "For a company, the name as written (株式会社… or …(株)); for a person, family name first."
+            ),
             "name_kana": _("Hiragana, katakana or half-width katakana: stored as katakana."),
             "phone": _("Any format: 03-1234-5678, 0312345678, +81 3 1234 5678."),
             "postal_code": _("Fills in the prefecture, city and town."),
@@ -70,8 +80,11 @@ class CustomerForm(forms.ModelForm):
         # Plain text inputs: phones and e-mails are checked by our own rules with clear messages.
         for name in ("email", "email_alt", "website"):
             self.fields[name] = forms.CharField(
-                label=self.fields[name].label, required=False, max_length=self.fields[name].max_length,
-                widget=self.fields[name].widget, help_text=self.fields[name].help_text,
+                label=self.fields[name].label,
+                required=False,
+                max_length=self.fields[name].max_length,
+                widget=self.fields[name].widget,
+                help_text=self.fields[name].help_text,
             )
         from enishi.customers.selectors import companies_for_choice
 
@@ -89,7 +102,9 @@ class CustomerForm(forms.ModelForm):
         for channel, label in PERMISSION_LABELS.items():
             value = perms.get(channel)
             self.fields[f"perm_{channel}"] = forms.ChoiceField(
-                label=label, choices=PERMISSION_CHOICES, required=False,
+                label=label,
+                choices=PERMISSION_CHOICES,
+                required=False,
                 initial="" if value is None else ("yes" if value else "no"),
             )
         if instance.pk:
@@ -99,11 +114,17 @@ class CustomerForm(forms.ModelForm):
         values = instance.custom_fields if instance.pk else {}
         for definition in self.custom_definitions:
             self.fields[custom_fields.FORM_PREFIX + definition.key] = custom_form_field(
-                definition, initial=values.get(definition.key), required_now=definition.applies(kind)
+                definition,
+                initial=values.get(definition.key),
+                required_now=definition.applies(kind),
             )
 
     def custom_field_names(self, kind: str | None = None) -> list[tuple[str, FieldDefinition]]:
-        return [(custom_fields.FORM_PREFIX + d.key, d) for d in self.custom_definitions if kind is None or d.applies(kind)]
+        return [
+            (custom_fields.FORM_PREFIX + d.key, d)
+            for d in self.custom_definitions
+            if kind is None or d.applies(kind)
+        ]
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned values in the shape the customer services take."""
@@ -125,7 +146,9 @@ class CustomerForm(forms.ModelForm):
         return data
 
 
-def custom_form_field(definition: FieldDefinition, *, initial: Any, required_now: bool) -> forms.Field:
+def custom_form_field(
+    definition: FieldDefinition, *, initial: Any, required_now: bool
+) -> forms.Field:
     """A form field for one definition. Its rules run in the service; this only collects text."""
     t = FieldDefinition.Type
     common = {
@@ -135,12 +158,20 @@ def custom_form_field(definition: FieldDefinition, *, initial: Any, required_now
         "initial": initial,
     }
     if definition.type == t.LONG_TEXT:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=custom_fields.MAX_LONG_TEXT, **common)
+        return forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 3}),
+            max_length=custom_fields.MAX_LONG_TEXT,
+            **common,
+        )
     if definition.type == t.CHOICE:
-        return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in definition.choices], **common)
+        return forms.ChoiceField(
+            choices=[("", "—")] + [(c, c) for c in definition.choices], **common
+        )
     if definition.type == t.MULTI_CHOICE:
         return forms.MultipleChoiceField(
-            choices=[(c, c) for c in definition.choices], widget=forms.CheckboxSelectMultiple, **common
+            choices=[(c, c) for c in definition.choices],
+            widget=forms.CheckboxSelectMultiple,
+            **common,
         )
     if definition.type == t.BOOLEAN:
         return forms.ChoiceField(
@@ -158,23 +189,39 @@ def custom_form_field(definition: FieldDefinition, *, initial: Any, required_now
         attrs["inputmode"] = "email"
     if definition.required and required_now:
         attrs["aria-required"] = "true"
-    return forms.CharField(widget=forms.TextInput(attrs=attrs), max_length=custom_fields.MAX_TEXT, **common)
+    return forms.CharField(
+        widget=forms.TextInput(attrs=attrs), max_length=custom_fields.MAX_TEXT, **common
+    )
 
 
 class FieldDefinitionForm(forms.ModelForm):
     choices_text = forms.CharField(
-        label=_("Choices"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One choice per line (for choice and multiple choice)."),
     )
 
     class Meta:
         model = FieldDefinition
         fields = [
-            "key", "label_ja", "label_en", "definition", "type", "required", "applies_to",
-            "sensitive", "position", "is_active",
+            "key",
+            "label_ja",
+            "label_en",
+            "definition",
+            "type",
+            "required",
+            "applies_to",
+            "sensitive",
+            "position",
+            "is_active",
         ]
         widgets = {"definition": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"key": _("Letters, digits, - and _; used in the API and in imports. Cannot be changed later.")}
+        help_texts = {
+            "key": _(
+                "Letters, digits, - and _; used in the API and in imports. Cannot be changed later."
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -184,12 +231,18 @@ class FieldDefinitionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        lines = [normalize.collapse_spaces(x) for x in (cleaned.get("choices_text") or "").splitlines()]
+        lines = [
+            normalize.collapse_spaces(x) for x in (cleaned.get("choices_text") or "").splitlines()
+        ]
         choices = list(dict.fromkeys(x for x in lines if x))
         kind = cleaned.get("type")
         if kind in (FieldDefinition.Type.CHOICE, FieldDefinition.Type.MULTI_CHOICE) and not choices:
             self.add_error("choices_text", _("Give at least one choice."))
-        cleaned["choices"] = choices if kind in (FieldDefinition.Type.CHOICE, FieldDefinition.Type.MULTI_CHOICE) else []
+        cleaned["choices"] = (
+            choices
+            if kind in (FieldDefinition.Type.CHOICE, FieldDefinition.Type.MULTI_CHOICE)
+            else []
+        )
         return cleaned
 
     def save(self, commit: bool = True):

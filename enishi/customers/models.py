@@ -7,9 +7,8 @@ What the user typed is stored for display; the normalised keys beside it (`*_key
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class Tag(models.Model):
@@ -77,7 +76,10 @@ class Customer(models.Model):
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True, default="")
     legal_form = models.CharField(_("legal form"), max_length=30, blank=True, default="")
     legal_form_position = models.CharField(
-        _("legal form position"), max_length=10, blank=True, default="",
+        _("legal form position"),
+        max_length=10,
+        blank=True,
+        default="",
         choices=LegalFormPosition.choices,
     )
     name_key = models.CharField(max_length=200, blank=True, default="", editable=False)
@@ -91,21 +93,31 @@ class Customer(models.Model):
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     founded_on = models.DateField(_("founded"), null=True, blank=True)
     fiscal_month = models.PositiveSmallIntegerField(
-        _("fiscal year-end month"), null=True, blank=True,
+        _("fiscal year-end month"),
+        null=True,
+        blank=True,
         choices=[(m, m) for m in range(1, 13)],
     )
     website = models.URLField(_("website"), max_length=300, blank=True, default="")
     sns = models.CharField(_("SNS"), max_length=300, blank=True, default="")
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent company"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="subsidiaries",
+        "self",
+        verbose_name=_("parent company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
         limit_choices_to={"kind": "company"},
     )
 
     # --- a person at a company ---
     company = models.ForeignKey(
-        "self", verbose_name=_("company"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="contacts",
+        "self",
+        verbose_name=_("company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
         limit_choices_to={"kind": "company"},
     )
     department = models.CharField(_("department"), max_length=100, blank=True, default="")
@@ -138,19 +150,30 @@ class Customer(models.Model):
 
     # --- relationship ---
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="owned_customers",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_customers",
     )
     team = models.ForeignKey(
-        "accounts.Team", verbose_name=_("team"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="customers",
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.LEAD
     )
     rank = models.CharField(_("rank"), max_length=2, blank=True, default="", choices=Rank.choices)
     acquisition_channel = models.CharField(
-        _("acquisition channel"), max_length=20, blank=True, default="",
+        _("acquisition channel"),
+        max_length=20,
+        blank=True,
+        default="",
         choices=Channel.choices,
     )
     contact_permissions = models.JSONField(_("contact permission"), default=dict, blank=True)
@@ -164,13 +187,21 @@ class Customer(models.Model):
     # --- bookkeeping ---
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("created by"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("updated by"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
     last_confirmed_at = models.DateTimeField(_("last confirmed"), null=True, blank=True)
     # Optimistic locking: a write names the version it read; a stale one is refused.

@@ -27,9 +27,11 @@ def customer_visible(user: User) -> QuerySet[Customer]:
 def customer_get(user: User, pk: int) -> Customer:
     """A karte the user may see, or 404 (never a hint that it exists)."""
     try:
-        return customer_visible(user).select_related(
-            "owner", "team", "company", "parent", "created_by", "updated_by"
-        ).get(pk=pk)
+        return (
+            customer_visible(user)
+            .select_related("owner", "team", "company", "parent", "created_by", "updated_by")
+            .get(pk=pk)
+        )
     except (Customer.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
 
@@ -113,8 +115,7 @@ def search_customers(user: User, query: str, *, limit: int = 20) -> SearchResult
     rows.sort(key=lambda row: (rank_key(parsed, row[1]), -row[0]))
     best = [pk for pk, _ in rows[:limit]]
     by_pk = {
-        c.pk: c
-        for c in Customer.objects.filter(pk__in=best).select_related("company", "owner")
+        c.pk: c for c in Customer.objects.filter(pk__in=best).select_related("company", "owner")
     }
     capped = len(ids) > cap
     return SearchResult(
@@ -126,8 +127,10 @@ def search_customers(user: User, query: str, *, limit: int = 20) -> SearchResult
 
 
 def customer_contacts(user: User, company: Customer) -> QuerySet[Customer]:
-    return customer_visible(user).filter(company=company).order_by(
-        "-is_key_person", "-is_decision_maker", "kana_key", "id"
+    return (
+        customer_visible(user)
+        .filter(company=company)
+        .order_by("-is_key_person", "-is_decision_maker", "kana_key", "id")
     )
 
 

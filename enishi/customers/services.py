@@ -18,17 +18,56 @@ from enishi.quality import normalize
 
 # The fields people edit (forms, API, import); everything else is derived or bookkeeping.
 EDITABLE_FIELDS: tuple[str, ...] = (
-    "kind", "code", "name", "family_name", "given_name", "name_kana", "legal_name",
-    "corporate_number", "industry", "employees", "founded_on", "fiscal_month", "website", "sns",
-    "parent", "company", "department", "title", "is_key_person", "is_decision_maker",
-    "postal_code", "prefecture", "city", "town", "street", "building",
-    "phone", "mobile", "fax", "email", "email_alt", "birthday", "gender",
-    "owner", "team", "status", "rank", "acquisition_channel", "contact_permissions",
-    "payment_terms", "needs", "preferences", "notes", "custom_fields",
+    "kind",
+    "code",
+    "name",
+    "family_name",
+    "given_name",
+    "name_kana",
+    "legal_name",
+    "corporate_number",
+    "industry",
+    "employees",
+    "founded_on",
+    "fiscal_month",
+    "website",
+    "sns",
+    "parent",
+    "company",
+    "department",
+    "title",
+    "is_key_person",
+    "is_decision_maker",
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "street",
+    "building",
+    "phone",
+    "mobile",
+    "fax",
+    "email",
+    "email_alt",
+    "birthday",
+    "gender",
+    "owner",
+    "team",
+    "status",
+    "rank",
+    "acquisition_channel",
+    "contact_permissions",
+    "payment_terms",
+    "needs",
+    "preferences",
+    "notes",
+    "custom_fields",
 )
 # What the history shows besides EDITABLE_FIELDS.
 HISTORY_FIELDS = EDITABLE_FIELDS + ("tags", "last_confirmed_at")
-TEXT_LIMITS = {f.name: f.max_length for f in Customer._meta.get_fields() if getattr(f, "max_length", None)}
+TEXT_LIMITS = {
+    f.name: f.max_length for f in Customer._meta.get_fields() if getattr(f, "max_length", None)
+}
 LONG_TEXT_LIMIT = 20000
 
 
@@ -43,7 +82,9 @@ class StaleVersionError(Exception):
 def _clean_text(name: str, value: Any, errors: dict[str, list[str]]) -> str:
     text = "" if value is None else str(value)
     if "\x00" in text:
-        errors.setdefault(name, []).append(_("The text contains a control character that cannot be stored."))
+        errors.setdefault(name, []).append(
+            _("The text contains a control character that cannot be stored.")
+        )
     limit = TEXT_LIMITS.get(name, LONG_TEXT_LIMIT)
     if len(text) > limit:
         errors.setdefault(name, []).append(
@@ -53,7 +94,9 @@ def _clean_text(name: str, value: Any, errors: dict[str, list[str]]) -> str:
     return text.strip()
 
 
-def customer_clean(data: dict[str, Any], *, kind: str, instance: Customer | None = None) -> dict[str, Any]:
+def customer_clean(
+    data: dict[str, Any], *, kind: str, instance: Customer | None = None
+) -> dict[str, Any]:
     """Validate and normalise one karte's input. Raises ValidationError keyed by field name.
 
     What people typed stays as typed where it is for display (names, phones); values with one
@@ -75,11 +118,15 @@ def customer_clean(data: dict[str, Any], *, kind: str, instance: Customer | None
             except ValidationError as exc:
                 errors.setdefault(name, []).extend(exc.messages)
 
-    if kind == Customer.Kind.PERSON and not cleaned.get("name") and (
-        cleaned.get("family_name") or cleaned.get("given_name")
+    if (
+        kind == Customer.Kind.PERSON
+        and not cleaned.get("name")
+        and (cleaned.get("family_name") or cleaned.get("given_name"))
     ):
         # Family name first, one space: the way a Japanese name is written on a card.
-        cleaned["name"] = " ".join(p for p in (cleaned.get("family_name"), cleaned.get("given_name")) if p)
+        cleaned["name"] = " ".join(
+            p for p in (cleaned.get("family_name"), cleaned.get("given_name")) if p
+        )
     if "name" in cleaned or instance is None:
         cleaned["name"] = normalize.collapse_spaces(cleaned.get("name", ""))
         if not cleaned["name"]:
@@ -94,13 +141,21 @@ def customer_clean(data: dict[str, Any], *, kind: str, instance: Customer | None
     for phone_field in ("phone", "mobile", "fax"):
         check(phone_field, lambda v: (normalize.parse_phone(v), v)[1])
     check("postal_code", normalize.normalize_postal_code)
+    if cleaned.get("postal_code") and "postal_code" not in errors and not cleaned.get("prefecture"):
+        # Same help as the form's auto-fill, for the API and imports: only empty parts are filled.
+        found = normalize.lookup_postal_code(cleaned["postal_code"])
+        if found is not None:
+            for part in ("prefecture", "city", "town"):
+                if not cleaned.get(part):
+                    cleaned[part] = getattr(found, part)
     check("corporate_number", normalize.normalize_corporate_number)
     check("email", normalize.normalize_email)
     check("email_alt", normalize.normalize_email)
     if "contact_permissions" in cleaned:
         perms = cleaned["contact_permissions"] or {}
         if not isinstance(perms, dict) or any(
-            k not in Customer.CONTACT_CHANNELS or not isinstance(v, bool | None) for k, v in perms.items()
+            k not in Customer.CONTACT_CHANNELS or not isinstance(v, bool | None)
+            for k, v in perms.items()
         ):
             errors.setdefault("contact_permissions", []).append(
                 _("Contact permission takes yes, no or unknown for e-mail, phone, post and SNS.")
@@ -108,21 +163,27 @@ def customer_clean(data: dict[str, Any], *, kind: str, instance: Customer | None
         else:
             cleaned["contact_permissions"] = {k: v for k, v in perms.items() if v is not None}
     company = cleaned.get("company")
-    if company is not None and (kind != Customer.Kind.PERSON or company.kind != Customer.Kind.COMPANY):
+    if company is not None and (
+        kind != Customer.Kind.PERSON or company.kind != Customer.Kind.COMPANY
+    ):
         errors.setdefault("company", []).append(_("Only a person can belong to a company."))
     parent = cleaned.get("parent")
     if parent is not None:
         if kind != Customer.Kind.COMPANY or parent.kind != Customer.Kind.COMPANY:
             errors.setdefault("parent", []).append(_("Only a company can have a parent company."))
         elif instance is not None and _would_loop(instance, parent):
-            errors.setdefault("parent", []).append(_("A company cannot be its own parent, directly or through others."))
+            errors.setdefault("parent", []).append(
+                _("A company cannot be its own parent, directly or through others.")
+            )
     for date_field in ("birthday", "founded_on"):
         value = cleaned.get(date_field)
         if value and value > timezone.localdate():
             errors.setdefault(date_field, []).append(_("This date is in the future."))
     if "custom_fields" in cleaned:
         try:
-            cleaned["custom_fields"] = custom_fields.clean_custom_fields(kind, cleaned["custom_fields"] or {})
+            cleaned["custom_fields"] = custom_fields.clean_custom_fields(
+                kind, cleaned["custom_fields"] or {}
+            )
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 errors.setdefault(key, []).extend(messages)
@@ -177,7 +238,9 @@ def _set_fields(customer: Customer, cleaned: dict[str, Any]) -> list[Tag] | None
 
 
 @transaction.atomic
-def customer_create(*, actor: User | None, data: dict[str, Any], via: str = HistoryEntry.Via.UI) -> Customer:
+def customer_create(
+    *, actor: User | None, data: dict[str, Any], via: str = HistoryEntry.Via.UI
+) -> Customer:
     kind = data.get("kind") or Customer.Kind.PERSON
     cleaned = customer_clean({**data, "kind": kind}, kind=kind)
     customer = Customer(created_by=actor, updated_by=actor)
@@ -189,15 +252,23 @@ def customer_create(*, actor: User | None, data: dict[str, Any], via: str = Hist
     if tags is not None:
         customer.tags.set(tags)
     history_record(
-        actor=actor, via=via, action=HistoryEntry.Action.CREATE, instance=customer,
-        customer_id=customer.pk, changes=snapshot(customer, HISTORY_FIELDS, only_filled=True),
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.CREATE,
+        instance=customer,
+        customer_id=customer.pk,
+        changes=snapshot(customer, HISTORY_FIELDS, only_filled=True),
     )
     return customer
 
 
 @transaction.atomic
 def customer_update(
-    *, actor: User | None, customer: Customer, data: dict[str, Any], version: int | None,
+    *,
+    actor: User | None,
+    customer: Customer,
+    data: dict[str, Any],
+    version: int | None,
     via: str = HistoryEntry.Via.UI,
 ) -> Customer:
     """Save changes made on top of `version`; a stale version raises StaleVersionError.
@@ -225,8 +296,12 @@ def customer_update(
     current.updated_by = actor
     current.save()
     history_record(
-        actor=actor, via=via, action=HistoryEntry.Action.UPDATE, instance=current,
-        customer_id=current.pk, changes=changes,
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.UPDATE,
+        instance=current,
+        customer_id=current.pk,
+        changes=changes,
     )
     if current.kind == Customer.Kind.COMPANY and current.name != name_before:
         customers_reindex(current.contacts.all())
@@ -245,7 +320,10 @@ def customer_confirm(*, actor: User, customer: Customer) -> Customer:
     customer.last_confirmed_at = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(last_confirmed_at=customer.last_confirmed_at)
     history_record(
-        actor=actor, via=HistoryEntry.Via.UI, action=HistoryEntry.Action.UPDATE, instance=customer,
+        actor=actor,
+        via=HistoryEntry.Via.UI,
+        action=HistoryEntry.Action.UPDATE,
+        instance=customer,
         customer_id=customer.pk,
         changes=snapshot_pair("last_confirmed_at", previous, customer.last_confirmed_at),
     )

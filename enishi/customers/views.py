@@ -54,25 +54,32 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)
-    return render(request, "customers/list.html", {
-        "page": page,
-        "count": count,
-        "capped": capped,
-        "filters": filters,
-        "querystring": query.urlencode(),
-        "kinds": Customer.Kind.choices,
-        "statuses": Customer.Status.choices,
-        "ranks": Customer.Rank.choices,
-        "channels": Customer.Channel.choices,
-        "prefectures": PREFECTURES,
-        "owners": User.objects.filter(is_active=True),
-        "tags": Tag.objects.all(),
-        "sorts": [
-            ("updated", _("Recently updated")), ("-updated", _("Least recently updated")),
-            ("kana", _("Reading (ア→ン)")), ("-kana", _("Reading (ン→ア)")),
-            ("created", _("Newest")), ("code", _("Customer code")),
-        ],
-    })
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "page": page,
+            "count": count,
+            "capped": capped,
+            "filters": filters,
+            "querystring": query.urlencode(),
+            "kinds": Customer.Kind.choices,
+            "statuses": Customer.Status.choices,
+            "ranks": Customer.Rank.choices,
+            "channels": Customer.Channel.choices,
+            "prefectures": PREFECTURES,
+            "owners": User.objects.filter(is_active=True),
+            "tags": Tag.objects.all(),
+            "sorts": [
+                ("updated", _("Recently updated")),
+                ("-updated", _("Least recently updated")),
+                ("kana", _("Reading (ア→ン)")),
+                ("-kana", _("Reading (ン→ア)")),
+                ("created", _("Newest")),
+                ("code", _("Customer code")),
+            ],
+        },
+    )
 
 
 @require_GET
@@ -94,33 +101,51 @@ def _timeline_cursor(request: HttpRequest) -> tuple[datetime.datetime, int] | No
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(request.user, pk)
     size = settings.ENISHI_TIMELINE_PAGE_SIZE
-    activities, cursor = timeline_page(request.user, customer, before=_timeline_cursor(request), size=size)
+    activities, cursor = timeline_page(
+        request.user, customer, before=_timeline_cursor(request), size=size
+    )
     if request.htmx and request.GET.get("part") == "timeline":
-        return render(request, "customers/_timeline.html", {"customer": customer, "activities": activities, "cursor": cursor})
+        return render(
+            request,
+            "customers/_timeline.html",
+            {"customer": customer, "activities": activities, "cursor": cursor},
+        )
     definitions = custom_fields.active_definitions(customer.kind)
     values = customer.custom_fields or {}
-    custom_rows = [
-        (d, custom_fields.display_value(d, values.get(d.key)))
-        for d in definitions
-    ]
+    custom_rows = [(d, custom_fields.display_value(d, values.get(d.key))) for d in definitions]
     is_print = request.GET.get("print") == "1"
-    return render(request, "customers/detail.html", {
-        "customer": customer,
-        "tags": list(customer.tags.all()),
-        "custom_rows": custom_rows,
-        "contacts": list(selectors.customer_contacts(request.user, customer)[:100]) if customer.is_company else [],
-        "subsidiaries": list(selectors.customer_subsidiaries(request.user, customer)[:100]) if customer.is_company else [],
-        "colleagues": (
-            list(selectors.customer_contacts(request.user, customer.company).exclude(pk=customer.pk)[:20])
-            if customer.company_id else []
-        ),
-        "tasks": list(tasks_open_for_customer(request.user, customer)[:50]),
-        "activities": activities,
-        "cursor": cursor,
-        "history": list(history_for_customer(customer_id=customer.pk)[:10 if is_print else 50]),
-        "activity_form": ActivityForm(initial={"occurred_at": None}),
-        "is_print": is_print,
-    })
+    return render(
+        request,
+        "customers/detail.html",
+        {
+            "customer": customer,
+            "tags": list(customer.tags.all()),
+            "custom_rows": custom_rows,
+            "contacts": list(selectors.customer_contacts(request.user, customer)[:100])
+            if customer.is_company
+            else [],
+            "subsidiaries": list(selectors.customer_subsidiaries(request.user, customer)[:100])
+            if customer.is_company
+            else [],
+            "colleagues": (
+                list(
+                    selectors.customer_contacts(request.user, customer.company).exclude(
+                        pk=customer.pk
+                    )[:20]
+                )
+                if customer.company_id
+                else []
+            ),
+            "tasks": list(tasks_open_for_customer(request.user, customer)[:50]),
+            "activities": activities,
+            "cursor": cursor,
+            "history": list(
+                history_for_customer(customer_id=customer.pk)[: 10 if is_print else 50]
+            ),
+            "activity_form": ActivityForm(initial={"occurred_at": None}),
+            "is_print": is_print,
+        },
+    )
 
 
 def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer | None):
@@ -129,7 +154,9 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
         if customer is None:
             return services.customer_create(actor=request.user, data=form.service_data())
         version = _int_or_none(request.POST.get("version"))
-        return services.customer_update(actor=request.user, customer=customer, data=form.service_data(), version=version)
+        return services.customer_update(
+            actor=request.user, customer=customer, data=form.service_data(), version=version
+        )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -138,22 +165,40 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
 
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
-    kind = request.GET.get("kind") if request.GET.get("kind") in Customer.Kind.values else Customer.Kind.PERSON
+    kind = (
+        request.GET.get("kind")
+        if request.GET.get("kind") in Customer.Kind.values
+        else Customer.Kind.PERSON
+    )
     company = None
     if request.GET.get("company"):
         company = selectors.customer_get(request.user, _int_or_none(request.GET["company"]) or 0)
     initial = {"kind": kind, "owner": request.user, "status": Customer.Status.LEAD}
     if company is not None:
-        initial.update(company=company, postal_code=company.postal_code, prefecture=company.prefecture,
-                       city=company.city, town=company.town, street=company.street, building=company.building,
-                       phone=company.phone)
-    form = CustomerForm(request.POST or None, user=request.user, initial=initial, instance=Customer(kind=kind))
+        initial.update(
+            company=company,
+            postal_code=company.postal_code,
+            prefecture=company.prefecture,
+            city=company.city,
+            town=company.town,
+            street=company.street,
+            building=company.building,
+            phone=company.phone,
+        )
+    form = CustomerForm(
+        request.POST or None, user=request.user, initial=initial, instance=Customer(kind=kind)
+    )
     if request.method == "POST" and form.is_valid():
         customer = _save_customer(request, form, None)
         if customer is not None:
             messages.success(request, _("Saved %(name)s.") % {"name": customer.name})
             return redirect(customer)
-    return render(request, "customers/form.html", {"form": form, "customer": None}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": None},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -171,10 +216,19 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
             return redirect(saved)
     status = 409 if conflict else (400 if form.errors else 200)
-    return render(request, "customers/form.html", {
-        "form": form, "customer": customer, "conflict": conflict,
-        "conflict_history": list(history_for_customer(customer_id=customer.pk)[:5]) if conflict else [],
-    }, status=status)
+    return render(
+        request,
+        "customers/form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "conflict": conflict,
+            "conflict_history": list(history_for_customer(customer_id=customer.pk)[:5])
+            if conflict
+            else [],
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -194,8 +248,19 @@ def postal_code_lookup(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "error": exc.messages[0]}, status=400)
     found = normalize.lookup_postal_code(code)
     if found is None:
-        return JsonResponse({"ok": False, "code": code, "error": _("No address is known for this postal code.")}, status=404)
-    return JsonResponse({"ok": True, "code": code, "prefecture": found.prefecture, "city": found.city, "town": found.town})
+        return JsonResponse(
+            {"ok": False, "code": code, "error": _("No address is known for this postal code.")},
+            status=404,
+        )
+    return JsonResponse(
+        {
+            "ok": True,
+            "code": code,
+            "prefecture": found.prefecture,
+            "city": found.city,
+            "town": found.town,
+        }
+    )
 
 
 # --- Field definitions (項目定義シート): admin only ----------------------------------------------
@@ -204,10 +269,14 @@ def postal_code_lookup(request: HttpRequest) -> JsonResponse:
 @admin_required
 @require_GET
 def field_definition_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "customers/fields/list.html", {
-        "definitions": FieldDefinition.objects.all(),
-        "presets": custom_fields.available_presets(),
-    })
+    return render(
+        request,
+        "customers/fields/list.html",
+        {
+            "definitions": FieldDefinition.objects.all(),
+            "presets": custom_fields.available_presets(),
+        },
+    )
 
 
 @admin_required
@@ -223,14 +292,21 @@ def field_definition_edit(request: HttpRequest, pk: int | None = None) -> HttpRe
         definition = form.save()
         messages.success(request, _("Saved the field “%(label)s”.") % {"label": definition.label})
         return redirect("customers:field_list")
-    return render(request, "customers/fields/form.html", {"form": form, "definition": instance}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "customers/fields/form.html",
+        {"form": form, "definition": instance},
+        status=400 if form.errors else 200,
+    )
 
 
 @admin_required
 @require_POST
 def field_definition_install_preset(request: HttpRequest) -> HttpResponse:
     try:
-        created = custom_fields.field_definitions_install_preset(preset_key=request.POST.get("preset", ""))
+        created = custom_fields.field_definitions_install_preset(
+            preset_key=request.POST.get("preset", "")
+        )
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:

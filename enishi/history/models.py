@@ -21,8 +21,12 @@ class HistoryEntry(models.Model):
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("who"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     via = models.CharField(_("through"), max_length=10, choices=Via.choices, default=Via.UI)
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)

@@ -21,12 +21,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def snapshot(instance: models.Model, field_names: Iterable[str], *, only_filled: bool = False) -> dict[str, Any]:
+def snapshot(
+    instance: models.Model, field_names: Iterable[str], *, only_filled: bool = False
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in field_names:
         field = instance._meta.get_field(name)
         if field.many_to_many:
-            value: Any = ", ".join(sorted(str(o) for o in getattr(instance, name).all())) if instance.pk else ""
+            value: Any = (
+                ", ".join(sorted(str(o) for o in getattr(instance, name).all()))
+                if instance.pk
+                else ""
+            )
         else:
             value = _plain(getattr(instance, name))
         if only_filled and value in (None, "", [], {}, False):
@@ -36,7 +42,12 @@ def snapshot(instance: models.Model, field_names: Iterable[str], *, only_filled:
 
 
 def history_record(
-    *, actor, via: str, action: str, instance: models.Model, customer_id: int | None,
+    *,
+    actor,
+    via: str,
+    action: str,
+    instance: models.Model,
+    customer_id: int | None,
     changes: dict[str, Any] | None = None,
 ) -> HistoryEntry:
     return HistoryEntry.objects.create(

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--password", help="Asked for when omitted (safer than the command line).")
+        parser.add_argument(
+            "--password", help="Asked for when omitted (safer than the command line)."
+        )
         parser.add_argument("--name", default="", help="Display name, e.g. 山田 太郎")
         parser.add_argument("--email", default="")
         parser.add_argument("--team", default="", help="Team name (created when missing)")
@@ -27,9 +29,16 @@ class Command(BaseCommand):
         team_obj = Team.objects.get_or_create(name=team)[0] if team else None
         try:
             user = user_create(
-                username=username, password=password, display_name=name, email=email,
-                is_admin=admin, team=team_obj, language=language,
+                username=username,
+                password=password,
+                display_name=name,
+                email=email,
+                is_admin=admin,
+                team=team_obj,
+                language=language,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        self.stdout.write(self.style.SUCCESS(f"Created {'administrator' if admin else 'user'} {user.username}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {'administrator' if admin else 'user'} {user.username}.")
+        )

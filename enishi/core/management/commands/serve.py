@@ -11,8 +11,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("ENISHI_THREADS", "8")))
-        parser.add_argument("--no-migrate", action="store_true", help="Do not apply pending migrations first.")
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("ENISHI_THREADS", "8"))
+        )
+        parser.add_argument(
+            "--no-migrate", action="store_true", help="Do not apply pending migrations first."
+        )
 
     def handle(self, *args, host, port, threads, no_migrate, **options):
         from waitress import serve
@@ -23,5 +27,7 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write(self.style.SUCCESS(f"Enishi is running at http://{host}:{port}/  (Ctrl+C to stop)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Enishi is running at http://{host}:{port}/  (Ctrl+C to stop)")
+        )
         serve(application, host=host, port=port, threads=threads, ident="Enishi")

@@ -1,0 +1,131 @@
+import pytest
+from django.utils import timezone
+
+from enishi.core import testing
+from enishi.customers import services
+from enishi.customers.models import Customer
+from enishi.customers.selectors import search_customers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(alice):
+    company = testing.make_company(
+        alice, name="株式会社山田商事", name_kana="ヤマダショウジ", phone="03-3581-0101"
+    )
+    taro = testing.make_customer(
+        alice,
+        name="山田 太郎",
+        name_kana="やまだ たろう",
+        mobile="090-1234-5678",
+        email="Taro.Yamada@Example.co.jp",
+        company=company,
+        postal_code="100-0001",
+        street="1-2-3",
+        code="C-000123",
+    )
+    hanako = testing.make_customer(
+        alice, name="髙橋 花子", name_kana="タカハシ ハナコ", phone="06-6123-4567"
+    )
+    other = testing.make_customer(alice, name="佐藤 一郎", name_kana="サトウ イチロウ")
+    return {"company": company, "taro": taro, "hanako": hanako, "other": other}
+
+
+def names(user, query):
+    return [c.name for c in search_customers(user, query).customers]
+
+
+@pytest.mark.parametrize("query", ["やまだ", "ヤマダ", "ﾔﾏﾀﾞ", "やまだたろう", "ヤマダ　タロウ"])
+def test_it_finds_by_reading_in_any_kana(alice, people, query):
+    assert "山田 太郎" in names(alice, query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "090-1234-5678",
+        "09012345678",
+        "+81 90-1234-5678",
+        "０９０１２３４５６７８",
+        "1234-5678",
+        "5678",
+    ],
+)
+def test_it_finds_by_phone_in_any_format(alice, people, query):
+    assert "山田 太郎" in names(alice, query)
+
+
+def test_it_finds_two_character_queries(alice, people):
+    assert set(names(alice, "山田")) >= {"山田 太郎", "株式会社山田商事"}
+    assert "佐藤 一郎" in names(alice, "佐藤")
+
+
+def test_it_finds_single_characters(alice, people):
+    assert "佐藤 一郎" in names(alice, "佐")
+
+
+def test_it_finds_variant_kanji_by_the_common_form(alice, people):
+    assert "髙橋 花子" in names(alice, "高橋")
+    assert "髙橋 花子" in names(alice, "髙橋")
+
+
+def test_it_finds_people_by_their_company_and_companies_without_legal_form(alice, people):
+    assert "山田 太郎" in names(alice, "山田商事")
+    assert "株式会社山田商事" in names(alice, "(株)山田商事"[3:])
+
+
+def test_it_finds_by_email_address_code_and_postal_code(alice, people):
+    assert "山田 太郎" in names(alice, "taro.yamada@")
+    assert "山田 太郎" in names(alice, "千代田区千代田")
+    assert "山田 太郎" in names(alice, "C-000123")
+    assert "山田 太郎" in names(alice, "100-0001")
+
+
+def test_it_ranks_name_prefix_matches_first(alice, people):
+    testing.make_customer(alice, name="小山田 次郎", name_kana="オヤマダ ジロウ")
+    found = names(alice, "山田")
+    assert found.index("山田 太郎") < found.index("小山田 次郎")
+
+
+def test_it_keeps_the_index_in_sync_on_update_and_company_rename(alice, people):
+    taro = people["taro"]
+    services.customer_update(
+        actor=alice,
+        customer=taro,
+        data={"name": "鈴木 太郎", "name_kana": "スズキ タロウ"},
+        version=taro.version,
+    )
+    assert "鈴木 太郎" in names(alice, "すずき")
+    assert "鈴木 太郎" not in names(alice, "やまだたろう")
+    company = people["company"]
+    services.customer_update(
+        actor=alice, customer=company, data={"name": "株式会社縁テック"}, version=company.version
+    )
+    assert "鈴木 太郎" in names(alice, "縁テック")
+
+
+def test_it_hides_customers_in_the_trash(alice, people):
+    Customer.objects.filter(pk=people["other"].pk).update(deleted_at=timezone.now())
+    assert "佐藤 一郎" not in names(alice, "佐藤")
+
+
+@pytest.mark.parametrize(
+    "query", ['"', "%", "_", "\\", "' OR 1=1 --", "*", "NEAR(", 'a"b', "   ", "ー", "-"]
+)
+def test_it_survives_queries_with_special_characters(alice, people, query):
+    search_customers(alice, query)
+
+
+def test_it_caps_the_count(alice, settings):
+    settings.ENISHI_COUNT_CAP = 3
+    for i in range(5):
+        testing.make_customer(alice, name=f"田中 {i}号")
+    result = search_customers(alice, "田中")
+    assert result.capped and result.count == 3
+
+
+def test_it_shows_nothing_to_an_anonymous_user(people):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert search_customers(AnonymousUser(), "山田").customers == []

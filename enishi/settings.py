@@ -166,5 +166,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
-# Django 6 default, adopted now (silences the transition warning).
-FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -36,6 +36,10 @@ class JapaneseDateField(forms.DateField):
 
 
 class CustomerForm(forms.ModelForm):
+    website = forms.CharField(
+        label=_("website"), required=False, max_length=300,
+        widget=forms.TextInput(attrs={"inputmode": "url", "placeholder": "https://"}),
+    )
     tag_names = forms.CharField(
         label=_("Tags"),
         required=False,
@@ -45,7 +49,10 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [f for f in EDITABLE_FIELDS if f not in ("contact_permissions", "custom_fields")]
+        # website is a plain text field below: the service checks it with its own message.
+        fields = [
+            f for f in EDITABLE_FIELDS if f not in ("contact_permissions", "custom_fields", "website")
+        ]
         widgets = {
             "needs": forms.Textarea(attrs={"rows": 3}),
             "preferences": forms.Textarea(attrs={"rows": 3}),
@@ -78,7 +85,7 @@ class CustomerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         # Plain text inputs: phones and e-mails are checked by our own rules with clear messages.
-        for name in ("email", "email_alt", "website"):
+        for name in ("email", "email_alt"):
             self.fields[name] = forms.CharField(
                 label=self.fields[name].label,
                 required=False,
@@ -108,6 +115,7 @@ class CustomerForm(forms.ModelForm):
                 initial="" if value is None else ("yes" if value else "no"),
             )
         if instance.pk:
+            self.fields["website"].initial = instance.website
             self.fields["tag_names"].initial = "、".join(t.name for t in instance.tags.all())
         kind = self.data.get("kind") or instance.kind or Customer.Kind.PERSON
         self.custom_definitions = custom_fields.active_definitions()
@@ -128,7 +136,7 @@ class CustomerForm(forms.ModelForm):
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned values in the shape the customer services take."""
-        data = {name: self.cleaned_data.get(name) for name in self._meta.fields}
+        data = {name: self.cleaned_data.get(name) for name in [*self._meta.fields, "website"]}
         data["contact_permissions"] = {
             channel: {"yes": True, "no": False}.get(self.cleaned_data.get(f"perm_{channel}") or "")
             for channel in PERMISSION_LABELS

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -149,6 +150,7 @@ def customer_clean(
                 if not cleaned.get(part):
                     cleaned[part] = getattr(found, part)
     check("corporate_number", normalize.normalize_corporate_number)
+    check("website", _clean_url)
     check("email", normalize.normalize_email)
     check("email_alt", normalize.normalize_email)
     if "contact_permissions" in cleaned:
@@ -196,6 +198,14 @@ def customer_clean(
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _clean_url(value: str) -> str:
+    url = normalize.nfkc(value).strip()
+    if "://" not in url:
+        url = "https://" + url
+    URLValidator(schemes=["http", "https"], message=_("Enter a web address such as https://example.co.jp."))(url)
+    return url
 
 
 def _would_loop(company: Customer, parent: Customer) -> bool:

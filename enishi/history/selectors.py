@@ -1,6 +1,10 @@
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 
 from enishi.history.models import HistoryEntry
 
@@ -25,6 +29,10 @@ def value_label(model_label: str, field_name: str, value) -> str:
         field = apps.get_model(model_label)._meta.get_field(field_name)
     except (LookupError, FieldDoesNotExist, ValueError):
         return str(value)
+    if isinstance(field, models.DateTimeField) and isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            return date_format(timezone.localtime(parsed), "Y-m-d H:i")
     if getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):

@@ -132,7 +132,7 @@ def mobile(rng: random.Random) -> str:
 
 def landline(rng: random.Random, pools: Pools) -> str:
     area, mid_len, sub_len, _w = pick(rng, pools.landlines, pools.landline_cum)
-    mid = str(rng.randint(2, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(mid_len - 1))
+    mid = rng.choice("235678") + "".join(str(rng.randint(0, 9)) for _ in range(mid_len - 1))
     sub = "".join(str(rng.randint(0, 9)) for _ in range(sub_len))
     return phone_text(rng, area, mid, sub)
 
@@ -372,9 +372,33 @@ def build_chunk(task: tuple[int, int, int, list[int], str]) -> tuple[list[tuple]
     return rows, fixed
 
 
-def _init_worker(pools: Pools) -> None:
+def memoize_normalize() -> None:
+    """Cache the pure normalisation functions the search documents are built from.
+
+    Names, readings, companies and departments repeat across a million kartes, and the app
+    parses each phone three times per save (`apply_derived_fields`, `build_search_documents`,
+    `phone_search_forms`); caching keeps the documents byte-identical and the load ~2× faster.
+    Only this process is affected; the app is not changed.
+    """
+    import functools
+
+    from enishi.quality import normalize
+
+    for name, size in (
+        ("search_fold", 200_000), ("bigrams", 100_000), ("detect_legal_form", 50_000),
+        ("parse_phone", 64), ("phone_search_forms", 64), ("kana_key", 50_000),
+        ("person_name_key", 100_000), ("company_name_key", 50_000),
+    ):
+        fn = getattr(normalize, name)
+        if not hasattr(fn, "cache_info"):
+            setattr(normalize, name, functools.lru_cache(maxsize=size)(fn))
+
+
+def _init_worker(pools: Pools, memo: bool) -> None:
     global POOLS
     POOLS = pools
+    if memo:
+        memoize_normalize()
 
 
 # --- Loading ------------------------------------------------------------------------------------
@@ -445,6 +469,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--force", action="store_true", help="start over if the database has customers")
+    parser.add_argument("--no-memo", action="store_true", help="do not cache normalize functions")
     parser.add_argument("--keep-indexes", action="store_true", help="do not drop/recreate secondary indexes")
     args = parser.parse_args()
 
@@ -490,7 +515,7 @@ def main() -> None:
 
     # Fork the workers before the parent opens a connection: they never touch the database.
     ctx = mp.get_context("fork")
-    pool = ctx.Pool(args.workers, initializer=_init_worker, initargs=(POOLS,))
+    pool = ctx.Pool(args.workers, initializer=_init_worker, initargs=(POOLS, not args.no_memo))
     t_load = time.perf_counter()
     if vendor == "sqlite":
         with connection.cursor() as cursor:

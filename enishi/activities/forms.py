@@ -21,7 +21,7 @@ class ActivityForm(forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("When"),
         required=False,
-        help_text=_("Leave empty for now."),
+        help_text=_("Leave empty to use the current time."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"],
     )
@@ -44,7 +44,7 @@ class ActivityForm(forms.Form):
         cleaned = super().clean()
         if not any(cleaned.get(k) for k in ("subject", "body", "outcome", "next_action")):
             raise forms.ValidationError(
-                _("Write at least a subject, what was said, or a next action.")
+                _("Write at least a subject, what was said, an outcome or a next action.")
             )
         if cleaned.get("next_action_due") and not cleaned.get("next_action"):
             self.add_error("next_action", _("Say what the next action is, or clear its date."))

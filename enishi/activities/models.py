@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Activity(models.Model):
@@ -89,7 +90,7 @@ class Task(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("task", "title"), max_length=200)
     due_on = models.DateField(_("due"), null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -37,7 +37,9 @@ class JapaneseDateField(forms.DateField):
 
 class CustomerForm(forms.ModelForm):
     website = forms.CharField(
-        label=_("website"), required=False, max_length=300,
+        label=_("website"),
+        required=False,
+        max_length=300,
         widget=forms.TextInput(attrs={"inputmode": "url", "placeholder": "https://"}),
     )
     tag_names = forms.CharField(
@@ -51,7 +53,9 @@ class CustomerForm(forms.ModelForm):
         model = Customer
         # website is a plain text field below: the service checks it with its own message.
         fields = [
-            f for f in EDITABLE_FIELDS if f not in ("contact_permissions", "custom_fields", "website")
+            f
+            for f in EDITABLE_FIELDS
+            if f not in ("contact_permissions", "custom_fields", "website")
         ]
         widgets = {
             "needs": forms.Textarea(attrs={"rows": 3}),
@@ -127,6 +131,14 @@ class CustomerForm(forms.ModelForm):
                 required_now=definition.applies(kind),
             )
 
+    def _get_validation_exclusions(self):
+        # Model-field validation is the service's job (one set of rules and messages for the
+        # form, the API and imports); the form only turns text into typed values.
+        return {f.name for f in self.instance._meta.fields}
+
+    def validate_unique(self) -> None:
+        """Uniqueness (customer code) is checked by the service."""
+
     def custom_field_names(self, kind: str | None = None) -> list[tuple[str, FieldDefinition]]:
         return [
             (custom_fields.FORM_PREFIX + d.key, d)
@@ -147,10 +159,8 @@ class CustomerForm(forms.ModelForm):
             for d in self.custom_definitions
             if d.applies(kind)
         }
-        from enishi.customers.services import tags_from_names
-
         raw_tags = (self.cleaned_data.get("tag_names") or "").replace("、", ",")
-        data["tags"] = tags_from_names(t for t in raw_tags.split(",") if t.strip())
+        data["tags"] = [t for t in raw_tags.split(",") if t.strip()]
         return data
 
 

@@ -189,6 +189,10 @@ def customer_clean(
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 errors.setdefault(key, []).extend(messages)
+    for tag in cleaned.get("tags") or []:
+        if isinstance(tag, str) and len(normalize.collapse_spaces(tag)) > 50:
+            errors.setdefault("tag_names", []).append(_("A tag can be at most 50 characters long."))
+            break
     if cleaned.get("code"):
         clash = Customer.objects.filter(code=cleaned["code"], deleted_at__isnull=True)
         if instance is not None:
@@ -204,7 +208,9 @@ def _clean_url(value: str) -> str:
     url = normalize.nfkc(value).strip()
     if "://" not in url:
         url = "https://" + url
-    URLValidator(schemes=["http", "https"], message=_("Enter a web address such as https://example.co.jp."))(url)
+    URLValidator(
+        schemes=["http", "https"], message=_("Enter a web address such as https://example.co.jp.")
+    )(url)
     return url
 
 
@@ -240,6 +246,11 @@ def apply_derived_fields(customer: Customer) -> None:
 
 def _set_fields(customer: Customer, cleaned: dict[str, Any]) -> list[Tag] | None:
     tags = cleaned.pop("tags", None)
+    if tags is not None:
+        # Tags come as names (forms, API, import) or as Tag rows; unknown names become tags.
+        tags = [t for t in tags if isinstance(t, Tag)] + tags_from_names(
+            t for t in tags if isinstance(t, str)
+        )
     for name, value in cleaned.items():
         if name not in EDITABLE_FIELDS:
             raise ValueError(f"{name} is not an editable customer field")

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enishi.accounts.models import User
@@ -76,7 +77,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
                 ("kana", _("Reading (ア→ン)")),
                 ("-kana", _("Reading (ン→ア)")),
                 ("created", _("Newest")),
-                ("code", _("Customer code")),
+                ("code", _("By customer code")),
             ],
         },
     )
@@ -148,6 +149,23 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _add_errors(form: CustomerForm, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        name = field if field in form.fields else None
+        if name is None or name not in form.errors:
+            form.add_error(name, errors)
+
+
+def _check_rules_too(form: CustomerForm, customer: Customer | None) -> None:
+    """A form with a mistyped date still shows the phone and e-mail problems: all at once."""
+    data = {k: v for k, v in form.service_data().items() if k not in form.errors}
+    kind = data.get("kind") or (customer.kind if customer else Customer.Kind.PERSON)
+    try:
+        services.customer_clean(data, kind=kind, instance=customer)
+    except ValidationError as exc:
+        _add_errors(form, exc)
+
+
 def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer | None):
     """Run the service for a valid form; on a rule failure put the messages next to the fields."""
     try:
@@ -158,8 +176,7 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
             actor=request.user, customer=customer, data=form.service_data(), version=version
         )
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        _add_errors(form, exc)
     return None
 
 
@@ -188,7 +205,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(
         request.POST or None, user=request.user, initial=initial, instance=Customer(kind=kind)
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        _check_rules_too(form, None)
+    elif request.method == "POST":
         customer = _save_customer(request, form, None)
         if customer is not None:
             messages.success(request, _("Saved %(name)s.") % {"name": customer.name})
@@ -206,7 +225,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(request.user, pk)
     form = CustomerForm(request.POST or None, user=request.user, instance=customer)
     conflict = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        _check_rules_too(form, customer)
+    elif request.method == "POST":
         try:
             saved = _save_customer(request, form, customer)
         except services.StaleVersionError as exc:
@@ -310,5 +331,9 @@ def field_definition_install_preset(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, _("Added %(count)s fields.") % {"count": len(created)})
+        messages.success(
+            request,
+            ngettext("Added %(count)s field.", "Added %(count)s fields.", len(created))
+            % {"count": len(created)},
+        )
     return redirect("customers:field_list")

@@ -451,7 +451,9 @@ _LEGAL_FORM_PATTERNS: tuple[tuple[re.Pattern[str], dict[str, str], str], ...] = 
     ),
     (re.compile(rf"(?P<rest>.+?)\s*(?P<form>{_FULL_ALT})", re.I | re.S), _FULL_FORMS, "after"),
     (
-        re.compile(rf"(?P<rest>.+?)\s*[{_OPEN}]\s*(?P<form>{_KANJI_ALT})\s*[{_CLOSE}]", re.I | re.S),
+        re.compile(
+            rf"(?P<rest>.+?)\s*[{_OPEN}]\s*(?P<form>{_KANJI_ALT})\s*[{_CLOSE}]", re.I | re.S
+        ),
         _KANJI_ABBREVIATIONS,
         "after",
     ),
@@ -636,7 +638,7 @@ _POSTAL_RE = re.compile(r"〒?\s*([0-9]{3})\s*-?\s*([0-9]{4})")
 
 
 def normalize_postal_code(text: str | None) -> str:
-    """"〒１２３－４５６７", "1234567", "〒 123 4567" → "123-4567"."""
+    """ "〒１２３－４５６７", "1234567", "〒 123 4567" → "123-4567"."""
     cleaned = collapse_spaces(fold_dashes(nfkc(text)))
     match = _POSTAL_RE.fullmatch(cleaned)
     if not match:
@@ -733,7 +735,7 @@ def normalize_corporate_number(text: str | None) -> str:
 
 
 def normalize_email(text: str | None) -> str:
-    """"ＴＡＲＯ＠Ｅｘａｍｐｌｅ．ｊｐ " → "TARO@example.jp" (the domain is case-insensitive)."""
+    """ "ＴＡＲＯ＠Ｅｘａｍｐｌｅ．ｊｐ " → "TARO@example.jp" (the domain is case-insensitive)."""
     email = nfkc(text).strip()
     try:
         validate_email(email)
@@ -778,7 +780,9 @@ _YMD = (
 )
 _GREGORIAN_RE = re.compile(rf"(?P<y>[0-9]{{4}}){_YMD}")
 _COMPACT_RE = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
-_ERA_RE = re.compile(rf"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\.?(?P<y>元|[0-9]{{1,2}}){_YMD}")
+_ERA_RE = re.compile(
+    rf"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\.?(?P<y>元|[0-9]{{1,2}}){_YMD}"
+)
 
 _DATE_FORMAT_MESSAGE = _("Enter a date such as 2023-04-01, 2023年4月1日 or 令和5年4月1日.")
 
@@ -821,7 +825,9 @@ def parse_date(text: str | None) -> datetime.date:
         return result
     match = _GREGORIAN_RE.fullmatch(cleaned)
     if match:
-        return _make_date(int(match["y"]), int(match["m"] or match["m2"]), int(match["d"] or match["d2"]))
+        return _make_date(
+            int(match["y"]), int(match["m"] or match["m2"]), int(match["d"] or match["d2"])
+        )
     match = _COMPACT_RE.fullmatch(cleaned)
     if match:
         return _make_date(int(match["y"]), int(match["m"]), int(match["d"]))

@@ -2,7 +2,7 @@ import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from enishi.history.selectors import field_label, value_label
 
@@ -37,7 +37,7 @@ def age(birthday: datetime.date | None) -> str:
         return ""
     today = timezone.localdate()
     years = today.year - birthday.year - ((today.month, today.day) < (birthday.month, birthday.day))
-    return _("%(years)s years") % {"years": years}
+    return ngettext("%(years)s year", "%(years)s years", years) % {"years": years}
 
 
 @register.filter

@@ -10,19 +10,28 @@ from enishi.core import env
 
 def _enishi(args: list[str], **extra_env: str) -> subprocess.CompletedProcess:
     environment = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     environment.update(extra_env)
     return subprocess.run(
-        [sys.executable, "-m", "enishi.cli", *args], capture_output=True, text=True, env=environment, timeout=120
+        [sys.executable, "-m", "enishi.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
     )
 
 
 def test_it_passes_the_deployment_check_with_production_settings(tmp_path):
     result = _enishi(
         ["check", "--deploy", "--fail-level", "WARNING"],
-        ENISHI_HTTPS="1", SECRET_KEY="x" * 20 + "-production-secret-key-with-enough-entropy-9f8e7d", DEBUG="0",
-        ALLOWED_HOSTS="crm.example.co.jp", ENISHI_DATA_DIR=str(tmp_path),
+        ENISHI_HTTPS="1",
+        SECRET_KEY="x" * 20 + "-production-secret-key-with-enough-entropy-9f8e7d",
+        DEBUG="0",
+        ALLOWED_HOSTS="crm.example.co.jp",
+        ENISHI_DATA_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

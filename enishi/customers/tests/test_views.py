@@ -136,7 +136,9 @@ def test_it_pages_the_timeline(alice_client, alice, settings):
     timeline = page.split('id="timeline"')[1].split("</ol>")[0]
     assert "通話11" in timeline and "通話06" not in timeline and "before_id=" in timeline
     more = alice_client.get(
-        customer.get_absolute_url() + "?part=timeline&" + timeline.split('hx-get="?part=timeline&amp;')[1].split('"')[0].replace("&amp;", "&"),
+        customer.get_absolute_url()
+        + "?part=timeline&"
+        + timeline.split('hx-get="?part=timeline&amp;')[1].split('"')[0].replace("&amp;", "&"),
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "通話06" in more and "通話11" not in more
@@ -280,3 +282,26 @@ class TestFieldDefinitions:
         response = alice_client.post(reverse("customers:create"), {**data, "cf_since": "R5.4.1"})
         assert response.status_code == 302
         assert Customer.objects.get().custom_fields == {"since": "2023-04-01"}
+
+
+def test_it_shows_every_problem_at_once_even_with_a_mistyped_date(alice_client):
+    response = alice_client.post(
+        reverse("customers:create"),
+        {
+            "kind": "person",
+            "name": "山田 太郎",
+            "status": "lead",
+            "birthday": "2023-13-45",
+            "phone": "1234",
+            "postal_code": "12",
+            "tag_names": "あ" * 60,
+        },
+    )
+    body = response.content.decode()
+    for field in ("birthday", "phone", "postal_code", "tag_names"):
+        section = body.split(f'data-field="{field}"')[1].split("data-field=")[0]
+        assert "field-errors" in section, field
+    assert Customer.objects.count() == 0
+    from enishi.customers.models import Tag
+
+    assert not Tag.objects.exists()

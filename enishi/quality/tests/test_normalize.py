@@ -168,7 +168,9 @@ def test_it_accepts_kana_readings(text):
     assert n.is_kana_reading(text)
 
 
-@pytest.mark.parametrize("text", ["山田", "Yamada", "ヤマダ1", "ヤマダ(カ)", "", "   ", None, "・ー"])
+@pytest.mark.parametrize(
+    "text", ["山田", "Yamada", "ヤマダ1", "ヤマダ(カ)", "", "   ", None, "・ー"]
+)
 def test_it_rejects_kanji_and_latin_in_a_reading(text):
     assert not n.is_kana_reading(text)
 
@@ -368,7 +370,19 @@ def test_it_detects_legal_forms(name, form, position, bare):
 
 @pytest.mark.parametrize(
     "name",
-    ["山田商事", "Zinc", "Lincoln", "カラオケ", "株式会社", "(株)", "カ)", "Inc.", "", None, "ヤマダ(カ)ショウジ"],
+    [
+        "山田商事",
+        "Zinc",
+        "Lincoln",
+        "カラオケ",
+        "株式会社",
+        "(株)",
+        "カ)",
+        "Inc.",
+        "",
+        None,
+        "ヤマダ(カ)ショウジ",
+    ],
 )
 def test_it_leaves_names_without_a_strippable_legal_form(name):
     detected = n.detect_legal_form(name)
@@ -553,7 +567,15 @@ def test_it_recognises_phone_fragments_in_queries(query, digits):
 
 @pytest.mark.parametrize(
     "text",
-    ["〒123-4567", "1234567", "１２３－４５６７", "〒 123 4567", "123ー4567", " 123-4567 ", "〶1234567"],
+    [
+        "〒123-4567",
+        "1234567",
+        "１２３－４５６７",
+        "〒 123 4567",
+        "123ー4567",
+        " 123-4567 ",
+        "〶1234567",
+    ],
 )
 def test_it_normalises_postal_codes(text):
     assert n.normalize_postal_code(text) == "123-4567"
@@ -654,7 +676,9 @@ def test_it_normalises_email_addresses():
     assert n.normalize_email("Taro.Yamada@Example.JP") == "Taro.Yamada@example.jp"
 
 
-@pytest.mark.parametrize("text", ["taro", "taro@", "@example.jp", "taro@@example.jp", "", None, "山田"])
+@pytest.mark.parametrize(
+    "text", ["taro", "taro@", "@example.jp", "taro@@example.jp", "", None, "山田"]
+)
 def test_it_rejects_bad_email_addresses(text):
     assert error_code(n.normalize_email, text) == "invalid_email"
 

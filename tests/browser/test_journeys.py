@@ -48,7 +48,7 @@ def test_open_a_karte_from_the_list(page, alice, taro):
     page.click("nav.mainnav >> text=顧客")
     page.click("table.list >> text=山田 太郎")
     expect(page.locator(".karte-head")).to_contain_text("株式会社山田商事")
-    expect(page.locator(".facts")).to_contain_text("〒100-0001")
+    expect(page.locator(".facts-grid")).to_contain_text("〒100-0001")
 
 
 def test_create_a_customer_fix_a_validation_error_and_see_the_karte(page, alice):

@@ -19,7 +19,9 @@ if not settings.configured:
     django.setup()
 
 from django.core.exceptions import ValidationError  # noqa: E402
-from hypothesis import assume, given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from enishi.quality import normalize as n  # noqa: E402
 from enishi.quality.variant_kanji import VARIANT_KANJI  # noqa: E402

@@ -1,0 +1,192 @@
+#!/usr/bin/env python
+"""Time the karte page with a long timeline, and the list and search pages, on a generated database.
+
+    ALLOWED_HOSTS=testserver,127.0.0.1 .venv/bin/python bench/karte_bench.py \
+        --database sqlite:////work/main/bench/out/search_1m.sqlite3 [--activities 5000] [--runs 30]
+
+Gives one company karte (and one of its contacts) 5,000 activities, ~20 tasks, 60 history
+entries and 3 tags (once; re-runs reuse them), then requests the pages through
+django.test.Client (force_login, setup_test_environment) and reports the server time
+(p50 / p95 / max over --runs requests after one warm-up request) and the number of SQL queries
+(CaptureQueriesContext) per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib  # noqa: E402
+
+SUBJECTS = ["定例打ち合わせ", "見積もりの件", "新商品のご案内", "お問い合わせ対応", "契約更新について",
+            "納期確認", "請求書の件", "訪問のお礼", "展示会のご案内", "サポート依頼"]
+BODIES = [
+    "先日ご依頼いただいた件について、担当部署と確認のうえ回答しました。来月の導入に向けて、"
+    "仕様の詳細を詰める必要があります。",
+    "電話にてご連絡。先方の担当者様は不在のため、折り返しをお願いしました。",
+    "訪問して現状のヒアリングを行った。在庫管理の手作業が多く、月末に残業が集中しているとのこと。"
+    "次回はデモを用意して具体的な改善案を提示する。",
+    "メールで見積書を送付。価格について社内で検討いただく。回答は今月末の予定。",
+    "オンライン会議。決裁者の部長も参加。導入スケジュールと予算感を共有いただいた。",
+]
+OUTCOMES = ["", "", "前向きに検討", "見積もり提出", "保留", "次回訪問", "受注"]
+
+
+def pick_karte():
+    from enishi.customers.models import Customer
+
+    marked = Customer.objects.filter(code="BENCH-KARTE").first()
+    if marked is not None:
+        return marked
+    company = (
+        Customer.objects.filter(kind="company", deleted_at__isnull=True, contacts__isnull=False)
+        .order_by("id").first()
+    )
+    Customer.objects.filter(pk=company.pk).update(code="BENCH-KARTE")
+    company.refresh_from_db()
+    return company
+
+
+def seed_karte(customer, n_activities: int, staff_ids: list[int]) -> dict:
+    """Bring the karte up to n_activities, 20 tasks, 60 history entries and 3 tags."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from enishi.activities.models import Activity, Task
+    from enishi.customers.models import Tag
+    from enishi.history.models import HistoryEntry
+
+    rng = random.Random(5)
+    now = timezone.now()
+    have = Activity.objects.filter(customer=customer).count()
+    t = time.perf_counter()
+    with transaction.atomic():
+        batch = []
+        for i in range(have, n_activities):
+            kind = rng.choice(["call", "call", "email", "email", "visit", "meeting", "note", "web_form"])
+            batch.append(Activity(
+                customer=customer, type=kind, direction=rng.choice(["", "in", "out"]),
+                occurred_at=now - datetime.timedelta(minutes=rng.randint(0, 5 * 365 * 24 * 60)),
+                staff_id=rng.choice(staff_ids), subject=rng.choice(SUBJECTS),
+                body=rng.choice(BODIES) * rng.randint(1, 3), outcome=rng.choice(OUTCOMES),
+                next_action=rng.choice(["", "", "見積もり再送", "デモ日程調整"]),
+                next_action_due=(now + datetime.timedelta(days=rng.randint(1, 30))).date()
+                if rng.random() < 0.2 else None,
+                created_by_id=staff_ids[0],
+            ))
+            if len(batch) >= 1000:
+                Activity.objects.bulk_create(batch)
+                batch = []
+        Activity.objects.bulk_create(batch)
+        for i in range(Task.objects.filter(customer=customer).count(), 20):
+            Task.objects.create(
+                customer=customer, title=f"フォローアップ {i + 1}: {rng.choice(SUBJECTS)}",
+                due_on=(now + datetime.timedelta(days=rng.randint(-10, 30))).date() if i % 4 else None,
+                assignee_id=rng.choice(staff_ids), created_by_id=staff_ids[0],
+                done_at=now if i >= 15 else None, done_by_id=staff_ids[0] if i >= 15 else None,
+            )
+        for i in range(HistoryEntry.objects.filter(customer_id=customer.pk).count(), 60):
+            HistoryEntry.objects.create(
+                actor_id=rng.choice(staff_ids), via="ui", action="update",
+                model="customers.customer", object_id=customer.pk, customer_id=customer.pk,
+                object_repr=customer.name,
+                changes={"status": ["lead", "customer"], "rank": ["C", "B"],
+                         "phone": ["03-0000-0000", customer.phone], "notes": ["", f"メモ {i}"]},
+            )
+        if customer.tags.count() < 3:
+            customer.tags.set([Tag.objects.get_or_create(name=n)[0] for n in ("重要", "展示会2026", "紹介")])
+    return {"seeded_seconds": time.perf_counter() - t, "activities_added": max(0, n_activities - have)}
+
+
+def measure(client, path: str, runs: int, headers: dict | None = None) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(path, headers=headers or {})  # warm-up
+    assert response.status_code == 200, (path, response.status_code)
+    seconds, queries = [], []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            t = time.perf_counter()
+            response = client.get(path, headers=headers or {})
+            seconds.append(time.perf_counter() - t)
+        assert response.status_code == 200, (path, response.status_code)
+        queries.append(len(ctx.captured_queries))
+    s = benchlib.summary_ms(seconds)
+    return {**s, "queries": max(queries), "bytes": len(response.content), "sql": ctx.captured_queries}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", required=True, help="a DATABASE_URL")
+    parser.add_argument("--activities", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--show-sql", action="store_true", help="print the SQL of each page")
+    args = parser.parse_args()
+
+    benchlib.setup_django(args.database)
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from enishi.accounts.models import User
+    from enishi.customers.models import Customer
+
+    setup_test_environment()
+    user = benchlib.bench_user()
+    print(f"database: {benchlib.database_label()}, {Customer.objects.count():,} customers")
+    print(f"machine: {benchlib.machine()}")
+    try:
+        with open("/proc/loadavg") as fh:
+            print(f"load average at start: {fh.read().split()[:3]}")
+    except OSError:
+        pass
+
+    company = pick_karte()
+    staff_ids = list(User.objects.order_by("id").values_list("id", flat=True))
+    seeded = seed_karte(company, args.activities, staff_ids)
+    contact = company.contacts.filter(deleted_at__isnull=True).order_by("id").first()
+    print(f"karte: #{company.pk} {company.name} (+{seeded['activities_added']} activities in "
+          f"{seeded['seeded_seconds']:.1f} s), contact #{contact.pk} {contact.name}")
+
+    from enishi.activities.models import Activity
+
+    oldest = Activity.objects.filter(customer=company).order_by("occurred_at", "id")[40]
+    client = Client()
+    client.force_login(user)
+    htmx = {"HX-Request": "true"}
+    pages = [
+        ("karte (company, 5,000 activities)", f"/customers/{company.pk}/", None),
+        ("karte, print view", f"/customers/{company.pk}/?print=1", None),
+        ("karte timeline, deep page (htmx)",
+         f"/customers/{company.pk}/?part=timeline&before_at={oldest.occurred_at.isoformat().replace('+', '%2B')}"
+         f"&before_id={oldest.pk}", htmx),
+        ("karte (contact person)", f"/customers/{contact.pk}/", None),
+        ("customer list", "/customers/", None),
+        ("customer list, sort by reading", "/customers/?sort=kana", None),
+        ("customer list, page 200", "/customers/?page=200", None),
+        ("list search ?q=山田", "/customers/?q=%E5%B1%B1%E7%94%B0", None),
+        ("list search ?q=ヤマダ", "/customers/?q=%E3%83%A4%E3%83%9E%E3%83%80", None),
+        ("list search ?q=090", "/customers/?q=090", None),
+        ("top-bar search ?q=やまだ (htmx)", "/customers/search/?q=%E3%82%84%E3%81%BE%E3%81%A0", htmx),
+        ("top-bar search ?q=山田 (htmx)", "/customers/search/?q=%E5%B1%B1%E7%94%B0", htmx),
+        ("search page ?q=やまだ (full page)", "/customers/search/?q=%E3%82%84%E3%81%BE%E3%81%A0", None),
+    ]
+    print(f"\n{'page':<38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'KiB':>6}")
+    for label, path, headers in pages:
+        r = measure(client, path, args.runs, headers)
+        flag = "" if r["p95"] < 200 else "  <-- slow"
+        print(f"{label:<38} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {r['queries']:8d} "
+              f"{r['bytes'] / 1024:6.0f}{flag}", flush=True)
+        if args.show_sql:
+            for q in r["sql"]:
+                print(f"      {float(q['time']) * 1000:7.1f} ms  {q['sql'][:220]}")
+
+
+if __name__ == "__main__":
+    main()

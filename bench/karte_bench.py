@@ -68,7 +68,7 @@ def seed_karte(customer, n_activities: int, staff_ids: list[int]) -> dict:
     t = time.perf_counter()
     with transaction.atomic():
         batch = []
-        for i in range(have, n_activities):
+        for _ in range(have, n_activities):
             kind = rng.choice(["call", "call", "email", "email", "visit", "meeting", "note", "web_form"])
             batch.append(Activity(
                 customer=customer, type=kind, direction=rng.choice(["", "in", "out"]),

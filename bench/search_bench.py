@@ -141,12 +141,12 @@ def time_queries(user, queries, rounds: int):
 
     results = []
     for _ in range(rounds):
-        for cls, q in queries:
+        for i, (cls, q) in enumerate(queries):
             t = time.perf_counter()
             res = search_customers(user, q)
             dt = time.perf_counter() - t
             results.append({
-                "class": cls, "q": q, "seconds": dt, "count": res.count, "capped": res.capped,
+                "i": i, "class": cls, "q": q, "seconds": dt, "count": res.count, "capped": res.capped,
                 "method": SearchQuery(q).method, "page": len(res.customers),
             })
     return results
@@ -224,9 +224,21 @@ def main() -> None:
     queries = build_queries(args.queries, args.seed)
     print(f"{len(queries)} queries built in {time.perf_counter() - t:.1f} s")
     time_queries(user, queries, 1)  # warm-up pass (page cache, statement cache, lru caches)
-    results = time_queries(user, queries, args.rounds)
+    raw = time_queries(user, queries, args.rounds)
+    # With several rounds each query counts once, with its median time: a query that is slow
+    # every time stays slow, a hiccup of the (shared) machine does not.
+    results = []
+    for i in range(len(queries)):
+        runs = [r for r in raw if r["i"] == i]
+        results.append({**runs[0], "seconds": statistics.median(r["seconds"] for r in runs)})
 
-    print("\nall queries:", benchlib.fmt_summary(benchlib.summary_ms([r["seconds"] for r in results])))
+    if args.rounds > 1:
+        print(f"\nall samples ({args.rounds} rounds):",
+              benchlib.fmt_summary(benchlib.summary_ms([r["seconds"] for r in raw])))
+        print("per-query medians:  ", end="")
+    else:
+        print("\nall queries:", end=" ")
+    print(benchlib.fmt_summary(benchlib.summary_ms([r["seconds"] for r in results])))
     by_class: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         by_class[r["class"]].append(r)
@@ -269,7 +281,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "database": benchlib.database_label(), "customers": n_customers,
-            "machine": benchlib.machine(), "classes": table, "results": results, "like": like,
+            "machine": benchlib.machine(), "classes": table, "results": results, "raw": raw, "like": like,
         }, ensure_ascii=False, indent=1))
 
 

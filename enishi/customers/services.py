@@ -238,10 +238,20 @@ def apply_derived_fields(customer: Customer) -> None:
         customer.name_key = normalize.person_name_key(customer.name)
     customer.kana_key = normalize.kana_key(customer.name_kana) if customer.name_kana else ""
     for field in ("phone", "mobile", "fax"):
-        raw = getattr(customer, field)
-        setattr(customer, f"{field}_e164", normalize.parse_phone(raw).e164 if raw else "")
+        setattr(customer, f"{field}_e164", _e164_or_blank(getattr(customer, field)))
     customer.email_key = normalize.email_key(customer.email) if customer.email else ""
     customer.search_text, customer.search_bigrams = build_search_documents(customer)
+
+
+def _e164_or_blank(raw: str) -> str:
+    """Services validate phones before this runs; a legacy or bulk-loaded value that does not
+    parse keeps no E.164 key (and is searched as typed) instead of failing the whole load."""
+    if not raw:
+        return ""
+    try:
+        return normalize.parse_phone(raw).e164
+    except ValidationError:
+        return ""
 
 
 def _set_fields(customer: Customer, cleaned: dict[str, Any]) -> list[Tag] | None:

@@ -203,7 +203,8 @@ def fold_dashes(text: str | None) -> str:
 
 def to_katakana(text: str | None) -> str:
     """Reading as stored in ``name_kana``: full-width katakana, ー for long vowels, one space."""
-    text = jaconv.hira2kata(nfkc(text))
+    # NFKC again after hira2kata: わ゙ has no precomposed form but ヷ does (ヷ).
+    text = unicodedata.normalize("NFKC", jaconv.hira2kata(nfkc(text)))
     return collapse_spaces(fold_dashes(text))
 
 
@@ -262,8 +263,8 @@ def search_fold(text: str | None) -> str:
     # Spaces go first: removing them can join a base letter with a combining mark, and
     # a dash's kana neighbour must be the same on every pass.
     text = unicodedata.normalize("NFKC", _remove_spaces(text))
-    text = fold_dashes(jaconv.hira2kata(text))
-    return fold_variant_kanji(text)
+    text = unicodedata.normalize("NFKC", jaconv.hira2kata(text))  # わ゙ → ヷ → ヷ
+    return fold_variant_kanji(fold_dashes(text))
 
 
 def bigrams(text: str | None) -> list[str]:
@@ -278,8 +279,9 @@ def bigrams(text: str | None) -> list[str]:
 
 def person_name_key(name: str | None) -> str:
     """Matching key for a person's name: 髙橋　太郎 and 高橋太郎 match."""
-    text = fold_variant_kanji(nfkc(name))
-    return _lower(_remove_spaces(text))
+    # Spaces first: a variation selector is only dropped right after its ideograph.
+    text = fold_variant_kanji(_remove_spaces(nfkc(name)))
+    return _lower(text)
 
 
 # --- Legal forms (法人格) -----------------------------------------------------------------

@@ -61,7 +61,11 @@ def test_it_creates_companies_with_contacts_and_persons(demo):
     # Every company has a legal form except the near-duplicate "さくら工務店" (typed without one).
     assert list(companies.filter(legal_form="").values_list("name", flat=True)) == ["さくら工務店"]
     assert {"before", "after"} <= set(companies.values_list("legal_form_position", flat=True))
-    assert set(Customer.objects.values_list("status", flat=True)) >= {"lead", "prospect", "customer"}
+    assert set(Customer.objects.values_list("status", flat=True)) >= {
+        "lead",
+        "prospect",
+        "customer",
+    }
     assert Customer.objects.exclude(code="").count() > 100
     # Owners are spread over the staff, and the team is the owner's.
     assert Customer.objects.values("owner").distinct().count() >= 5
@@ -92,7 +96,10 @@ def test_it_writes_values_that_pass_the_same_checks_as_a_form(demo):
 
 
 def test_it_fills_valid_custom_fields_from_both_presets(demo):
-    assert set(FieldDefinition.objects.values_list("preset", flat=True)) == {"field_service", "b2b_sales"}
+    assert set(FieldDefinition.objects.values_list("preset", flat=True)) == {
+        "field_service",
+        "b2b_sales",
+    }
     filled = [c for c in Customer.objects.all() if c.custom_fields]
     assert len(filled) >= 30
     for c in filled:
@@ -152,7 +159,9 @@ def test_it_backdates_kartes_before_their_first_activity(demo):
 def test_it_records_one_history_entry_per_customer(demo):
     entries = HistoryEntry.objects.filter(model="customers.customer")
     assert entries.count() == 120
-    assert set(entries.values_list("via", "action", "actor__username")) == {("system", "create", "admin")}
+    assert set(entries.values_list("via", "action", "actor__username")) == {
+        ("system", "create", "admin")
+    }
 
 
 def test_it_makes_demo_customers_findable_by_kana(demo):
@@ -161,16 +170,21 @@ def test_it_makes_demo_customers_findable_by_kana(demo):
     result = search_customers(admin, person.name_kana, limit=100)
     assert person in result.customers
     company = Customer.objects.filter(kind="company").order_by("pk")[5]
-    hiragana = "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in company.name_kana)
+    hiragana = "".join(
+        chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in company.name_kana
+    )
     assert company in search_customers(admin, hiragana, limit=100).customers
 
 
 def test_it_is_the_same_for_the_same_seed(settings, tmp_path):
     from enishi.core.demo import DemoBuilder
 
-    users = {u: User(username=u, pk=i) for i, u in enumerate(
-        ["admin", "sato", "suzuki", "takahashi", "watanabe", "ito", "kobayashi"], start=1
-    )}
+    users = {
+        u: User(username=u, pk=i)
+        for i, u in enumerate(
+            ["admin", "sato", "suzuki", "takahashi", "watanabe", "ito", "kobayashi"], start=1
+        )
+    }
     definitions = {}
     for preset in ("field_service", "b2b_sales"):
         from enishi.customers.fields import available_presets
@@ -188,10 +202,20 @@ def test_it_is_the_same_for_the_same_seed(settings, tmp_path):
 
 
 def test_it_does_nothing_the_second_time_with_if_empty(demo):
-    counts = (Customer.objects.count(), Activity.objects.count(), Task.objects.count(), User.objects.count())
+    counts = (
+        Customer.objects.count(),
+        Activity.objects.count(),
+        Task.objects.count(),
+        User.objects.count(),
+    )
     out = io.StringIO()
     call_command("demo", "--if-empty", stdout=out)
-    assert (Customer.objects.count(), Activity.objects.count(), Task.objects.count(), User.objects.count()) == counts
+    assert (
+        Customer.objects.count(),
+        Activity.objects.count(),
+        Task.objects.count(),
+        User.objects.count(),
+    ) == counts
     text = out.getvalue()
     assert demo.password in text and "admin" in text and "http://127.0.0.1:" in text
 
@@ -206,7 +230,9 @@ def test_it_creates_through_the_command_and_prints_the_login(settings, tmp_path)
     out = io.StringIO()
     call_command("demo", "--customers", "40", "--if-empty", stdout=out)
     assert Customer.objects.count() == 40
-    password = (tmp_path / "demo_login.txt").read_text(encoding="utf-8").split("password: ")[1].split()[0]
+    password = (
+        (tmp_path / "demo_login.txt").read_text(encoding="utf-8").split("password: ")[1].split()[0]
+    )
     text = out.getvalue()
     assert password in text and "パスワード" in text and "Password" in text
     for username in ("sato", "suzuki", "ito"):

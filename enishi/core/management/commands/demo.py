@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from enishi.core.demo import (
     DemoError,
+    DemoNotEmptyError,
     demo_create,
     demo_login_load,
     login_message,
@@ -41,11 +42,13 @@ class Command(BaseCommand):
             return
         try:
             login = demo_create(customers=customers, seed=seed, stdout=self.stdout)
-        except DemoError as exc:
+        except DemoNotEmptyError as exc:
             raise CommandError(
                 f"{exc}\n(`enishi demo --if-empty` でログイン情報を再表示できます / "
                 "prints the login again)"
             ) from exc
+        except DemoError as exc:
+            raise CommandError(str(exc)) from exc
         n = login.counts
         self.stdout.write(
             self.style.SUCCESS(

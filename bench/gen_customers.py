@@ -619,6 +619,8 @@ def main() -> None:
     t_fts = time.perf_counter() - t_fts
     t_idx = time.perf_counter()
     with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute("SET maintenance_work_mem = '1GB'")  # GIN builds in memory
         for sql in recreate:
             cursor.execute(sql)
     if vendor == "postgresql":

@@ -7,6 +7,7 @@ start with a message instead of being ignored (see `enishi.core.env`).
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from enishi.core.env import env_bool, env_int, env_list, env_str, load_or_create_secret_key
@@ -167,3 +168,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# --- Roles and visibility ---------------------------------------------------------------------
+# Members see their own kartes ("own") or also their team's ("team").
+ENISHI_MEMBER_SCOPE = env_str("ENISHI_MEMBER_SCOPE", "team")
+if ENISHI_MEMBER_SCOPE not in ("own", "team"):
+    raise ImproperlyConfigured("ENISHI_MEMBER_SCOPE must be 'own' or 'team'")
+ENISHI_SENSITIVE_ROLES = tuple(env_list("ENISHI_SENSITIVE_ROLES", ["admin", "manager"]))

@@ -18,6 +18,12 @@ class Team(models.Model):
 class User(AbstractUser):
     """A staff member. Never deleted (their history stays attributable): deactivated instead."""
 
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        MANAGER = "manager", _("Manager")
+        MEMBER = "member", _("Member")
+        READONLY = "readonly", _("Read-only")
+
     class Language(models.TextChoices):
         JA = "ja", "日本語"
         EN = "en", "English"
@@ -26,6 +32,7 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.JA
     )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     team = models.ForeignKey(
         Team,
         verbose_name=_("team"),
@@ -42,6 +49,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and (self.role == self.Role.ADMIN or self.is_superuser)
 
     @property
     def label(self) -> str:

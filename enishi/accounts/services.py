@@ -15,6 +15,7 @@ def user_create(
     team: Team | None = None,
     language: str = "ja",
     check_password: bool = True,
+    role: str = User.Role.MEMBER,
 ) -> User:
     user = User(
         username=username,
@@ -24,6 +25,7 @@ def user_create(
         language=language,
         is_staff=is_admin,
         is_superuser=is_admin,
+        role=User.Role.ADMIN if is_admin else role,
     )
     if check_password:
         validate_password(password, user)

@@ -86,52 +86,45 @@ def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def candidate_sql(query: SearchQuery) -> tuple[str, list]:
+    """SQL selecting the ids of customers whose documents contain the query (no order, no limit)."""
+    method = query.method
+    if connection.vendor == "sqlite":
+        phrase = '"' + query.term.replace('"', '""') + '"'
+        if method == "trigram":
+            return "SELECT rowid FROM customer_fts WHERE customer_fts MATCH %s", [phrase]
+        if method == "bigram":
+            return "SELECT rowid FROM customer_bigram WHERE customer_bigram MATCH %s", [phrase]
+        return (
+            "SELECT id FROM customers_customer WHERE search_text LIKE %s ESCAPE '\\'",
+            ["%" + _like_escape(query.term) + "%"],
+        )
+    if method == "bigram":
+        return (
+            "SELECT id FROM customers_customer "
+            "WHERE to_tsvector('simple', search_bigrams) @@ phraseto_tsquery('simple', %s)",
+            [query.term],
+        )
+    # 3+ characters use the pg_trgm GIN index; a single character scans, as on SQLite.
+    return (
+        "SELECT id FROM customers_customer WHERE search_text LIKE %s",
+        ["%" + _like_escape(query.term) + "%"],
+    )
+
+
 def candidate_ids(query: SearchQuery, cap: int | None = None) -> list[int]:
     """Up to `cap` ids of customers whose documents contain the query, newest first.
 
     Trash and permissions are applied by the caller (`customers.selectors`); the cap keeps a
     query that matches half the database as fast as one that matches a single karte.
     """
-    cap = cap or settings.ENISHI_COUNT_CAP + 1
-    method = query.method
-    if method == "none":
+    if query.method == "none":
         return []
-    if connection.vendor == "sqlite":
-        if method == "trigram":
-            sql = (
-                "SELECT rowid FROM customer_fts WHERE customer_fts MATCH %s "
-                "ORDER BY rowid DESC LIMIT %s"
-            )
-            params = ['"' + query.term.replace('"', '""') + '"', cap]
-        elif method == "bigram":
-            sql = (
-                "SELECT rowid FROM customer_bigram WHERE customer_bigram MATCH %s "
-                "ORDER BY rowid DESC LIMIT %s"
-            )
-            params = ['"' + query.term.replace('"', '""') + '"', cap]
-        else:
-            sql = (
-                "SELECT id FROM customers_customer WHERE search_text LIKE %s ESCAPE '\\' "
-                "ORDER BY id DESC LIMIT %s"
-            )
-            params = ["%" + _like_escape(query.term) + "%", cap]
-    else:
-        if method == "bigram":
-            sql = (
-                "SELECT id FROM customers_customer "
-                "WHERE to_tsvector('simple', search_bigrams) @@ phraseto_tsquery('simple', %s) "
-                "ORDER BY id DESC LIMIT %s"
-            )
-            params = [query.term, cap]
-        else:
-            # 3+ characters use the pg_trgm GIN index; shorter ones scan, like on SQLite.
-            sql = (
-                "SELECT id FROM customers_customer WHERE search_text LIKE %s "
-                "ORDER BY id DESC LIMIT %s"
-            )
-            params = ["%" + _like_escape(query.term) + "%", cap]
+    cap = cap or settings.ENISHI_COUNT_CAP + 1
+    sql, params = candidate_sql(query)
+    order = "rowid" if sql.startswith("SELECT rowid") else "id"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{sql} ORDER BY {order} DESC LIMIT %s", [*params, cap])
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -6,22 +6,56 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from enishi.accounts.models import User
+from enishi.core.permissions import can_write, role_of
 from enishi.customers.models import Customer
-from enishi.customers.search import SearchQuery, candidate_ids, rank_key
+from enishi.customers.search import SearchQuery, candidate_ids, candidate_sql, rank_key
 
 
-def customer_visible(user: User) -> QuerySet[Customer]:
-    """The one permission filter for kartes: every list, search and lookup starts here.
+def visibility_q(user: User) -> Q | None:
+    """The rule behind `customer_visible`, as a Q (None: no restriction; a user sees all).
 
-    Active staff see every karte that is not in the trash; role and team scopes narrow this
-    in one place when roles arrive.
+    admin: everything. manager: their team's kartes (owned by a team member or assigned to the
+    team) and unassigned ones. member / read-only: their own, plus their team's when
+    ENISHI_MEMBER_SCOPE is "team".
     """
-    if not user.is_authenticated or not user.is_active:
+    role = role_of(user)
+    if role == "admin":
+        return None
+    if role == "":
+        return Q(pk__in=[])
+    own = Q(owner_id=user.pk)
+    team = Q(team_id=user.team_id) | Q(owner__team_id=user.team_id) if user.team_id else Q(pk__in=[])
+    if role == "manager":
+        return own | team | Q(owner__isnull=True, team__isnull=True)
+    if settings.ENISHI_MEMBER_SCOPE == "team":
+        return own | team
+    return own
+
+
+def customer_visible(user: User, *, trash: bool = False) -> QuerySet[Customer]:
+    """The one permission filter for kartes: every list, search, lookup, export and API call
+    starts here, so a karte a user may not see does not exist for them anywhere.
+    """
+    if role_of(user) == "":
         return Customer.objects.none()
-    return Customer.objects.filter(deleted_at__isnull=True)
+    qs = Customer.objects.filter(deleted_at__isnull=not trash)
+    rule = visibility_q(user)
+    return qs if rule is None else qs.filter(rule)
+
+
+def customer_can_edit(user: User, customer: Customer) -> bool:
+    return can_write(user) and customer_visible(user).filter(pk=customer.pk).exists()
+
+
+def customer_get_for_edit(user: User, pk: int) -> Customer:
+    """A karte the user may change, or 404 (read-only users cannot change anything)."""
+    if not can_write(user):
+        raise Http404
+    return customer_get(user, pk)
 
 
 def customer_get(user: User, pk: int) -> Customer:
@@ -108,16 +142,30 @@ def search_customers(user: User, query: str, *, limit: int = 20) -> SearchResult
     if parsed.method == "none":
         return SearchResult()
     cap = settings.ENISHI_COUNT_CAP
-    ids = candidate_ids(parsed, cap=cap + 1)
-    if not ids:
+    if visibility_q(user) is None:
+        # Seeing everything: the index's newest matches are the candidates (fastest path).
+        ids = candidate_ids(parsed, cap=cap + 1)
+        capped = len(ids) > cap
+        rows = list(customer_visible(user).filter(pk__in=ids).values_list("pk", "search_text"))
+    else:
+        # A narrower view: the permission filter goes into the same query, so matches the
+        # user may see are never crowded out by ones they may not.
+        sql, params = candidate_sql(parsed)
+        rows = list(
+            customer_visible(user)
+            .filter(pk__in=RawSQL(sql, params))
+            .order_by("-pk")
+            .values_list("pk", "search_text")[: cap + 1]
+        )
+        capped = len(rows) > cap
+        rows = rows[:cap]
+    if not rows:
         return SearchResult(method=parsed.method)
-    rows = list(customer_visible(user).filter(pk__in=ids).values_list("pk", "search_text"))
     rows.sort(key=lambda row: (rank_key(parsed, row[1]), -row[0]))
     best = [pk for pk, _ in rows[:limit]]
     by_pk = {
         c.pk: c for c in Customer.objects.filter(pk__in=best).select_related("company", "owner")
     }
-    capped = len(ids) > cap
     return SearchResult(
         customers=[by_pk[pk] for pk in best if pk in by_pk],
         count=cap if capped else len(rows),

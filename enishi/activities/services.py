@@ -143,3 +143,108 @@ def task_complete(
         changes={k: [before[k], after[k]] for k in after if before[k] != after[k]},
     )
     return current
+
+
+class StaleVersionError(Exception):
+    def __init__(self, current):
+        super().__init__(f"{current._meta.label} {current.pk} is at version {current.version}")
+        self.current = current
+
+
+def _update(
+    model, *, actor, instance, data: dict, version: int | None, fields: tuple[str, ...], via: str
+):
+    current = model.objects.select_for_update().get(pk=instance.pk)
+    if version is not None and current.version != version:
+        raise StaleVersionError(current)
+    before = snapshot(current, fields)
+    for name, value in data.items():
+        if name not in fields:
+            raise ValueError(f"{name} cannot be changed")
+        setattr(current, name, value)
+    current.full_clean(
+        exclude=["customer", "activity", "staff", "assignee", "created_by", "done_by"]
+    )
+    after = snapshot(current, fields)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if not changes:
+        return current
+    current.version += 1
+    current.save()
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.UPDATE,
+        instance=current,
+        customer_id=current.customer_id,
+        changes=changes,
+    )
+    return current
+
+
+@transaction.atomic
+def activity_update(
+    *,
+    actor: User,
+    activity: Activity,
+    data: dict,
+    version: int | None,
+    via: str = HistoryEntry.Via.UI,
+) -> Activity:
+    if "\x00" in "".join(str(v) for v in data.values()):
+        raise ValidationError(_("The text contains a control character that cannot be stored."))
+    return _update(
+        Activity,
+        actor=actor,
+        instance=activity,
+        data=data,
+        version=version,
+        fields=ACTIVITY_FIELDS,
+        via=via,
+    )
+
+
+@transaction.atomic
+def task_update(
+    *, actor: User, task: Task, data: dict, version: int | None, via: str = HistoryEntry.Via.UI
+) -> Task:
+    data = dict(data)
+    if "title" in data:
+        data["title"] = (data["title"] or "").strip()
+        if not data["title"]:
+            raise ValidationError({"title": [_("Enter what needs to be done.")]})
+    if "done" in data:
+        done = bool(data.pop("done"))
+        data["done_at"] = (task.done_at or timezone.now()) if done else None
+    return _update(
+        Task, actor=actor, instance=task, data=data, version=version, fields=TASK_FIELDS, via=via
+    )
+
+
+@transaction.atomic
+def activity_delete(*, actor: User, activity: Activity, via: str = HistoryEntry.Via.UI) -> None:
+    """Activities go to the trash with a history entry; restoring the karte does not revive them."""
+    if activity.deleted_at is not None:
+        return
+    Activity.objects.filter(pk=activity.pk).update(deleted_at=timezone.now())
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.DELETE,
+        instance=activity,
+        customer_id=activity.customer_id,
+    )
+
+
+@transaction.atomic
+def task_delete(*, actor: User, task: Task, via: str = HistoryEntry.Via.UI) -> None:
+    if task.deleted_at is not None:
+        return
+    Task.objects.filter(pk=task.pk).update(deleted_at=timezone.now())
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.DELETE,
+        instance=task,
+        customer_id=task.customer_id,
+    )

@@ -385,3 +385,74 @@ def tags_from_names(names: Iterable[str]) -> list[Tag]:
         if name:
             tags.append(Tag.objects.get_or_create(name=name)[0])
     return tags
+
+
+@transaction.atomic
+def customer_delete(*, actor: User, customer: Customer, via: str = HistoryEntry.Via.UI) -> Customer:
+    """Move a karte, with its activities and tasks, to the trash (restorable as a whole)."""
+    from enishi.activities.models import Activity, Task
+
+    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    if current.deleted_at is not None:
+        return current
+    now = timezone.now()
+    current.deleted_at = now
+    current.version += 1
+    current.updated_by = actor
+    current.save(update_fields=["deleted_at", "version", "updated_by", "updated_at"])
+    # Children deleted together carry the same timestamp, so a restore brings back exactly them.
+    Activity.objects.filter(customer=current, deleted_at__isnull=True).update(deleted_at=now)
+    Task.objects.filter(customer=current, deleted_at__isnull=True).update(deleted_at=now)
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.DELETE,
+        instance=current,
+        customer_id=current.pk,
+    )
+    return current
+
+
+@transaction.atomic
+def customer_restore(
+    *, actor: User, customer: Customer, via: str = HistoryEntry.Via.UI
+) -> Customer:
+    from enishi.activities.models import Activity, Task
+
+    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    if current.deleted_at is None:
+        return current
+    deleted_at = current.deleted_at
+    Activity.objects.filter(customer=current, deleted_at=deleted_at).update(deleted_at=None)
+    Task.objects.filter(customer=current, deleted_at=deleted_at).update(deleted_at=None)
+    current.deleted_at = None
+    current.version += 1
+    current.updated_by = actor
+    current.save(update_fields=["deleted_at", "version", "updated_by", "updated_at"])
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.RESTORE,
+        instance=current,
+        customer_id=current.pk,
+    )
+    return current
+
+
+@transaction.atomic
+def customer_purge(*, actor: User, customer: Customer, via: str = HistoryEntry.Via.UI) -> None:
+    """Erase a karte from the trash for good. The history keeps that it existed and who purged it."""
+    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    if current.deleted_at is None:
+        raise ValidationError(_("Only a karte in the trash can be purged."))
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.PURGE,
+        instance=current,
+        customer_id=current.pk,
+        changes={"name": [current.name, None]},
+    )
+    Customer.objects.filter(parent=current).update(parent=None)
+    Customer.objects.filter(company=current).update(company=None)
+    current.delete()

@@ -114,10 +114,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     definitions = custom_fields.active_definitions(customer.kind)
     values = customer.custom_fields or {}
     # Filled fields are shown; empty ones are only counted, so the karte stays short.
-    custom_rows = [
-        (d, custom_fields.display_value(d, values.get(d.key)))
-        for d in definitions
-    ]
+    custom_rows = [(d, custom_fields.display_value(d, values.get(d.key))) for d in definitions]
     custom_empty = sum(1 for _, value in custom_rows if not value)
     custom_rows = [(d, value) for d, value in custom_rows if value]
     is_print = request.GET.get("print") == "1"
@@ -128,7 +125,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "tags": list(customer.tags.all()),
             "custom_rows": custom_rows,
-        "custom_empty": custom_empty,
+            "custom_empty": custom_empty,
             "contacts": list(selectors.customer_contacts(request.user, customer)[:100])
             if customer.is_company
             else [],

@@ -11,6 +11,8 @@ class HistoryEntry(models.Model):
         UPDATE = "update", _("Updated")
         DELETE = "delete", _("Deleted")
         RESTORE = "restore", _("Restored")
+        PURGE = "purge", _("Purged from the trash")
+        HANDOVER = "handover", _("Handed over")
         VIEW_SENSITIVE = "view_sensitive", _("Viewed sensitive fields")
 
     class Via(models.TextChoices):

@@ -38,17 +38,22 @@ BODIES = [
 OUTCOMES = ["", "", "前向きに検討", "見積もり提出", "保留", "次回訪問", "受注"]
 
 
-def pick_karte():
+def pick_karte(user):
+    """The benchmark's company karte (marked by its code), visible to `user`."""
     from enishi.customers.models import Customer
+    from enishi.customers.selectors import customer_visible
 
-    marked = Customer.objects.filter(code="BENCH-KARTE").first()
+    code = "BENCH-KARTE" if user.username == benchlib.BENCH_USERNAME else f"BENCH-KARTE-{user.username}"
+    marked = Customer.objects.filter(code=code).first()
     if marked is not None:
         return marked
     company = (
-        Customer.objects.filter(kind="company", deleted_at__isnull=True, contacts__isnull=False)
-        .order_by("id").first()
+        customer_visible(user)
+        .filter(kind="company", contacts__isnull=False)
+        .order_by("id")
+        .first()
     )
-    Customer.objects.filter(pk=company.pk).update(code="BENCH-KARTE")
+    Customer.objects.filter(pk=company.pk).update(code=code)
     company.refresh_from_db()
     return company
 
@@ -134,6 +139,11 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="a DATABASE_URL")
     parser.add_argument("--activities", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--user",
+        default=benchlib.BENCH_USERNAME,
+        help="request the pages as this user (default: the admin `bench`; `owner01` is a member)",
+    )
     parser.add_argument("--show-sql", action="store_true", help="print the SQL of each page")
     args = parser.parse_args()
 
@@ -145,7 +155,7 @@ def main() -> None:
     from enishi.customers.models import Customer
 
     setup_test_environment()
-    user = benchlib.bench_user()
+    user = User.objects.get(username=args.user)
     print(f"database: {benchlib.database_label()}, {Customer.objects.count():,} customers")
     print(f"machine: {benchlib.machine()}")
     try:
@@ -154,10 +164,13 @@ def main() -> None:
     except OSError:
         pass
 
-    company = pick_karte()
+    print(f"requests as {user.username} (superuser {user.is_superuser}, role {getattr(user, 'role', '?')})")
+    company = pick_karte(user)
     staff_ids = list(User.objects.order_by("id").values_list("id", flat=True))
     seeded = seed_karte(company, args.activities, staff_ids)
-    contact = company.contacts.filter(deleted_at__isnull=True).order_by("id").first()
+    from enishi.customers.selectors import customer_visible
+
+    contact = customer_visible(user).filter(company=company).order_by("id").first() or company
     print(f"karte: #{company.pk} {company.name} (+{seeded['activities_added']} activities in "
           f"{seeded['seeded_seconds']:.1f} s), contact #{contact.pk} {contact.name}")
 

@@ -205,14 +205,25 @@ def main() -> None:
     parser.add_argument("--compare-like", action="store_true")
     parser.add_argument("--json", help="write the raw timings here")
     parser.add_argument("--slowest", type=int, default=10)
+    parser.add_argument(
+        "--user",
+        default=benchlib.BENCH_USERNAME,
+        help="search as this user (default: the admin `bench`, who sees every karte; "
+        "`owner01` is a member who sees the ~1/9 of kartes they own)",
+    )
     args = parser.parse_args()
 
     benchlib.setup_django(args.database)
+    from enishi.accounts.models import User
     from enishi.customers.models import Customer
+    from enishi.customers.selectors import customer_visible
 
-    user = benchlib.bench_user()
+    user = User.objects.get(username=args.user)
     n_customers = Customer.objects.count()
     print(f"database: {benchlib.database_label()}, {n_customers:,} customers")
+    visible = customer_visible(user).count()
+    print(f"searching as {user.username} (role {getattr(user, 'role', '?')}, "
+          f"superuser {user.is_superuser}): sees {visible:,} kartes")
     print(f"machine: {benchlib.machine()}")
     try:
         with open("/proc/loadavg") as fh:

@@ -4,6 +4,7 @@ Every value has a safe default so a fresh clone runs at once on SQLite; a bad va
 start with a message instead of being ignored (see `enishi.core.env`).
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -28,6 +29,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "enishi.core",
     "enishi.accounts",
     "enishi.customers",
@@ -45,11 +49,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (login, health check).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Which second factor (if any) this session has passed; then: a session that owes a code
+    # sees only the code form (and admins set one up first when ENISHI_REQUIRE_2FA_FOR_ADMINS).
+    "django_otp.middleware.OTPMiddleware",
+    "enishi.accounts.middleware.TwoFactorMiddleware",
     "enishi.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "enishi.core.middleware.SecurityHeadersMiddleware",
+    # Last, so that it turns a refused log-in into our lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "enishi.urls"
@@ -94,15 +104,51 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# --- Accounts and log-in ----------------------------------------------------------------------
+# argon2 for new passwords; the others still verify older hashes (upgraded at the next log-in).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+ENISHI_PASSWORD_MIN_LENGTH = env_int("ENISHI_PASSWORD_MIN_LENGTH", 10)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": ENISHI_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The throttling backend comes first: it refuses a locked-out client before the password is
+# even checked (django-axes).
+AUTHENTICATION_BACKENDS = [
+    "enishi.accounts.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Invitation and set-password links (shown to the admin, who passes them on) expire after this.
+PASSWORD_RESET_TIMEOUT = env_int("ENISHI_INVITATION_DAYS", 7) * 24 * 60 * 60
+
+# Log-in throttling (django-axes): after this many failures for one user name from one address,
+# that pair is refused (even with the right password) until the cool-off has passed.
+AXES_FAILURE_LIMIT = env_int("ENISHI_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("ENISHI_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not extend it: "try again in N minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "enishi.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "enishi.accounts.throttle.client_ip"
+AXES_VERBOSE = False
+
+# Two-factor log-in (TOTP, django-otp): optional for everyone; required for admins when on.
+ENISHI_REQUIRE_2FA_FOR_ADMINS = env_bool("ENISHI_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = env_str("ENISHI_TOTP_ISSUER", "Enishi")
 
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
@@ -148,6 +194,7 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True

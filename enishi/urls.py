@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("enishi.core.urls")),
     path("accounts/", include("enishi.accounts.urls")),
     path("customers/", include("enishi.customers.urls")),
+    path("history/", include("enishi.history.urls")),
     path("", include("enishi.activities.urls")),
 ]
 

@@ -8,12 +8,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from enishi.activities import selectors, services
 from enishi.activities.forms import ActivityForm
-from enishi.customers.selectors import customer_get
+from enishi.core.permissions import write_required
+from enishi.customers.selectors import customer_get_for_edit
 
 
 @require_POST
 def activity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
-    customer = customer_get(request.user, customer_pk)
+    customer = customer_get_for_edit(request.user, customer_pk)
     form = ActivityForm(request.POST)
     if form.is_valid():
         try:
@@ -30,7 +31,7 @@ def activity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
 @require_GET
 def activity_new(request: HttpRequest, customer_pk: int) -> HttpResponse:
     """The log form on its own page: one thumb on a phone, straight from a search result."""
-    customer = customer_get(request.user, customer_pk)
+    customer = customer_get_for_edit(request.user, customer_pk)
     return render(request, "activities/log.html", {"customer": customer, "form": ActivityForm()})
 
 
@@ -39,6 +40,7 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     return render(request, "activities/my_tasks.html", {"tasks": selectors.my_tasks(request.user)})
 
 
+@write_required
 @require_POST
 def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     task = selectors.task_get(request.user, pk)

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from enishi.accounts.models import Team, User
+from enishi.core.permissions import can_view_sensitive
 from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer, FieldDefinition
 from enishi.customers.services import EDITABLE_FIELDS
@@ -122,7 +123,9 @@ class CustomerForm(forms.ModelForm):
             self.fields["website"].initial = instance.website
             self.fields["tag_names"].initial = "、".join(t.name for t in instance.tags.all())
         kind = self.data.get("kind") or instance.kind or Customer.Kind.PERSON
-        self.custom_definitions = custom_fields.active_definitions()
+        self.custom_definitions = [
+            d for d in custom_fields.active_definitions() if not d.sensitive or can_view_sensitive(user)
+        ]
         values = instance.custom_fields if instance.pk else {}
         for definition in self.custom_definitions:
             self.fields[custom_fields.FORM_PREFIX + definition.key] = custom_form_field(

@@ -198,3 +198,42 @@ def tag_counts(user: User) -> QuerySet:
     return Tag.objects.annotate(
         n=Count("customers", filter=Q(customers__deleted_at__isnull=True))
     ).order_by("name")
+
+
+def customer_visible_ids(user: User, ids: list[int | None]) -> set[int]:
+    """Which of these kartes the user may see (for links to a company or parent company)."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return set()
+    return set(customer_visible(user).filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def customer_custom_rows(user: User, customer: Customer):
+    """(filled rows, number of empty fields, keys of sensitive fields shown) for the karte.
+
+    Sensitive fields (要配慮個人情報) are left out for roles that may not see them.
+    """
+    from enishi.core.permissions import can_view_sensitive
+    from enishi.customers import fields as custom_fields
+
+    allowed = can_view_sensitive(user)
+    values = customer.custom_fields or {}
+    rows, empty, sensitive_shown = [], 0, []
+    for definition in custom_fields.active_definitions(customer.kind):
+        if definition.sensitive and not allowed:
+            continue
+        shown = custom_fields.display_value(definition, values.get(definition.key))
+        if not shown:
+            empty += 1
+            continue
+        rows.append((definition, shown))
+        if definition.sensitive:
+            sensitive_shown.append(definition.label)
+    return rows, empty, sensitive_shown
+
+
+def customer_get_in_trash(user: User, pk: int) -> Customer:
+    try:
+        return customer_visible(user, trash=True).get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from enishi.accounts.models import User
 from enishi.customers import fields as custom_fields
-from enishi.customers.models import Customer, Tag
+from enishi.core.permissions import can_view_sensitive
+from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.search import build_search_documents
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_record, snapshot
@@ -311,6 +312,9 @@ def customer_update(
     if version is not None and current.version != version:
         raise StaleVersionError(current)
     kind = data.get("kind") or current.kind
+    if "custom_fields" in data and not can_view_sensitive(actor):
+        # Someone who cannot see sensitive fields cannot change or erase them either.
+        data = {**data, "custom_fields": _keep_sensitive(current, data["custom_fields"] or {})}
     cleaned = customer_clean({**data, "kind": kind}, kind=kind, instance=current)
     before = snapshot(current, HISTORY_FIELDS)
     name_before = current.name
@@ -338,6 +342,12 @@ def customer_update(
         customers_reindex(current.contacts.all())
     customer.__dict__.update(current.__dict__)
     return customer
+
+
+def _keep_sensitive(current: Customer, submitted: dict[str, Any]) -> dict[str, Any]:
+    sensitive = set(FieldDefinition.objects.filter(sensitive=True).values_list("key", flat=True))
+    kept = {k: v for k, v in (current.custom_fields or {}).items() if k in sensitive}
+    return {**{k: v for k, v in submitted.items() if k not in sensitive}, **kept}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,11 +17,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from enishi.accounts.models import User
 from enishi.activities.forms import ActivityForm
 from enishi.activities.selectors import tasks_open_for_customer, timeline_page
-from enishi.core.permissions import admin_required
+from enishi.core.permissions import (
+    admin_required,
+    can_purge,
+    can_restore,
+    can_write,
+    is_manager_or_admin,
+    write_required,
+)
 from enishi.customers import fields as custom_fields
 from enishi.customers import selectors, services
 from enishi.customers.forms import CustomerForm, FieldDefinitionForm
+from enishi.customers.handover import customers_hand_over, handover_plan
 from enishi.customers.models import Customer, FieldDefinition, Tag
+from enishi.history import services as history_services
 from enishi.history.selectors import history_for_customer
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
@@ -111,21 +121,24 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "customers/_timeline.html",
             {"customer": customer, "activities": activities, "cursor": cursor},
         )
-    definitions = custom_fields.active_definitions(customer.kind)
-    values = customer.custom_fields or {}
-    # Filled fields are shown; empty ones are only counted, so the karte stays short.
-    custom_rows = [(d, custom_fields.display_value(d, values.get(d.key))) for d in definitions]
-    custom_empty = sum(1 for _, value in custom_rows if not value)
-    custom_rows = [(d, value) for d, value in custom_rows if value]
     is_print = request.GET.get("print") == "1"
+    rows, empty, sensitive_shown = selectors.customer_custom_rows(request.user, customer)
+    if sensitive_shown:
+        history_services.history_record_view_sensitive(actor=request.user, customer=customer, fields=sensitive_shown)
+    visible_related = selectors.customer_visible_ids(
+        request.user, [customer.company_id, customer.parent_id]
+    )
     return render(
         request,
         "customers/detail.html",
         {
             "customer": customer,
+            "company": customer.company if customer.company_id in visible_related else None,
+            "parent": customer.parent if customer.parent_id in visible_related else None,
+            "can_edit": can_write(request.user),
             "tags": list(customer.tags.all()),
-            "custom_rows": custom_rows,
-            "custom_empty": custom_empty,
+            "custom_rows": rows,
+            "custom_empty": empty,
             "contacts": list(selectors.customer_contacts(request.user, customer)[:100])
             if customer.is_company
             else [],
@@ -138,7 +151,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         pk=customer.pk
                     )[:20]
                 )
-                if customer.company_id
+                if customer.company_id in visible_related
                 else []
             ),
             "tasks": list(tasks_open_for_customer(request.user, customer)[:50]),
@@ -185,6 +198,7 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
 
 
 @require_http_methods(["GET", "POST"])
+@write_required
 def customer_create(request: HttpRequest) -> HttpResponse:
     kind = (
         request.GET.get("kind")
@@ -226,7 +240,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = selectors.customer_get(request.user, pk)
+    customer = selectors.customer_get_for_edit(request.user, pk)
     form = CustomerForm(request.POST or None, user=request.user, instance=customer)
     conflict = None
     if request.method == "POST" and not form.is_valid():
@@ -258,7 +272,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def customer_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = selectors.customer_get(request.user, pk)
+    customer = selectors.customer_get_for_edit(request.user, pk)
     services.customer_confirm(actor=request.user, customer=customer)
     messages.success(request, _("Marked as confirmed today."))
     return redirect(customer)
@@ -341,3 +355,86 @@ def field_definition_install_preset(request: HttpRequest) -> HttpResponse:
             % {"count": len(created)},
         )
     return redirect("customers:field_list")
+
+
+# --- Trash (ゴミ箱) and handover (引き継ぎ) ---------------------------------------------------------
+
+
+@require_POST
+def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get_for_edit(request.user, pk)
+    services.customer_delete(actor=request.user, customer=customer)
+    messages.success(request, _("Moved %(name)s to the trash.") % {"name": customer.name})
+    return redirect("customers:list")
+
+
+@require_GET
+def trash_list(request: HttpRequest) -> HttpResponse:
+    if not can_restore(request.user):
+        raise Http404
+    qs = selectors.customer_visible(request.user, trash=True).select_related("owner", "updated_by")
+    page = Paginator(qs.order_by("-deleted_at", "-id"), settings.ENISHI_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "customers/trash.html", {"page": page, "can_purge": can_purge(request.user)})
+
+
+@require_POST
+def trash_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can_restore(request.user):
+        raise Http404
+    customer = selectors.customer_get_in_trash(request.user, pk)
+    services.customer_restore(actor=request.user, customer=customer)
+    messages.success(request, _("Restored %(name)s.") % {"name": customer.name})
+    return redirect(customer)
+
+
+@require_POST
+def trash_purge(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can_purge(request.user):
+        raise Http404
+    customer = selectors.customer_get_in_trash(request.user, pk)
+    services.customer_purge(actor=request.user, customer=customer)
+    messages.success(request, _("Deleted %(name)s for good.") % {"name": customer.name})
+    return redirect("customers:trash")
+
+
+@require_http_methods(["GET", "POST"])
+def handover(request: HttpRequest) -> HttpResponse:
+    """Preview, then move one person's customers and open tasks to one or more colleagues."""
+    if not is_manager_or_admin(request.user):
+        raise Http404
+    users = User.objects.filter(is_active=True).order_by("username")
+    source = request.POST if request.method == "POST" else request.GET
+    from_user = User.objects.filter(pk=_int_or_none(source.get("from"))).first()
+    to_ids = [i for i in (_int_or_none(v) for v in source.getlist("to")) if i]
+    to_users = list(User.objects.filter(pk__in=to_ids, is_active=True))
+    note = source.get("note", "")[:5000]
+    plan, errors = None, []
+    if from_user is not None and to_users:
+        try:
+            plan = handover_plan(from_user=from_user, to_users=to_users)
+        except ValidationError as exc:
+            errors = exc.messages
+    if request.method == "POST" and plan is not None and request.POST.get("confirm") == "1":
+        try:
+            done = customers_hand_over(actor=request.user, from_user=from_user, to_users=to_users, note=note)
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(
+                request,
+                _("Handed over %(customers)s customers and %(tasks)s open tasks from %(name)s.")
+                % {"customers": len(done.customers), "tasks": len(done.tasks), "name": from_user.label},
+            )
+            return redirect(f"{reverse('customers:list')}?owner={to_users[0].pk}")
+    return render(request, "customers/handover.html", {
+        "users": users,
+        "all_users": User.objects.order_by("-is_active", "username"),
+        "from_user": from_user,
+        "to_ids": to_ids,
+        "note": note,
+        "plan": plan,
+        "errors": errors,
+        "owned_count": selectors.customer_visible(request.user).filter(owner=from_user).count() if from_user else 0,
+    })

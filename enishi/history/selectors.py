@@ -42,3 +42,39 @@ def value_label(model_label: str, field_name: str, value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items()) or "—"
     return str(value)
+
+
+def history_search(
+    *, actor_id: int | None = None, customer_id: int | None = None, action: str = "", via: str = "",
+    since=None, until=None,
+) -> QuerySet[HistoryEntry]:
+    qs = HistoryEntry.objects.select_related("actor")
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if action:
+        qs = qs.filter(action=action)
+    if via:
+        qs = qs.filter(via=via)
+    if since:
+        qs = qs.filter(at__date__gte=since)
+    if until:
+        qs = qs.filter(at__date__lt=until)
+    return qs.order_by("-at", "-id")
+
+
+def custom_fields_label(values: dict, *, show_sensitive: bool) -> str:
+    """Extra-field values by their labels; sensitive ones masked for roles that may not see them."""
+    from enishi.customers.models import FieldDefinition
+
+    definitions = {d.key: d for d in FieldDefinition.objects.filter(key__in=list(values))}
+    parts = []
+    for key, value in values.items():
+        definition = definitions.get(key)
+        label = definition.label if definition else key
+        shown = "***" if definition and definition.sensitive and not show_sensitive else value
+        if isinstance(shown, list):
+            shown = "、".join(str(v) for v in shown)
+        parts.append(f"{label}: {shown}")
+    return ", ".join(parts) or "—"

@@ -60,3 +60,11 @@ def history_record(
         object_repr=str(instance)[:200],
         changes=changes or {},
     )
+
+
+def history_record_view_sensitive(*, actor, customer, fields: list[str]) -> HistoryEntry:
+    """Views of sensitive fields (要配慮個人情報) are logged like changes: who, when, which."""
+    return history_record(
+        actor=actor, via=HistoryEntry.Via.UI, action=HistoryEntry.Action.VIEW_SENSITIVE,
+        instance=customer, customer_id=customer.pk, changes={"custom_fields": [None, "、".join(fields)]},
+    )

@@ -4,7 +4,8 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from enishi.history.selectors import field_label, value_label
+from enishi.core.permissions import can_view_sensitive
+from enishi.history.selectors import custom_fields_label, field_label, value_label
 
 register = template.Library()
 
@@ -14,8 +15,10 @@ def history_field(entry, name: str) -> str:
     return field_label(entry.model, name)
 
 
-@register.simple_tag
-def history_value(entry, name: str, value) -> str:
+@register.simple_tag(takes_context=True)
+def history_value(context, entry, name: str, value) -> str:
+    if name == "custom_fields" and isinstance(value, dict):
+        return custom_fields_label(value, show_sensitive=can_view_sensitive(context["request"].user))
     return value_label(entry.model, name, value)
 
 

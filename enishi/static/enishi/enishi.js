@@ -65,6 +65,12 @@
         .catch(function () { status.textContent = ""; });
     });
   }
+  // Forms that destroy or move data ask first.
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.customer-form").forEach(initCustomerForm);
     if (document.body.classList.contains("print-preview") && new URLSearchParams(location.search).get("autoprint") === "1") window.print();

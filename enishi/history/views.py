@@ -1,0 +1,48 @@
+import datetime
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET
+
+from enishi.accounts.models import User
+from enishi.core.permissions import admin_required
+from enishi.history.models import HistoryEntry
+from enishi.history.selectors import history_search
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@admin_required
+@require_GET
+def history_log(request: HttpRequest) -> HttpResponse:
+    """The whole audit log for administrators, searchable by user, record and date."""
+    g = request.GET
+    since = parse_date(g.get("since", "") or "") if g.get("since") else None
+    until = parse_date(g.get("until", "") or "") if g.get("until") else None
+    qs = history_search(
+        actor_id=_int(g.get("actor")),
+        customer_id=_int(g.get("customer")),
+        action=g.get("action", "") if g.get("action") in HistoryEntry.Action.values else "",
+        via=g.get("via", "") if g.get("via") in HistoryEntry.Via.values else "",
+        since=since,
+        until=until + datetime.timedelta(days=1) if until else None,
+    )
+    page = Paginator(qs, settings.ENISHI_PAGE_SIZE).get_page(g.get("page"))
+    query = g.copy()
+    query.pop("page", None)
+    return render(request, "history/log.html", {
+        "page": page,
+        "users": User.objects.order_by("username"),
+        "actions": HistoryEntry.Action.choices,
+        "vias": HistoryEntry.Via.choices,
+        "querystring": query.urlencode(),
+        "f": g,
+    })

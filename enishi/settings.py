@@ -5,6 +5,7 @@ start with a message instead of being ignored (see `enishi.core.env`).
 """
 
 import datetime
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "enishi.customers",
     "enishi.activities",
     "enishi.history",
+    "enishi.api",
 ]
 
 MIDDLEWARE = [
@@ -189,9 +192,8 @@ SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
@@ -207,6 +209,10 @@ ENISHI_PAGE_SIZE = env_int("ENISHI_PAGE_SIZE", 50)
 ENISHI_TIMELINE_PAGE_SIZE = env_int("ENISHI_TIMELINE_PAGE_SIZE", 30)
 # Counting matches beyond this is not worth the time: the UI shows "1,000+".
 ENISHI_COUNT_CAP = env_int("ENISHI_COUNT_CAP", 1000)
+# API calls per token and period: "600/min" (periods: s, min, h, day).
+ENISHI_API_RATE = env_str("ENISHI_API_RATE", "600/min")
+if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", ENISHI_API_RATE):
+    raise ImproperlyConfigured("ENISHI_API_RATE must look like 600/min (periods: s, min, h, day)")
 
 LOGGING = {
     "version": 1,

@@ -124,7 +124,9 @@ class CustomerForm(forms.ModelForm):
             self.fields["tag_names"].initial = "、".join(t.name for t in instance.tags.all())
         kind = self.data.get("kind") or instance.kind or Customer.Kind.PERSON
         self.custom_definitions = [
-            d for d in custom_fields.active_definitions() if not d.sensitive or can_view_sensitive(user)
+            d
+            for d in custom_fields.active_definitions()
+            if not d.sensitive or can_view_sensitive(user)
         ]
         values = instance.custom_fields if instance.pk else {}
         for definition in self.custom_definitions:

@@ -33,9 +33,23 @@ class HandoverPlan:
         ]
 
 
-def handover_plan(*, from_user: User, to_users: list[User]) -> HandoverPlan:
+def handover_sources(actor: User):
+    """Whose customers this person may hand over: anyone for an admin, their team for a manager."""
+    from enishi.core.permissions import is_admin
+
+    users = User.objects.order_by("-is_active", "username")
+    if is_admin(actor):
+        return users
+    return users.filter(team_id=actor.team_id) if actor.team_id else users.none()
+
+
+def handover_plan(*, actor: User, from_user: User, to_users: list[User]) -> HandoverPlan:
     """Who gets what. With several colleagues the customers are spread evenly, but a company
     and its contacts stay together so one person keeps the whole account."""
+    if not handover_sources(actor).filter(pk=from_user.pk).exists():
+        raise ValidationError(
+            {"from_user": [_("You can only hand over the customers of your own team.")]}
+        )
     if not to_users:
         raise ValidationError({"to_users": [_("Choose at least one colleague to hand over to.")]})
     if any(u.pk == from_user.pk for u in to_users):
@@ -43,8 +57,11 @@ def handover_plan(*, from_user: User, to_users: list[User]) -> HandoverPlan:
     if any(not u.is_active for u in to_users):
         raise ValidationError({"to_users": [_("Only active users can take over customers.")]})
     plan = HandoverPlan(from_user=from_user, to_users=list(to_users))
+    from enishi.customers.selectors import customer_visible
+
     owned = list(
-        Customer.objects.filter(owner=from_user, deleted_at__isnull=True)
+        customer_visible(actor)
+        .filter(owner=from_user)
         .order_by("id")
         .values_list("pk", "company_id")
     )
@@ -61,7 +78,12 @@ def handover_plan(*, from_user: User, to_users: list[User]) -> HandoverPlan:
         for pk in members:
             plan.customers[pk] = target
         load[target.pk] += len(members)
-    open_tasks = Task.objects.filter(assignee=from_user, done_at__isnull=True, deleted_at__isnull=True)
+    open_tasks = Task.objects.filter(
+        assignee=from_user,
+        done_at__isnull=True,
+        deleted_at__isnull=True,
+        customer__in=customer_visible(actor),
+    )
     for task_pk, customer_id in open_tasks.values_list("pk", "customer_id"):
         # A task follows its customer; a task on someone else's customer goes to the first colleague.
         plan.tasks[task_pk] = plan.customers.get(customer_id, to_users[0])
@@ -69,40 +91,63 @@ def handover_plan(*, from_user: User, to_users: list[User]) -> HandoverPlan:
 
 
 @transaction.atomic
-def customers_hand_over(*, actor: User, from_user: User, to_users: list[User], note: str) -> HandoverPlan:
+def customers_hand_over(
+    *, actor: User, from_user: User, to_users: list[User], note: str
+) -> HandoverPlan:
     """Carry out the plan: owners and assignees change, each karte gets a handover entry on its
     timeline with the note, and history records every move."""
     note = (note or "").strip()
     if len(note) > 5000:
         raise ValidationError({"note": [_("The note is too long (at most 5,000 characters).")]})
-    plan = handover_plan(from_user=from_user, to_users=to_users)
+    plan = handover_plan(actor=actor, from_user=from_user, to_users=to_users)
     now = timezone.now()
     activities, entries = [], []
     customer_names = dict(Customer.objects.filter(pk__in=plan.customers).values_list("pk", "name"))
     for user in plan.to_users:
         customer_ids = [pk for pk, u in plan.customers.items() if u == user]
-        Customer.objects.filter(pk__in=customer_ids).update(owner=user, updated_by=actor, updated_at=now)
+        Customer.objects.filter(pk__in=customer_ids).update(
+            owner=user, updated_by=actor, updated_at=now
+        )
         task_ids = [pk for pk, u in plan.tasks.items() if u == user]
         Task.objects.filter(pk__in=task_ids).update(assignee=user, updated_at=now)
         for pk in customer_ids:
-            activities.append(Activity(
-                customer_id=pk, type=Activity.Type.HANDOVER, occurred_at=now, staff=actor,
-                subject=_("Handover: %(from)s → %(to)s") % {"from": from_user.label, "to": user.label},
-                body=note, created_by=actor,
-            ))
-            entries.append(HistoryEntry(
-                actor=actor, via=HistoryEntry.Via.UI, action=HistoryEntry.Action.HANDOVER,
-                model="customers.customer", object_id=pk, customer_id=pk,
-                object_repr=customer_names.get(pk, "")[:200],
-                changes={"owner": [from_user.label, user.label]},
-            ))
+            activities.append(
+                Activity(
+                    customer_id=pk,
+                    type=Activity.Type.HANDOVER,
+                    occurred_at=now,
+                    staff=actor,
+                    subject=_("Handover: %(from)s → %(to)s")
+                    % {"from": from_user.label, "to": user.label},
+                    body=note,
+                    created_by=actor,
+                )
+            )
+            entries.append(
+                HistoryEntry(
+                    actor=actor,
+                    via=HistoryEntry.Via.UI,
+                    action=HistoryEntry.Action.HANDOVER,
+                    model="customers.customer",
+                    object_id=pk,
+                    customer_id=pk,
+                    object_repr=customer_names.get(pk, "")[:200],
+                    changes={"owner": [from_user.label, user.label]},
+                )
+            )
     task_customers = dict(Task.objects.filter(pk__in=plan.tasks).values_list("pk", "customer_id"))
     for task_pk, user in plan.tasks.items():
-        entries.append(HistoryEntry(
-            actor=actor, via=HistoryEntry.Via.UI, action=HistoryEntry.Action.HANDOVER,
-            model="activities.task", object_id=task_pk, customer_id=task_customers.get(task_pk),
-            changes={"assignee": [from_user.label, user.label]},
-        ))
+        entries.append(
+            HistoryEntry(
+                actor=actor,
+                via=HistoryEntry.Via.UI,
+                action=HistoryEntry.Action.HANDOVER,
+                model="activities.task",
+                object_id=task_pk,
+                customer_id=task_customers.get(task_pk),
+                changes={"assignee": [from_user.label, user.label]},
+            )
+        )
     Activity.objects.bulk_create(activities, batch_size=500)
     HistoryEntry.objects.bulk_create(entries, batch_size=500)
     # Optimistic locks: anyone editing one of these kartes must see that the owner changed.

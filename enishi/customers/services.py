@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enishi.accounts.models import User
-from enishi.customers import fields as custom_fields
 from enishi.core.permissions import can_view_sensitive
+from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.search import build_search_documents
 from enishi.history.models import HistoryEntry

@@ -28,7 +28,7 @@ from enishi.core.permissions import (
 from enishi.customers import fields as custom_fields
 from enishi.customers import selectors, services
 from enishi.customers.forms import CustomerForm, FieldDefinitionForm
-from enishi.customers.handover import customers_hand_over, handover_plan
+from enishi.customers.handover import customers_hand_over, handover_plan, handover_sources
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.history import services as history_services
 from enishi.history.selectors import history_for_customer
@@ -124,7 +124,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_print = request.GET.get("print") == "1"
     rows, empty, sensitive_shown = selectors.customer_custom_rows(request.user, customer)
     if sensitive_shown:
-        history_services.history_record_view_sensitive(actor=request.user, customer=customer, fields=sensitive_shown)
+        history_services.history_record_view_sensitive(
+            actor=request.user, customer=customer, fields=sensitive_shown
+        )
     visible_related = selectors.customer_visible_ids(
         request.user, [customer.company_id, customer.parent_id]
     )
@@ -376,7 +378,9 @@ def trash_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs.order_by("-deleted_at", "-id"), settings.ENISHI_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "customers/trash.html", {"page": page, "can_purge": can_purge(request.user)})
+    return render(
+        request, "customers/trash.html", {"page": page, "can_purge": can_purge(request.user)}
+    )
 
 
 @require_POST
@@ -406,35 +410,48 @@ def handover(request: HttpRequest) -> HttpResponse:
         raise Http404
     users = User.objects.filter(is_active=True).order_by("username")
     source = request.POST if request.method == "POST" else request.GET
-    from_user = User.objects.filter(pk=_int_or_none(source.get("from"))).first()
+    sources = handover_sources(request.user)
+    from_user = sources.filter(pk=_int_or_none(source.get("from"))).first()
     to_ids = [i for i in (_int_or_none(v) for v in source.getlist("to")) if i]
     to_users = list(User.objects.filter(pk__in=to_ids, is_active=True))
     note = source.get("note", "")[:5000]
     plan, errors = None, []
     if from_user is not None and to_users:
         try:
-            plan = handover_plan(from_user=from_user, to_users=to_users)
+            plan = handover_plan(actor=request.user, from_user=from_user, to_users=to_users)
         except ValidationError as exc:
             errors = exc.messages
     if request.method == "POST" and plan is not None and request.POST.get("confirm") == "1":
         try:
-            done = customers_hand_over(actor=request.user, from_user=from_user, to_users=to_users, note=note)
+            done = customers_hand_over(
+                actor=request.user, from_user=from_user, to_users=to_users, note=note
+            )
         except ValidationError as exc:
             errors = exc.messages
         else:
             messages.success(
                 request,
                 _("Handed over %(customers)s customers and %(tasks)s open tasks from %(name)s.")
-                % {"customers": len(done.customers), "tasks": len(done.tasks), "name": from_user.label},
+                % {
+                    "customers": len(done.customers),
+                    "tasks": len(done.tasks),
+                    "name": from_user.label,
+                },
             )
             return redirect(f"{reverse('customers:list')}?owner={to_users[0].pk}")
-    return render(request, "customers/handover.html", {
-        "users": users,
-        "all_users": User.objects.order_by("-is_active", "username"),
-        "from_user": from_user,
-        "to_ids": to_ids,
-        "note": note,
-        "plan": plan,
-        "errors": errors,
-        "owned_count": selectors.customer_visible(request.user).filter(owner=from_user).count() if from_user else 0,
-    })
+    return render(
+        request,
+        "customers/handover.html",
+        {
+            "users": users,
+            "all_users": sources,
+            "from_user": from_user,
+            "to_ids": to_ids,
+            "note": note,
+            "plan": plan,
+            "errors": errors,
+            "owned_count": selectors.customer_visible(request.user).filter(owner=from_user).count()
+            if from_user
+            else 0,
+        },
+    )

@@ -45,8 +45,13 @@ def value_label(model_label: str, field_name: str, value) -> str:
 
 
 def history_search(
-    *, actor_id: int | None = None, customer_id: int | None = None, action: str = "", via: str = "",
-    since=None, until=None,
+    *,
+    actor_id: int | None = None,
+    customer_id: int | None = None,
+    action: str = "",
+    via: str = "",
+    since=None,
+    until=None,
 ) -> QuerySet[HistoryEntry]:
     qs = HistoryEntry.objects.select_related("actor")
     if actor_id:

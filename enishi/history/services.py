@@ -65,6 +65,10 @@ def history_record(
 def history_record_view_sensitive(*, actor, customer, fields: list[str]) -> HistoryEntry:
     """Views of sensitive fields (要配慮個人情報) are logged like changes: who, when, which."""
     return history_record(
-        actor=actor, via=HistoryEntry.Via.UI, action=HistoryEntry.Action.VIEW_SENSITIVE,
-        instance=customer, customer_id=customer.pk, changes={"custom_fields": [None, "、".join(fields)]},
+        actor=actor,
+        via=HistoryEntry.Via.UI,
+        action=HistoryEntry.Action.VIEW_SENSITIVE,
+        instance=customer,
+        customer_id=customer.pk,
+        changes={"custom_fields": [None, "、".join(fields)]},
     )

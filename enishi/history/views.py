@@ -38,11 +38,15 @@ def history_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, settings.ENISHI_PAGE_SIZE).get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)
-    return render(request, "history/log.html", {
-        "page": page,
-        "users": User.objects.order_by("username"),
-        "actions": HistoryEntry.Action.choices,
-        "vias": HistoryEntry.Via.choices,
-        "querystring": query.urlencode(),
-        "f": g,
-    })
+    return render(
+        request,
+        "history/log.html",
+        {
+            "page": page,
+            "users": User.objects.order_by("username"),
+            "actions": HistoryEntry.Action.choices,
+            "vias": HistoryEntry.Via.choices,
+            "querystring": query.urlencode(),
+            "f": g,
+        },
+    )

@@ -18,7 +18,9 @@ def history_field(entry, name: str) -> str:
 @register.simple_tag(takes_context=True)
 def history_value(context, entry, name: str, value) -> str:
     if name == "custom_fields" and isinstance(value, dict):
-        return custom_fields_label(value, show_sensitive=can_view_sensitive(context["request"].user))
+        return custom_fields_label(
+            value, show_sensitive=can_view_sensitive(context["request"].user)
+        )
     return value_label(entry.model, name, value)
 
 

@@ -4,6 +4,8 @@ Alice is an administrator; Bob is a member of staff on the sales team.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,6 +20,26 @@ settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # argon2 takes ~0.3 s per password by design; tests create many users. What production
+    # hashes with is checked in enishi/accounts/tests/test_passwords.py.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite tests run on a file, as in production: WAL, IMMEDIATE transactions and real
+    concurrent connections behave as they do for users (an in-memory database does not)."""
+    from django.conf import settings as django_settings
+
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = Path(tempfile.gettempdir()) / f"enishi-test-{os.getpid()}-{worker}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ BENCH_USERNAME = "bench"
 BENCH_PASSWORD = "bench-password-2026"  # a local benchmark database only
 
 
-def setup_django(database: str | None) -> None:
-    """Point Django at `database` (a DATABASE_URL) and set it up."""
+def setup_django(database: str | None, *, migrate: bool = False) -> None:
+    """Point Django at `database` (a DATABASE_URL) and set it up (and migrate it: the schema
+    moves while the benchmark databases stay)."""
     if database:
         os.environ["DATABASE_URL"] = database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "enishi.settings")
@@ -23,6 +24,10 @@ def setup_django(database: str | None) -> None:
     import django
 
     django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
 
 
 def percentile(values: list[float], p: float) -> float:

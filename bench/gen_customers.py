@@ -47,7 +47,9 @@ class Pools:
 
         self.family, weights = jp_pools.family_names(JaPerson.last_name_pairs)
         self.family_cum = list(itertools.accumulate(weights))
-        self.male = list(jp_pools.MALE_GIVEN) + [(k, v) for k, v, _r in JaPerson.first_name_male_pairs]
+        self.male = list(jp_pools.MALE_GIVEN) + [
+            (k, v) for k, v, _r in JaPerson.first_name_male_pairs
+        ]
         self.female = list(jp_pools.FEMALE_GIVEN) + [
             (k, v) for k, v, _r in JaPerson.first_name_female_pairs
         ]
@@ -65,7 +67,9 @@ class Pools:
         value = self._romaji.get(kana)
         if value is None:
             j = self._jaconv
-            value = "".join(ch for ch in j.kana2alphabet(j.kata2hira(kana)) if ch.isascii() and ch.isalnum())
+            value = "".join(
+                ch for ch in j.kana2alphabet(j.kata2hira(kana)) if ch.isascii() and ch.isalnum()
+            )
             self._romaji[kana] = value
         return value
 
@@ -156,7 +160,9 @@ def building(rng: random.Random, pools: Pools) -> str:
         return ""
     town_word = pick(rng, pools.family, pools.family_cum)[0]
     name = rng.choice(jp_pools.BUILDINGS)
-    room = rng.choice((f"{rng.randint(1, 12)}{rng.randint(1, 15):02d}", f"{rng.randint(1, 9)}F", ""))
+    room = rng.choice(
+        (f"{rng.randint(1, 12)}{rng.randint(1, 15):02d}", f"{rng.randint(1, 9)}F", "")
+    )
     sep = rng.choice(("", " ", "　"))
     return f"{town_word}{name}{sep}{room}".strip()
 
@@ -167,8 +173,12 @@ def address(rng: random.Random, pools: Pools) -> dict:
     r = rng.random()
     if r < 0.85:
         return {
-            "postal_code": f"{code[:3]}-{code[3:]}", "prefecture": pref, "city": city,
-            "town": town, "street": street(rng), "building": building(rng, pools),
+            "postal_code": f"{code[:3]}-{code[3:]}",
+            "prefecture": pref,
+            "city": city,
+            "town": town,
+            "street": street(rng),
+            "building": building(rng, pools),
         }
     if r < 0.95:
         return {"prefecture": pref, "city": city}
@@ -219,17 +229,24 @@ def company_fields(rng: random.Random, pools: Pools) -> tuple[dict, str, str]:
     domain = pools.romaji(stem[1] + cat[1])[:16] + rng.choice((".co.jp", ".co.jp", ".jp", ".com"))
     phone = landline(rng, pools)
     fields = {
-        "kind": "company", "name": name, "name_kana": kana,
+        "kind": "company",
+        "name": name,
+        "name_kana": kana,
         "corporate_number": corporate_number(rng) if rng.random() < 0.4 else "",
         "industry": rng.choice(jp_pools.INDUSTRIES) if rng.random() < 0.7 else "",
-        "employees": rng.choice((3, 8, 12, 25, 40, 80, 150, 300, 1200)) if rng.random() < 0.6 else None,
+        "employees": rng.choice((3, 8, 12, 25, 40, 80, 150, 300, 1200))
+        if rng.random() < 0.6
+        else None,
         "founded_on": datetime.date(rng.randint(1950, 2024), rng.randint(1, 12), rng.randint(1, 28))
-        if rng.random() < 0.4 else None,
+        if rng.random() < 0.4
+        else None,
         "fiscal_month": rng.choice((3, 3, 3, 12, 12, 9, 6)) if rng.random() < 0.5 else None,
         "website": f"https://www.{domain}/" if rng.random() < 0.5 else "",
         "phone": phone if rng.random() < 0.95 else "",
         "fax": landline(rng, pools) if rng.random() < 0.5 else "",
-        "email": f"{rng.choice(('info', 'contact', 'sales', 'office'))}@{domain}" if rng.random() < 0.4 else "",
+        "email": f"{rng.choice(('info', 'contact', 'sales', 'office'))}@{domain}"
+        if rng.random() < 0.4
+        else "",
         **address(rng, pools),
     }
     return fields, domain, phone
@@ -244,22 +261,31 @@ def person_fields(rng: random.Random, pools: Pools, company) -> dict:
     kana = f"{fam_kana} {giv_kana}" if r < 0.86 else (f"{fam_kana}{giv_kana}" if r < 0.9 else "")
     given_r, family_r = pools.romaji(giv_kana), pools.romaji(fam_kana)
     fields = {
-        "kind": "person", "name": name, "name_kana": kana,
+        "kind": "person",
+        "name": name,
+        "name_kana": kana,
         "family_name": fam_k if rng.random() < 0.9 else "",
         "given_name": giv_k if rng.random() < 0.9 else "",
         "gender": ("female" if female else "male") if rng.random() < 0.6 else "",
         "birthday": datetime.date(rng.randint(1940, 2005), rng.randint(1, 12), rng.randint(1, 28))
-        if rng.random() < 0.3 else None,
+        if rng.random() < 0.3
+        else None,
     }
     if company is not None:
         obj, domain, phone = company
         fields.update(
-            company=obj, department=rng.choice(jp_pools.DEPARTMENTS) if rng.random() < 0.8 else "",
+            company=obj,
+            department=rng.choice(jp_pools.DEPARTMENTS) if rng.random() < 0.8 else "",
             title=rng.choice(jp_pools.TITLES),
-            is_key_person=rng.random() < 0.1, is_decision_maker=rng.random() < 0.05,
-            phone=phone if rng.random() < 0.4 else (landline(rng, pools) if rng.random() < 0.5 else ""),
+            is_key_person=rng.random() < 0.1,
+            is_decision_maker=rng.random() < 0.05,
+            phone=phone
+            if rng.random() < 0.4
+            else (landline(rng, pools) if rng.random() < 0.5 else ""),
             mobile=mobile(rng) if rng.random() < 0.5 else "",
-            email=f"{given_r[0]}.{family_r}@{domain}" if rng.random() < 0.5 else f"{family_r}@{domain}",
+            email=f"{given_r[0]}.{family_r}@{domain}"
+            if rng.random() < 0.5
+            else f"{family_r}@{domain}",
         )
         if rng.random() < 0.6:
             for part in ("postal_code", "prefecture", "city", "town", "street", "building"):
@@ -270,10 +296,15 @@ def person_fields(rng: random.Random, pools: Pools, company) -> dict:
         email = ""
         if rng.random() < 0.65:
             dom = pick(rng, pools.domains, pools.domain_cum)
-            local = rng.choice((
-                f"{given_r}.{family_r}", f"{family_r}{given_r}", f"{given_r}{rng.randint(1, 99)}",
-                f"{family_r}_{given_r[0]}{rng.randint(60, 99)}", f"{given_r[:3]}-{family_r}",
-            ))
+            local = rng.choice(
+                (
+                    f"{given_r}.{family_r}",
+                    f"{family_r}{given_r}",
+                    f"{given_r}{rng.randint(1, 99)}",
+                    f"{family_r}_{given_r[0]}{rng.randint(60, 99)}",
+                    f"{given_r[:3]}-{family_r}",
+                )
+            )
             email = f"{local}@{dom}"
             if rng.random() < 0.03:
                 email = email.upper()
@@ -288,8 +319,27 @@ def person_fields(rng: random.Random, pools: Pools, company) -> dict:
 
 
 STATUSES = ["lead"] * 3 + ["prospect"] * 2 + ["customer"] * 4 + ["dormant", "lost"]
-CHANNELS = ["", "", "web", "referral", "event", "ad", "phone", "walk_in", "dm", "sns", "sales", "other"]
-PERMISSIONS = [{}, {}, {"email": True}, {"email": True, "phone": True, "post": True}, {"email": False}]
+CHANNELS = [
+    "",
+    "",
+    "web",
+    "referral",
+    "event",
+    "ad",
+    "phone",
+    "walk_in",
+    "dm",
+    "sns",
+    "sales",
+    "other",
+]
+PERMISSIONS = [
+    {},
+    {},
+    {"email": True},
+    {"email": True, "phone": True, "post": True},
+    {"email": False},
+]
 
 
 # --- Rows ---------------------------------------------------------------------------------------
@@ -375,11 +425,14 @@ def build_chunk(task: tuple[int, int, int, list[int], str]) -> tuple[list[tuple]
             "id": cid,
             "code": f"C{cid:07d}" if rng.random() < 0.8 else "",
             "owner_id": rng.choice(owner_ids),
-            "created_by_id": owner_ids[0], "updated_by_id": owner_ids[0],
-            "status": rng.choice(STATUSES), "rank": rng.choice(("", "", "A", "B", "C", "D")),
+            "created_by_id": owner_ids[0],
+            "updated_by_id": owner_ids[0],
+            "status": rng.choice(STATUSES),
+            "rank": rng.choice(("", "", "A", "B", "C", "D")),
             "acquisition_channel": rng.choice(CHANNELS),
             "contact_permissions": rng.choice(PERMISSIONS),
-            "created_at": created, "updated_at": updated,
+            "created_at": created,
+            "updated_at": updated,
             "deleted_at": updated if rng.random() < 0.01 else None,
             **fields,
         }
@@ -393,7 +446,9 @@ def build_chunk(task: tuple[int, int, int, list[int], str]) -> tuple[list[tuple]
             fixed += 1
         if customer.kind == "company":
             companies.append((customer, domain, phone))
-        rows.append(tuple(getattr(customer, a) if c is None else c(getattr(customer, a)) for a, c in convs))
+        rows.append(
+            tuple(getattr(customer, a) if c is None else c(getattr(customer, a)) for a, c in convs)
+        )
     return rows, fixed
 
 
@@ -410,9 +465,14 @@ def memoize_normalize() -> None:
     from enishi.quality import normalize
 
     for name, size in (
-        ("search_fold", 200_000), ("bigrams", 100_000), ("detect_legal_form", 50_000),
-        ("parse_phone", 64), ("phone_search_forms", 64), ("kana_key", 50_000),
-        ("person_name_key", 100_000), ("company_name_key", 50_000),
+        ("search_fold", 200_000),
+        ("bigrams", 100_000),
+        ("detect_legal_form", 50_000),
+        ("parse_phone", 64),
+        ("phone_search_forms", 64),
+        ("kana_key", 50_000),
+        ("person_name_key", 100_000),
+        ("company_name_key", 50_000),
     ):
         fn = getattr(normalize, name)
         if not hasattr(fn, "cache_info"):
@@ -436,15 +496,22 @@ def make_users() -> list[int]:
     ids = []
     if not User.objects.filter(username=benchlib.BENCH_USERNAME).exists():
         user_create(
-            username=benchlib.BENCH_USERNAME, password=benchlib.BENCH_PASSWORD,
-            display_name="ベンチ 太郎", is_admin=True, check_password=False,
+            username=benchlib.BENCH_USERNAME,
+            password=benchlib.BENCH_PASSWORD,
+            display_name="ベンチ 太郎",
+            is_admin=True,
+            check_password=False,
         )
     ids.append(User.objects.get(username=benchlib.BENCH_USERNAME).pk)
     for i in range(1, 9):
         name = f"owner{i:02d}"
         if not User.objects.filter(username=name).exists():
-            user_create(username=name, password=benchlib.BENCH_PASSWORD, display_name=f"担当 {i}",
-                        check_password=False)
+            user_create(
+                username=name,
+                password=benchlib.BENCH_PASSWORD,
+                display_name=f"担当 {i}",
+                check_password=False,
+            )
         ids.append(User.objects.get(username=name).pk)
     return ids
 
@@ -498,7 +565,9 @@ def copy_chunks(path: str, columns: list[str], vendor: str):
         if vendor == "sqlite":
             convs.append(None)
         elif isinstance(f, models.DateTimeField):
-            convs.append(lambda v: v and datetime.datetime.fromisoformat(v).replace(tzinfo=datetime.UTC))
+            convs.append(
+                lambda v: v and datetime.datetime.fromisoformat(v).replace(tzinfo=datetime.UTC)
+            )
         elif isinstance(f, models.DateField):
             convs.append(lambda v: v and datetime.date.fromisoformat(v))
         elif isinstance(f, models.BooleanField):
@@ -511,17 +580,27 @@ def copy_chunks(path: str, columns: list[str], vendor: str):
         batch = cursor.fetchmany(CHUNK)
         if not batch:
             break
-        yield [tuple(v if c is None else c(v) for v, c in zip(row, convs, strict=True)) for row in batch], 0
+        yield (
+            [
+                tuple(v if c is None else c(v) for v, c in zip(row, convs, strict=True))
+                for row in batch
+            ],
+            0,
+        )
     db.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--database", required=True, help="a DATABASE_URL")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--force", action="store_true", help="start over if the database has customers")
+    parser.add_argument(
+        "--force", action="store_true", help="start over if the database has customers"
+    )
     parser.add_argument(
         "--from-sqlite",
         metavar="PATH",
@@ -529,7 +608,9 @@ def main() -> None:
         "instead of generating them, e.g. to load PostgreSQL with the SQLite data set",
     )
     parser.add_argument("--no-memo", action="store_true", help="do not cache normalize functions")
-    parser.add_argument("--keep-indexes", action="store_true", help="do not drop/recreate secondary indexes")
+    parser.add_argument(
+        "--keep-indexes", action="store_true", help="do not drop/recreate secondary indexes"
+    )
     args = parser.parse_args()
 
     if args.database.startswith("sqlite:///"):
@@ -571,8 +652,10 @@ def main() -> None:
     global POOLS
     t_pools = time.perf_counter()
     POOLS = Pools()
-    print(f"pools: {len(POOLS.family)} family names, {len(POOLS.male) + len(POOLS.female)} given names, "
-          f"{sum(len(v) for v in POOLS.postal.values())} postal codes ({time.perf_counter() - t_pools:.1f} s)")
+    print(
+        f"pools: {len(POOLS.family)} family names, {len(POOLS.male) + len(POOLS.female)} given names, "
+        f"{sum(len(v) for v in POOLS.postal.values())} postal codes ({time.perf_counter() - t_pools:.1f} s)"
+    )
 
     vendor = connection.vendor
     columns = [f.column for f in Customer._meta.concrete_fields]
@@ -641,8 +724,10 @@ def main() -> None:
         f"parent insert time {t_insert:.1f} s; {fixed} phones dropped)"
     )
     print(f"search index rebuild (bulk_load exit): {t_fts:.1f} s")
-    print(f"secondary indexes recreated ({len(recreate)}) {'+ GIN ' if vendor == 'postgresql' else ''}"
-          f"in {t_idx:.1f} s")
+    print(
+        f"secondary indexes recreated ({len(recreate)}) {'+ GIN ' if vendor == 'postgresql' else ''}"
+        f"in {t_idx:.1f} s"
+    )
     print(f"TOTAL load: {total:.1f} s = {done / total:,.0f} rows/s end to end")
     if vendor == "sqlite":
         size = sum(

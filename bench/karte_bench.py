@@ -24,8 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 
-SUBJECTS = ["定例打ち合わせ", "見積もりの件", "新商品のご案内", "お問い合わせ対応", "契約更新について",
-            "納期確認", "請求書の件", "訪問のお礼", "展示会のご案内", "サポート依頼"]
+SUBJECTS = [
+    "定例打ち合わせ",
+    "見積もりの件",
+    "新商品のご案内",
+    "お問い合わせ対応",
+    "契約更新について",
+    "納期確認",
+    "請求書の件",
+    "訪問のお礼",
+    "展示会のご案内",
+    "サポート依頼",
+]
 BODIES = [
     "先日ご依頼いただいた件について、担当部署と確認のうえ回答しました。来月の導入に向けて、"
     "仕様の詳細を詰める必要があります。",
@@ -43,15 +53,16 @@ def pick_karte(user):
     from enishi.customers.models import Customer
     from enishi.customers.selectors import customer_visible
 
-    code = "BENCH-KARTE" if user.username == benchlib.BENCH_USERNAME else f"BENCH-KARTE-{user.username}"
+    code = (
+        "BENCH-KARTE"
+        if user.username == benchlib.BENCH_USERNAME
+        else f"BENCH-KARTE-{user.username}"
+    )
     marked = Customer.objects.filter(code=code).first()
     if marked is not None:
         return marked
     company = (
-        customer_visible(user)
-        .filter(kind="company", contacts__isnull=False)
-        .order_by("id")
-        .first()
+        customer_visible(user).filter(kind="company", contacts__isnull=False).order_by("id").first()
     )
     Customer.objects.filter(pk=company.pk).update(code=code)
     company.refresh_from_db()
@@ -74,39 +85,66 @@ def seed_karte(customer, n_activities: int, staff_ids: list[int]) -> dict:
     with transaction.atomic():
         batch = []
         for _ in range(have, n_activities):
-            kind = rng.choice(["call", "call", "email", "email", "visit", "meeting", "note", "web_form"])
-            batch.append(Activity(
-                customer=customer, type=kind, direction=rng.choice(["", "in", "out"]),
-                occurred_at=now - datetime.timedelta(minutes=rng.randint(0, 5 * 365 * 24 * 60)),
-                staff_id=rng.choice(staff_ids), subject=rng.choice(SUBJECTS),
-                body=rng.choice(BODIES) * rng.randint(1, 3), outcome=rng.choice(OUTCOMES),
-                next_action=rng.choice(["", "", "見積もり再送", "デモ日程調整"]),
-                next_action_due=(now + datetime.timedelta(days=rng.randint(1, 30))).date()
-                if rng.random() < 0.2 else None,
-                created_by_id=staff_ids[0],
-            ))
+            kind = rng.choice(
+                ["call", "call", "email", "email", "visit", "meeting", "note", "web_form"]
+            )
+            batch.append(
+                Activity(
+                    customer=customer,
+                    type=kind,
+                    direction=rng.choice(["", "in", "out"]),
+                    occurred_at=now - datetime.timedelta(minutes=rng.randint(0, 5 * 365 * 24 * 60)),
+                    staff_id=rng.choice(staff_ids),
+                    subject=rng.choice(SUBJECTS),
+                    body=rng.choice(BODIES) * rng.randint(1, 3),
+                    outcome=rng.choice(OUTCOMES),
+                    next_action=rng.choice(["", "", "見積もり再送", "デモ日程調整"]),
+                    next_action_due=(now + datetime.timedelta(days=rng.randint(1, 30))).date()
+                    if rng.random() < 0.2
+                    else None,
+                    created_by_id=staff_ids[0],
+                )
+            )
             if len(batch) >= 1000:
                 Activity.objects.bulk_create(batch)
                 batch = []
         Activity.objects.bulk_create(batch)
         for i in range(Task.objects.filter(customer=customer).count(), 20):
             Task.objects.create(
-                customer=customer, title=f"フォローアップ {i + 1}: {rng.choice(SUBJECTS)}",
-                due_on=(now + datetime.timedelta(days=rng.randint(-10, 30))).date() if i % 4 else None,
-                assignee_id=rng.choice(staff_ids), created_by_id=staff_ids[0],
-                done_at=now if i >= 15 else None, done_by_id=staff_ids[0] if i >= 15 else None,
+                customer=customer,
+                title=f"フォローアップ {i + 1}: {rng.choice(SUBJECTS)}",
+                due_on=(now + datetime.timedelta(days=rng.randint(-10, 30))).date()
+                if i % 4
+                else None,
+                assignee_id=rng.choice(staff_ids),
+                created_by_id=staff_ids[0],
+                done_at=now if i >= 15 else None,
+                done_by_id=staff_ids[0] if i >= 15 else None,
             )
         for i in range(HistoryEntry.objects.filter(customer_id=customer.pk).count(), 60):
             HistoryEntry.objects.create(
-                actor_id=rng.choice(staff_ids), via="ui", action="update",
-                model="customers.customer", object_id=customer.pk, customer_id=customer.pk,
+                actor_id=rng.choice(staff_ids),
+                via="ui",
+                action="update",
+                model="customers.customer",
+                object_id=customer.pk,
+                customer_id=customer.pk,
                 object_repr=customer.name,
-                changes={"status": ["lead", "customer"], "rank": ["C", "B"],
-                         "phone": ["03-0000-0000", customer.phone], "notes": ["", f"メモ {i}"]},
+                changes={
+                    "status": ["lead", "customer"],
+                    "rank": ["C", "B"],
+                    "phone": ["03-0000-0000", customer.phone],
+                    "notes": ["", f"メモ {i}"],
+                },
             )
         if customer.tags.count() < 3:
-            customer.tags.set([Tag.objects.get_or_create(name=n)[0] for n in ("重要", "展示会2026", "紹介")])
-    return {"seeded_seconds": time.perf_counter() - t, "activities_added": max(0, n_activities - have)}
+            customer.tags.set(
+                [Tag.objects.get_or_create(name=n)[0] for n in ("重要", "展示会2026", "紹介")]
+            )
+    return {
+        "seeded_seconds": time.perf_counter() - t,
+        "activities_added": max(0, n_activities - have),
+    }
 
 
 def measure(client, path: str, runs: int, headers: dict | None = None) -> dict:
@@ -135,7 +173,9 @@ def measure(client, path: str, runs: int, headers: dict | None = None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database", required=True, help="a DATABASE_URL")
     parser.add_argument("--activities", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=30)
@@ -147,7 +187,7 @@ def main() -> None:
     parser.add_argument("--show-sql", action="store_true", help="print the SQL of each page")
     args = parser.parse_args()
 
-    benchlib.setup_django(args.database)
+    benchlib.setup_django(args.database, migrate=True)
     from django.test import Client
     from django.test.utils import setup_test_environment
 
@@ -164,15 +204,19 @@ def main() -> None:
     except OSError:
         pass
 
-    print(f"requests as {user.username} (superuser {user.is_superuser}, role {getattr(user, 'role', '?')})")
+    print(
+        f"requests as {user.username} (superuser {user.is_superuser}, role {getattr(user, 'role', '?')})"
+    )
     company = pick_karte(user)
     staff_ids = list(User.objects.order_by("id").values_list("id", flat=True))
     seeded = seed_karte(company, args.activities, staff_ids)
     from enishi.customers.selectors import customer_visible
 
     contact = customer_visible(user).filter(company=company).order_by("id").first() or company
-    print(f"karte: #{company.pk} {company.name} (+{seeded['activities_added']} activities in "
-          f"{seeded['seeded_seconds']:.1f} s), contact #{contact.pk} {contact.name}")
+    print(
+        f"karte: #{company.pk} {company.name} (+{seeded['activities_added']} activities in "
+        f"{seeded['seeded_seconds']:.1f} s), contact #{contact.pk} {contact.name}"
+    )
 
     from enishi.activities.models import Activity
 
@@ -183,9 +227,12 @@ def main() -> None:
     pages = [
         ("karte (company, 5,000 activities)", f"/customers/{company.pk}/", None),
         ("karte, print view", f"/customers/{company.pk}/?print=1", None),
-        ("karte timeline, deep page (htmx)",
-         f"/customers/{company.pk}/?part=timeline&before_at={oldest.occurred_at.isoformat().replace('+', '%2B')}"
-         f"&before_id={oldest.pk}", htmx),
+        (
+            "karte timeline, deep page (htmx)",
+            f"/customers/{company.pk}/?part=timeline&before_at={oldest.occurred_at.isoformat().replace('+', '%2B')}"
+            f"&before_id={oldest.pk}",
+            htmx,
+        ),
         ("karte (contact person)", f"/customers/{contact.pk}/", None),
         ("customer list", "/customers/", None),
         ("customer list, sort by reading", "/customers/?sort=kana", None),
@@ -193,16 +240,27 @@ def main() -> None:
         ("list search ?q=山田", "/customers/?q=%E5%B1%B1%E7%94%B0", None),
         ("list search ?q=ヤマダ", "/customers/?q=%E3%83%A4%E3%83%9E%E3%83%80", None),
         ("list search ?q=090", "/customers/?q=090", None),
-        ("top-bar search ?q=やまだ (htmx)", "/customers/search/?q=%E3%82%84%E3%81%BE%E3%81%A0", htmx),
+        (
+            "top-bar search ?q=やまだ (htmx)",
+            "/customers/search/?q=%E3%82%84%E3%81%BE%E3%81%A0",
+            htmx,
+        ),
         ("top-bar search ?q=山田 (htmx)", "/customers/search/?q=%E5%B1%B1%E7%94%B0", htmx),
-        ("search page ?q=やまだ (full page)", "/customers/search/?q=%E3%82%84%E3%81%BE%E3%81%A0", None),
+        (
+            "search page ?q=やまだ (full page)",
+            "/customers/search/?q=%E3%82%84%E3%81%BE%E3%81%A0",
+            None,
+        ),
     ]
     print(f"\n{'page':<38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'KiB':>6}")
     for label, path, headers in pages:
         r = measure(client, path, args.runs, headers)
         flag = "" if r["p95"] < 200 else "  <-- slow"
-        print(f"{label:<38} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {r['queries']:8d} "
-              f"{r['bytes'] / 1024:6.0f}{flag}", flush=True)
+        print(
+            f"{label:<38} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {r['queries']:8d} "
+            f"{r['bytes'] / 1024:6.0f}{flag}",
+            flush=True,
+        )
         if args.show_sql:
             for q in r["sql"]:
                 print(f"      {float(q['time']) * 1000:7.1f} ms  {q['sql'][:220]}")

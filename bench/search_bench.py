@@ -32,14 +32,52 @@ import benchlib  # noqa: E402
 
 # (class, share of the query set)
 CLASSES = [
-    ("family", 20), ("full_name", 20), ("kana_hira", 15), ("kana_kata", 15), ("kana_half", 10),
-    ("company", 20), ("phone", 25), ("email", 15), ("address", 15), ("code", 10),
-    ("two_char", 20), ("one_char", 8), ("miss", 7),
+    ("family", 20),
+    ("full_name", 20),
+    ("kana_hira", 15),
+    ("kana_kata", 15),
+    ("kana_half", 10),
+    ("company", 20),
+    ("phone", 25),
+    ("email", 15),
+    ("address", 15),
+    ("code", 10),
+    ("two_char", 20),
+    ("one_char", 8),
+    ("miss", 7),
 ]
-TWO_CHAR = ["佐藤", "鈴木", "高橋", "田中", "山田", "伊藤", "渡辺", "中村", "小林", "加藤",
-            "吉田", "山本", "やま", "タナ", "東京", "商事", "工業", "横浜", "大阪", "運輸"]
+TWO_CHAR = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "山田",
+    "伊藤",
+    "渡辺",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山本",
+    "やま",
+    "タナ",
+    "東京",
+    "商事",
+    "工業",
+    "横浜",
+    "大阪",
+    "運輸",
+]
 ONE_CHAR = ["林", "森", "東", "原", "関", "辻", "鷹", "ゑ"]
-MISSES = ["存在しない会社", "ザザザザ", "xyzzy-nothing", "09900000000", "ンンン", "鬱々商店", "zz@qq"]
+MISSES = [
+    "存在しない会社",
+    "ザザザザ",
+    "xyzzy-nothing",
+    "09900000000",
+    "ンンン",
+    "鬱々商店",
+    "zz@qq",
+]
 
 
 def _hira(text: str) -> str:
@@ -66,16 +104,18 @@ def _phone_query(rng: random.Random, e164: str) -> str:
         a, b, c = d[:2], d[2:6], d[6:]
     else:
         a, b, c = d[:3], d[3:6], d[6:]
-    return rng.choice([
-        f"{a}-{b}-{c}",  # 090-1234-5678
-        d,  # 09012345678
-        f"+81 {a[1:]}-{b}-{c}",  # +81 90-1234-5678
-        f"+81{d[1:]}",  # +819012345678
-        c,  # the last 4 digits someone remembers
-        f"{b}-{c}",  # without the area code
-        f"{a}-{b}",  # the start of a number
-        f"０{a[1:]}－{b}－{c}".translate({ch: ch + 0xFEE0 for ch in range(0x30, 0x3A)}),
-    ])
+    return rng.choice(
+        [
+            f"{a}-{b}-{c}",  # 090-1234-5678
+            d,  # 09012345678
+            f"+81 {a[1:]}-{b}-{c}",  # +81 90-1234-5678
+            f"+81{d[1:]}",  # +819012345678
+            c,  # the last 4 digits someone remembers
+            f"{b}-{c}",  # without the area code
+            f"{a}-{b}",  # the start of a number
+            f"０{a[1:]}－{b}－{c}".translate({ch: ch + 0xFEE0 for ch in range(0x30, 0x3A)}),
+        ]
+    )
 
 
 def build_queries(n: int, seed: int) -> list[tuple[str, str]]:
@@ -88,8 +128,21 @@ def build_queries(n: int, seed: int) -> list[tuple[str, str]]:
     wanted = {c: max(1, round(n * share / total)) for c, share in CLASSES}
     max_id = Customer.objects.order_by("-id").values_list("id", flat=True).first() or 0
     ids = rng.sample(range(1, max_id + 1), min(max_id, 6000))
-    fields = ["id", "kind", "name", "family_name", "name_kana", "code", "phone_e164", "mobile_e164",
-              "email", "postal_code", "prefecture", "city", "town"]
+    fields = [
+        "id",
+        "kind",
+        "name",
+        "family_name",
+        "name_kana",
+        "code",
+        "phone_e164",
+        "mobile_e164",
+        "email",
+        "postal_code",
+        "prefecture",
+        "city",
+        "town",
+    ]
     people, companies = [], []
     for row in Customer.objects.filter(pk__in=ids, deleted_at__isnull=True).values(*fields):
         (companies if row["kind"] == "company" else people).append(row)
@@ -107,28 +160,84 @@ def build_queries(n: int, seed: int) -> list[tuple[str, str]]:
                 queries.append((cls, q))
                 got += 1
 
-    take("family", people, lambda r: r["name"].split(" ")[0] if " " in r["name"] else r["family_name"])
-    take("full_name", people[200:], lambda r: rng.choice([r["name"], r["name"].replace(" ", ""),
-                                                          r["name"].replace(" ", "　")]))
-    take("kana_hira", people[400:], lambda r: r["name_kana"] and _hira(
-        rng.choice([r["name_kana"], r["name_kana"].split(" ")[0]])))
-    take("kana_kata", people[600:], lambda r: r["name_kana"] and rng.choice(
-        [r["name_kana"], r["name_kana"].replace(" ", ""), r["name_kana"].split(" ")[0]]))
-    take("kana_half", people[800:], lambda r: r["name_kana"] and _half(
-        rng.choice([r["name_kana"], r["name_kana"].split(" ")[0]])))
-    take("company", companies, lambda r: rng.choice([
-        normalize.detect_legal_form(r["name"]).bare, normalize.detect_legal_form(r["name"]).bare,
-        normalize.detect_legal_form(r["name"]).bare[:3]]))
+    take(
+        "family",
+        people,
+        lambda r: r["name"].split(" ")[0] if " " in r["name"] else r["family_name"],
+    )
+    take(
+        "full_name",
+        people[200:],
+        lambda r: rng.choice([r["name"], r["name"].replace(" ", ""), r["name"].replace(" ", "　")]),
+    )
+    take(
+        "kana_hira",
+        people[400:],
+        lambda r: (
+            r["name_kana"] and _hira(rng.choice([r["name_kana"], r["name_kana"].split(" ")[0]]))
+        ),
+    )
+    take(
+        "kana_kata",
+        people[600:],
+        lambda r: (
+            r["name_kana"]
+            and rng.choice(
+                [r["name_kana"], r["name_kana"].replace(" ", ""), r["name_kana"].split(" ")[0]]
+            )
+        ),
+    )
+    take(
+        "kana_half",
+        people[800:],
+        lambda r: (
+            r["name_kana"] and _half(rng.choice([r["name_kana"], r["name_kana"].split(" ")[0]]))
+        ),
+    )
+    take(
+        "company",
+        companies,
+        lambda r: rng.choice(
+            [
+                normalize.detect_legal_form(r["name"]).bare,
+                normalize.detect_legal_form(r["name"]).bare,
+                normalize.detect_legal_form(r["name"]).bare[:3],
+            ]
+        ),
+    )
     phones = [r for r in people[1000:] + companies[200:] if r["mobile_e164"] or r["phone_e164"]]
     take("phone", phones, lambda r: _phone_query(rng, r["mobile_e164"] or r["phone_e164"]))
-    take("email", [r for r in people[1500:] if r["email"]], lambda r: rng.choice([
-        r["email"], r["email"].split("@")[0], "@" + r["email"].split("@")[1].split(".")[0],
-        r["email"].upper(), r["email"].split("@")[0][:5]]))
-    take("address", [r for r in people[2000:] + companies[400:] if r["city"]], lambda r: rng.choice([
-        r["city"], r["city"] + r["town"], r["town"] or r["city"], r["postal_code"] or r["city"],
-        r["postal_code"].replace("-", "") or r["city"]]))
-    take("code", [r for r in people[2500:] if r["code"]], lambda r: rng.choice(
-        [r["code"], r["code"].lower(), r["code"][-5:]]))
+    take(
+        "email",
+        [r for r in people[1500:] if r["email"]],
+        lambda r: rng.choice(
+            [
+                r["email"],
+                r["email"].split("@")[0],
+                "@" + r["email"].split("@")[1].split(".")[0],
+                r["email"].upper(),
+                r["email"].split("@")[0][:5],
+            ]
+        ),
+    )
+    take(
+        "address",
+        [r for r in people[2000:] + companies[400:] if r["city"]],
+        lambda r: rng.choice(
+            [
+                r["city"],
+                r["city"] + r["town"],
+                r["town"] or r["city"],
+                r["postal_code"] or r["city"],
+                r["postal_code"].replace("-", "") or r["city"],
+            ]
+        ),
+    )
+    take(
+        "code",
+        [r for r in people[2500:] if r["code"]],
+        lambda r: rng.choice([r["code"], r["code"].lower(), r["code"][-5:]]),
+    )
     for cls, pool in (("two_char", TWO_CHAR), ("one_char", ONE_CHAR), ("miss", MISSES)):
         for i in range(wanted[cls]):
             queries.append((cls, pool[i % len(pool)]))
@@ -145,10 +254,18 @@ def time_queries(user, queries, rounds: int):
             t = time.perf_counter()
             res = search_customers(user, q)
             dt = time.perf_counter() - t
-            results.append({
-                "i": i, "class": cls, "q": q, "seconds": dt, "count": res.count, "capped": res.capped,
-                "method": SearchQuery(q).method, "page": len(res.customers),
-            })
+            results.append(
+                {
+                    "i": i,
+                    "class": cls,
+                    "q": q,
+                    "seconds": dt,
+                    "count": res.count,
+                    "capped": res.capped,
+                    "method": SearchQuery(q).method,
+                    "page": len(res.customers),
+                }
+            )
     return results
 
 
@@ -162,7 +279,16 @@ def compare_like(queries: list[tuple[str, str]]) -> list[dict]:
     cap = settings.ENISHI_COUNT_CAP + 1
     picked: dict[str, str] = {}
     for cls, q in queries:
-        if cls in ("family", "full_name", "company", "phone", "email", "two_char", "one_char", "miss"):
+        if cls in (
+            "family",
+            "full_name",
+            "company",
+            "phone",
+            "email",
+            "two_char",
+            "one_char",
+            "miss",
+        ):
             picked.setdefault(cls, q)
     out = []
     esc = " ESCAPE '\\'" if connection.vendor == "sqlite" else ""
@@ -179,9 +305,12 @@ def compare_like(queries: list[tuple[str, str]]) -> list[dict]:
             "index": lambda sq=sq: candidate_ids(sq, cap=cap),
             "like_capped": lambda like=like: fetch(
                 f"SELECT id FROM customers_customer WHERE search_text LIKE %s{esc} "
-                "ORDER BY id DESC LIMIT %s", [like, cap]),
+                "ORDER BY id DESC LIMIT %s",
+                [like, cap],
+            ),
             "like_all": lambda like=like: fetch(
-                f"SELECT id FROM customers_customer WHERE search_text LIKE %s{esc}", [like]),
+                f"SELECT id FROM customers_customer WHERE search_text LIKE %s{esc}", [like]
+            ),
         }
         row = {"class": cls, "q": q, "method": sq.method}
         for label, fn in runs.items():
@@ -197,7 +326,9 @@ def compare_like(queries: list[tuple[str, str]]) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database", required=True, help="a DATABASE_URL")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
@@ -213,7 +344,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    benchlib.setup_django(args.database)
+    benchlib.setup_django(args.database, migrate=True)
     from enishi.accounts.models import User
     from enishi.customers.models import Customer
     from enishi.customers.selectors import customer_visible
@@ -222,8 +353,10 @@ def main() -> None:
     n_customers = Customer.objects.count()
     print(f"database: {benchlib.database_label()}, {n_customers:,} customers")
     visible = customer_visible(user).count()
-    print(f"searching as {user.username} (role {getattr(user, 'role', '?')}, "
-          f"superuser {user.is_superuser}): sees {visible:,} kartes")
+    print(
+        f"searching as {user.username} (role {getattr(user, 'role', '?')}, "
+        f"superuser {user.is_superuser}): sees {visible:,} kartes"
+    )
     print(f"machine: {benchlib.machine()}")
     try:
         with open("/proc/loadavg") as fh:
@@ -244,8 +377,10 @@ def main() -> None:
         results.append({**runs[0], "seconds": statistics.median(r["seconds"] for r in runs)})
 
     if args.rounds > 1:
-        print(f"\nall samples ({args.rounds} rounds):",
-              benchlib.fmt_summary(benchlib.summary_ms([r["seconds"] for r in raw])))
+        print(
+            f"\nall samples ({args.rounds} rounds):",
+            benchlib.fmt_summary(benchlib.summary_ms([r["seconds"] for r in raw])),
+        )
         print("per-query medians:  ", end="")
     else:
         print("\nall queries:", end=" ")
@@ -253,8 +388,10 @@ def main() -> None:
     by_class: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         by_class[r["class"]].append(r)
-    print(f"\n{'class':<10} {'methods':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  "
-          f"{'results (median / max, capped)':<30}")
+    print(
+        f"\n{'class':<10} {'methods':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  "
+        f"{'results (median / max, capped)':<30}"
+    )
     table = {}
     for cls, _share in CLASSES:
         rs = by_class.get(cls)
@@ -264,11 +401,18 @@ def main() -> None:
         methods = ",".join(sorted({r["method"] for r in rs}))
         counts = [r["count"] for r in rs]
         capped = sum(r["capped"] for r in rs)
-        table[cls] = {**s, "methods": methods, "median_count": statistics.median(counts),
-                      "max_count": max(counts), "capped": capped}
+        table[cls] = {
+            **s,
+            "methods": methods,
+            "median_count": statistics.median(counts),
+            "max_count": max(counts),
+            "capped": capped,
+        }
         flag = "  <-- p95 over 30 ms" if s["p95"] > 30 else ""
-        print(f"{cls:<10} {methods:<22} {s['p50']:8.2f} {s['p95']:8.2f} {s['max']:8.2f}  "
-              f"{statistics.median(counts):>7,.0f} / {max(counts):>5,} ({capped} capped){flag}")
+        print(
+            f"{cls:<10} {methods:<22} {s['p50']:8.2f} {s['p95']:8.2f} {s['max']:8.2f}  "
+            f"{statistics.median(counts):>7,.0f} / {max(counts):>5,} ({capped} capped){flag}"
+        )
     by_method: dict[str, list[float]] = defaultdict(list)
     for r in results:
         by_method[r["method"]].append(r["seconds"])
@@ -277,23 +421,38 @@ def main() -> None:
         print(f"method {method:<8}", benchlib.fmt_summary(benchlib.summary_ms(secs)))
     print(f"\nslowest {args.slowest}:")
     for r in sorted(results, key=lambda r: -r["seconds"])[: args.slowest]:
-        print(f"  {r['seconds'] * 1000:8.2f} ms  {r['class']:<10} {r['method']:<8} "
-              f"count={r['count']:>5}{'+' if r['capped'] else ' '} q={r['q']!r}")
+        print(
+            f"  {r['seconds'] * 1000:8.2f} ms  {r['class']:<10} {r['method']:<8} "
+            f"count={r['count']:>5}{'+' if r['capped'] else ' '} q={r['q']!r}"
+        )
 
     like = None
     if args.compare_like:
         like = compare_like(queries)
         print("\nindex vs plain LIKE scan (median of 3, ms / rows):")
         for row in like:
-            print(f"  {row['class']:<10} {row['method']:<8} q={row['q']!r:<22} "
-                  f"index {row['index']['ms']:8.2f} / {row['index']['rows']:>5}   "
-                  f"LIKE capped {row['like_capped']['ms']:8.2f} / {row['like_capped']['rows']:>5}   "
-                  f"LIKE all {row['like_all']['ms']:8.2f} / {row['like_all']['rows']:>6}")
+            print(
+                f"  {row['class']:<10} {row['method']:<8} q={row['q']!r:<22} "
+                f"index {row['index']['ms']:8.2f} / {row['index']['rows']:>5}   "
+                f"LIKE capped {row['like_capped']['ms']:8.2f} / {row['like_capped']['rows']:>5}   "
+                f"LIKE all {row['like_all']['ms']:8.2f} / {row['like_all']['rows']:>6}"
+            )
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "database": benchlib.database_label(), "customers": n_customers,
-            "machine": benchlib.machine(), "classes": table, "results": results, "raw": raw, "like": like,
-        }, ensure_ascii=False, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "database": benchlib.database_label(),
+                    "customers": n_customers,
+                    "machine": benchlib.machine(),
+                    "classes": table,
+                    "results": results,
+                    "raw": raw,
+                    "like": like,
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

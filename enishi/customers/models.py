@@ -228,6 +228,7 @@ class Customer(models.Model):
             models.Index(fields=["status", "-updated_at"], name="customer_status_idx"),
             models.Index(fields=["rank", "-updated_at"], name="customer_rank_idx"),
             models.Index(fields=["owner", "-updated_at"], name="customer_owner_idx"),
+            models.Index(fields=["owner", "kana_key", "id"], name="customer_owner_kana_idx"),
             models.Index(fields=["prefecture", "-updated_at"], name="customer_pref_idx"),
             models.Index(fields=["acquisition_channel", "-updated_at"], name="customer_chan_idx"),
             models.Index(fields=["phone_e164"], name="customer_phone_idx"),

@@ -93,6 +93,10 @@ class bulk_load:  # noqa: N801 - used as `with bulk_load(connection):`
 
     def __exit__(self, exc_type, exc, tb):
         if self.connection.vendor == "sqlite":
-            # Rebuild even after a failure: rows already committed must be findable.
-            _run(self.connection, SQLITE_REBUILD + SQLITE_TRIGGERS)
+            # Rebuild even after a failure: rows already committed must be findable. ANALYZE
+            # gives the planner real statistics (without them it picks the owner index for
+            # a member's contact list and takes 0.6 s at 1M rows).
+            _run(self.connection, SQLITE_REBUILD + SQLITE_TRIGGERS + ["ANALYZE"])
+        elif self.connection.vendor == "postgresql":
+            _run(self.connection, ["ANALYZE customers_customer"])
         return False

@@ -116,8 +116,12 @@ def customer_list(user: User, filters: CustomerFilters) -> QuerySet[Customer]:
         qs = qs.filter(acquisition_channel=filters.channel)
     if filters.q:
         query = SearchQuery(filters.q)
-        # The list is filtered to the search's candidates (capped): a search is a way in, not an export.
-        qs = qs.filter(pk__in=candidate_ids(query, cap=settings.ENISHI_COUNT_CAP * 10))
+        if query.method == "none":
+            return qs.none()
+        # The index query goes into the same SQL as the permission filter and the other
+        # filters, so counts and pages are exact for every role.
+        sql, params = candidate_sql(query)
+        qs = qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - our SQL, user text only in params
     return qs.order_by(*SORTS.get(filters.sort, SORTS["updated"]))
 
 

@@ -305,3 +305,12 @@ def test_it_shows_every_problem_at_once_even_with_a_mistyped_date(alice_client):
     from enishi.customers.models import Tag
 
     assert not Tag.objects.exists()
+
+
+def test_the_list_search_counts_every_match_beyond_the_search_cap(alice_client, alice, settings):
+    settings.ENISHI_COUNT_CAP = 2
+    for i in range(7):
+        testing.make_customer(alice, name=f"山田 {i}")
+    testing.make_customer(alice, name="佐藤 一")
+    body = alice_client.get(reverse("customers:list"), {"q": "山田"}).content.decode()
+    assert '<span class="count">7</span>' in body

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -41,6 +43,9 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="members",
     )
+    # Raised by "log out everywhere" (and deactivation): it is part of the session hash, so every
+    # session signed in before the change stops being valid, whatever the session store.
+    session_generation = models.PositiveIntegerField(_("sessions ended"), default=0)
 
     class Meta:
         ordering = ["username"]
@@ -49,6 +54,21 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.label
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
+
+    def _session_hash(self, secret: str) -> str:
+        return salted_hmac(
+            "enishi.accounts.User.session",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_admin(self) -> bool:

@@ -1,9 +1,8 @@
 """Log-in throttling with django-axes: the pieces Enishi configures (see settings.AXES_*)."""
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest
-
-from axes.backends import AxesStandaloneBackend
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -24,7 +23,7 @@ def client_ip(request: HttpRequest) -> str:
     """The visitor's address. Behind our reverse proxy (BEHIND_PROXY) that is the last address
     in X-Forwarded-For, the one the proxy itself added; earlier entries are whatever the client
     sent and could be forged to dodge the lockout."""
-    if settings.SECURE_PROXY_SSL_HEADER:
+    if settings.BEHIND_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:

@@ -4,6 +4,8 @@ member of 営業2課; Dave is read-only in 営業1課; Erin manages 営業1課."
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from enishi.accounts.models import User
 from enishi.activities.models import Task
@@ -109,6 +111,22 @@ NEEDS = {
     "accounts:login": {},
     "accounts:logout": {},
     "accounts:profile": {},
+    "accounts:login_verify": {},
+    "accounts:set_password": {"uidb64": "alice_uid", "token": "bad_token"},
+    "accounts:logout_everywhere": {},
+    "accounts:password_change": {},
+    "accounts:two_factor": {},
+    "accounts:two_factor_confirm": {},
+    "accounts:two_factor_disable": {},
+    "accounts:user_list": {},
+    "accounts:user_create": {},
+    "accounts:user_edit": {"pk": "alice"},
+    "accounts:user_deactivate": {"pk": "alice"},
+    "accounts:user_reactivate": {"pk": "alice"},
+    "accounts:user_link": {"pk": "alice"},
+    "accounts:user_reset_2fa": {"pk": "alice"},
+    "accounts:team_list": {},
+    "accounts:team_edit": {"pk": "team"},
     "customers:list": {},
     "customers:search": {},
     "customers:create": {},
@@ -138,6 +156,13 @@ OPEN_TO_ALL = {
     "accounts:login",
     "accounts:logout",
     "accounts:profile",
+    "accounts:login_verify",
+    "accounts:set_password",
+    "accounts:logout_everywhere",
+    "accounts:password_change",
+    "accounts:two_factor",
+    "accounts:two_factor_confirm",
+    "accounts:two_factor_disable",
     "customers:list",
     "customers:search",
     "customers:create",
@@ -173,6 +198,10 @@ def test_the_permission_matrix_leaks_nothing(client, people, kartes, role):
         "carol_trashed": trashed.pk,
         "carol_task": Task.objects.get(customer=kartes["carol"]).pk,
         "field": FieldDefinition.objects.create(key="secret", label_ja="機密項目").pk,
+        "alice": people["alice"].pk,
+        "alice_uid": urlsafe_base64_encode(force_bytes(people["alice"].pk)),
+        "bad_token": "x-y",
+        "team": people["bob"].team_id,
     }
     user = {"member": people["bob"], "readonly": people["dave"]}.get(role)
     if role == "manager_of_another_team":
@@ -204,6 +233,7 @@ def test_the_permission_matrix_leaks_nothing(client, people, kartes, role):
                     f"{method.upper()} {url} answered {response.status_code} to a {role}"
                 )
             checked += 1
+        user.refresh_from_db()  # "log out everywhere" ends sessions of the stale user object
         client.force_login(user)  # a POST to some pages may change the session (never log out)
     assert checked >= 2 * (len(url_names()) - 1)
     after = Customer.objects.filter(pk=kartes["carol"].pk).values().get()

@@ -15,6 +15,10 @@ def history_for_customer(*, customer_id: int) -> QuerySet[HistoryEntry]:
 
 def field_label(model_label: str, field_name: str) -> str:
     """The field's name in the active language, for showing a history entry."""
+    from enishi.accounts.selectors import _HISTORY_LABELS
+
+    if field_name in _HISTORY_LABELS:
+        return str(_HISTORY_LABELS[field_name][0])
     try:
         model = apps.get_model(model_label)
         return str(model._meta.get_field(field_name).verbose_name)
@@ -23,8 +27,12 @@ def field_label(model_label: str, field_name: str) -> str:
 
 
 def value_label(model_label: str, field_name: str, value) -> str:
+    from enishi.accounts.selectors import _HISTORY_LABELS
+
     if value is None or value == "":
         return "—"
+    if field_name in _HISTORY_LABELS and value in _HISTORY_LABELS[field_name][1]:
+        return str(_HISTORY_LABELS[field_name][1][value])
     try:
         field = apps.get_model(model_label)._meta.get_field(field_name)
     except (LookupError, FieldDoesNotExist, ValueError):

@@ -1,10 +1,14 @@
 from django.urls import include, path
 
+from enishi.api.api import api_urls
+
 urlpatterns = [
     path("", include("enishi.core.urls")),
+    path("accounts/tokens/", include("enishi.api.urls")),
     path("accounts/", include("enishi.accounts.urls")),
     path("customers/", include("enishi.customers.urls")),
     path("history/", include("enishi.history.urls")),
+    path("api/", api_urls()),
     path("", include("enishi.activities.urls")),
 ]
 

@@ -1,6 +1,8 @@
 """Who sees and changes which karte. Alice is an admin; Bob is a member of 営業1課; Carol is a
 member of 営業2課; Dave is read-only in 営業1課; Erin manages 営業1課."""
 
+import datetime
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -9,6 +11,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from enishi.accounts.models import User
 from enishi.activities.models import Task
+from enishi.api.services import token_create
 from enishi.core import testing
 from enishi.customers import services
 from enishi.customers.models import Customer
@@ -17,6 +20,7 @@ from enishi.history.models import HistoryEntry
 
 pytestmark = pytest.mark.django_db
 
+DAY = datetime.timedelta(days=1)
 SECRET_NAME = "機密 顧客花子"
 
 
@@ -148,6 +152,8 @@ NEEDS = {
     "activities:my_tasks": {},
     "activities:task_complete": {"pk": "carol_task"},
     "history:log": {},
+    "tokens:list": {},
+    "tokens:revoke": {"pk": "alice_token"},
 }
 # Pages that exist for every signed-in user (their contents are checked for leaks instead).
 OPEN_TO_ALL = {
@@ -168,6 +174,7 @@ OPEN_TO_ALL = {
     "customers:create",
     "customers:postal_code",
     "activities:my_tasks",
+    "tokens:list",
 }
 API_PREFIX = "api"  # covered operation by operation in enishi/api/tests
 
@@ -202,6 +209,9 @@ def test_the_permission_matrix_leaks_nothing(client, people, kartes, role):
         "alice_uid": urlsafe_base64_encode(force_bytes(people["alice"].pk)),
         "bad_token": "x-y",
         "team": people["bob"].team_id,
+        "alice_token": token_create(
+            user=people["alice"], name="連携", scopes="read", expires_at=timezone.now() + DAY
+        ).token.pk,
     }
     user = {"member": people["bob"], "readonly": people["dave"]}.get(role)
     if role == "manager_of_another_team":

@@ -1,0 +1,159 @@
+"""The API's permission layer is the screens': Bob (member, 営業1課) cannot reach a karte of
+Carol's (営業2課) through any endpoint; he gets the same 404 as for an id that never existed, and
+nothing in the answer names the karte. Dave is read-only."""
+
+import pytest
+
+from enishi.activities.services import task_create
+from enishi.api.models import ApiToken
+from enishi.core import testing
+from enishi.customers.models import Customer, FieldDefinition
+from enishi.history.models import HistoryEntry
+
+from .conftest import ApiClient, issue_token
+
+pytestmark = pytest.mark.django_db
+
+SECRET_NAME = "機密 顧客花子"
+NEVER = 987654321
+
+
+@pytest.fixture
+def secret(carol):
+    customer = testing.make_customer(carol, name=SECRET_NAME, name_kana="キミツ ハナコ")
+    activity = testing.log_call(carol, customer, subject="極秘の電話")
+    task = task_create(actor=carol, customer=customer, title="極秘のタスク")
+    return customer, activity, task
+
+
+def _requests(customer_id, activity_id, task_id):
+    return [
+        ("GET", f"/customers/{customer_id}", None),
+        ("PATCH", f"/customers/{customer_id}", {"version": 1, "notes": "見たぞ"}),
+        ("DELETE", f"/customers/{customer_id}", None),
+        ("GET", f"/customers/{customer_id}/activities", None),
+        ("POST", f"/customers/{customer_id}/activities", {"type": "call", "subject": "x"}),
+        ("POST", f"/customers/{customer_id}/tasks", {"title": "x"}),
+        ("GET", f"/activities/{activity_id}", None),
+        ("PATCH", f"/activities/{activity_id}", {"version": 1, "subject": "x"}),
+        ("DELETE", f"/activities/{activity_id}", None),
+        ("GET", f"/tasks/{task_id}", None),
+        ("PATCH", f"/tasks/{task_id}", {"version": 1, "done": True}),
+        ("DELETE", f"/tasks/{task_id}", None),
+    ]
+
+
+def test_it_answers_404_never_403_to_a_member_reaching_another_teams_karte(bob_api, secret):
+    customer, activity, task = secret
+    real = _requests(customer.pk, activity.pk, task.pk)
+    for (method, path, body), (_, unknown_path, _) in zip(
+        real, _requests(NEVER, NEVER, NEVER), strict=True
+    ):
+        response = bob_api.send(method, path, body)
+        twin = bob_api.send(method, unknown_path, body)
+        assert response.status_code == twin.status_code == 404, (method, path)
+        assert response.json() == twin.json()
+        assert SECRET_NAME not in response.content.decode()
+    customer.refresh_from_db()
+    assert (customer.notes, customer.deleted_at, customer.version) == ("", None, 1)
+    assert customer.activities.count() == 1
+    assert customer.tasks.count() == 1
+
+
+def test_it_leaves_another_teams_karte_out_of_lists_and_search(bob_api, bob, secret):
+    customer, _activity, task = secret
+    own = testing.make_customer(bob, name="機密 ではない")
+    listed = bob_api.get("/customers").json()["results"]
+    assert [c["id"] for c in listed] == [own.pk]
+    found = bob_api.get("/search", {"q": "機密"}).json()
+    assert [c["id"] for c in found["results"]] == [own.pk]
+    assert found["count"] == 1
+    assert bob_api.get("/search", {"q": "キミツハナコ"}).json()["results"] == []
+    tasks = bob_api.get("/tasks").json()["results"]
+    assert task.pk not in [t["id"] for t in tasks]
+    assert bob_api.get("/tasks", {"customer_id": customer.pk}).json()["results"] == []
+
+
+def test_it_hides_a_link_to_a_company_the_user_may_not_see(bob_api, bob, carol):
+    company = testing.make_company(carol, name="株式会社 見えない")
+    person = testing.make_customer(bob, name="見える 人", company=company)
+    body = bob_api.get(f"/customers/{person.pk}").json()
+    assert body["company_id"] is None
+
+
+def test_it_lets_a_team_mate_reach_the_karte(bob_api, carol):
+    teammate = testing.make_user("ken", team="営業1課")
+    customer = testing.make_customer(teammate, name="同じ課の顧客")
+    assert bob_api.get(f"/customers/{customer.pk}").status_code == 200
+    response = bob_api.patch(f"/customers/{customer.pk}", {"version": 1, "rank": "B"})
+    assert response.status_code == 200
+
+
+def test_it_refuses_writes_with_a_read_only_token(client, alice, secret):
+    customer, activity, task = secret
+    api = ApiClient(client, issue_token(alice, scopes=ApiToken.Scopes.READ))
+    assert api.get(f"/customers/{customer.pk}").status_code == 200
+    writes = [r for r in _requests(customer.pk, activity.pk, task.pk) if r[0] != "GET"]
+    writes.append(("POST", "/customers", {"name": "新規"}))
+    for method, path, body in writes:
+        response = api.send(method, path, body)
+        assert response.status_code == 403, (method, path)
+        assert "読み取り専用" in response.json()["detail"]
+    assert Customer.objects.count() == 1
+
+
+def test_it_refuses_writes_to_a_read_only_role_even_with_a_write_token(client, bob, dave):
+    customer = testing.make_customer(bob, name="同じ課")
+    token = issue_token(dave, scopes=ApiToken.Scopes.READ)
+    dave_api = ApiClient(client, token)
+    assert dave_api.get(f"/customers/{customer.pk}").status_code == 200
+    # A token made while Dave could still write keeps its scope, but his role now decides.
+    ApiToken.objects.filter(user=dave).update(scopes=ApiToken.Scopes.WRITE)
+    response = dave_api.patch(f"/customers/{customer.pk}", {"version": 1, "rank": "A"})
+    assert response.status_code == 403
+    assert dave_api.post("/customers", {"name": "x"}).status_code == 403
+
+
+def test_it_omits_sensitive_fields_for_roles_that_may_not_see_them(client, alice, bob):
+    FieldDefinition.objects.create(key="health", label_ja="健康状態", type="text", sensitive=True)
+    FieldDefinition.objects.create(key="hobby", label_ja="趣味", type="text")
+    customer = testing.make_customer(
+        bob, name="配慮 太郎", custom_fields={"health": "持病あり", "hobby": "釣り"}
+    )
+    bob_api = ApiClient(client, issue_token(bob))
+    body = bob_api.get(f"/customers/{customer.pk}").json()
+    assert body["custom_fields"] == {"hobby": "釣り"}
+    assert [d["key"] for d in bob_api.get("/field-definitions").json()] == ["hobby"]
+    response = bob_api.patch(
+        f"/customers/{customer.pk}", {"version": 1, "custom_fields": {"health": "なし"}}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "custom_fields.health"
+    response = bob_api.patch(
+        f"/customers/{customer.pk}", {"version": 1, "custom_fields": {"hobby": "囲碁"}}
+    )
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert customer.custom_fields == {"health": "持病あり", "hobby": "囲碁"}
+
+    alice_api = ApiClient(client, issue_token(alice))
+    listed = alice_api.get("/customers").json()["results"][0]
+    assert "health" not in listed["custom_fields"]
+    assert not HistoryEntry.objects.filter(action=HistoryEntry.Action.VIEW_SENSITIVE).exists()
+    body = alice_api.get(f"/customers/{customer.pk}").json()
+    assert body["custom_fields"]["health"] == "持病あり"
+    entry = HistoryEntry.objects.get(action=HistoryEntry.Action.VIEW_SENSITIVE)
+    assert (entry.actor, entry.via, entry.customer_id) == (alice, HistoryEntry.Via.API, customer.pk)
+
+
+def test_it_shows_staff_emails_to_admins_only(client, alice, bob):
+    alice.email = "alice@example.com"
+    alice.save()
+    bob_view = ApiClient(client, issue_token(bob)).get("/users").json()["results"]
+    assert {u["username"] for u in bob_view} == {"alice", "bob"}
+    assert all(u["email"] is None for u in bob_view)
+    alice_view = ApiClient(client, issue_token(alice)).get("/users").json()["results"]
+    by_name = {u["username"]: u for u in alice_view}
+    assert by_name["alice"]["email"] == "alice@example.com"
+    assert by_name["alice"]["role"] == "admin"
+    assert by_name["bob"]["team"]["name"] == "営業1課"

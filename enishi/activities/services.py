@@ -26,6 +26,7 @@ ACTIVITY_FIELDS = (
     "next_action_due",
 )
 TASK_FIELDS = ("title", "due_on", "assignee", "done_at")
+TASK_WRITABLE = (*TASK_FIELDS, "done_by")
 
 
 @transaction.atomic
@@ -216,8 +217,9 @@ def task_update(
     if "done" in data:
         done = bool(data.pop("done"))
         data["done_at"] = (task.done_at or timezone.now()) if done else None
+        data["done_by"] = (task.done_by or actor) if done else None
     return _update(
-        Task, actor=actor, instance=task, data=data, version=version, fields=TASK_FIELDS, via=via
+        Task, actor=actor, instance=task, data=data, version=version, fields=TASK_WRITABLE, via=via
     )
 
 

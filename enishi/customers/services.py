@@ -274,6 +274,7 @@ def customer_create(
     *, actor: User | None, data: dict[str, Any], via: str = HistoryEntry.Via.UI
 ) -> Customer:
     kind = data.get("kind") or Customer.Kind.PERSON
+    _refuse_sensitive(actor, data.get("custom_fields") or {})
     cleaned = customer_clean({**data, "kind": kind}, kind=kind)
     customer = Customer(created_by=actor, updated_by=actor)
     if actor is not None and "owner" not in cleaned:
@@ -314,6 +315,7 @@ def customer_update(
     kind = data.get("kind") or current.kind
     if "custom_fields" in data and not can_view_sensitive(actor):
         # Someone who cannot see sensitive fields cannot change or erase them either.
+        _refuse_sensitive(actor, data["custom_fields"] or {}, current.custom_fields)
         data = {**data, "custom_fields": _keep_sensitive(current, data["custom_fields"] or {})}
     cleaned = customer_clean({**data, "kind": kind}, kind=kind, instance=current)
     before = snapshot(current, HISTORY_FIELDS)
@@ -342,6 +344,27 @@ def customer_update(
         customers_reindex(current.contacts.all())
     customer.__dict__.update(current.__dict__)
     return customer
+
+
+def _refuse_sensitive(
+    actor: User | None, submitted: dict[str, Any], stored: dict[str, Any] | None = None
+) -> None:
+    """A role that may not see sensitive fields may not write them either (never silently).
+    Sending back the stored value unchanged (a full-record PATCH) is not a write."""
+    if actor is None or can_view_sensitive(actor) or not submitted:
+        return
+    stored = stored or {}
+    keys = FieldDefinition.objects.filter(sensitive=True, key__in=list(submitted)).values_list(
+        "key", flat=True
+    )
+    sensitive = {key for key in keys if submitted[key] != stored.get(key)}
+    if sensitive:
+        raise ValidationError(
+            {
+                f"cf_{key}": [_("Your role may not enter this sensitive field.")]
+                for key in sorted(sensitive)
+            }
+        )
 
 
 def _keep_sensitive(current: Customer, submitted: dict[str, Any]) -> dict[str, Any]:

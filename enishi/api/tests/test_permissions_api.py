@@ -117,8 +117,9 @@ def test_it_refuses_writes_to_a_read_only_role_even_with_a_write_token(client, b
 def test_it_omits_sensitive_fields_for_roles_that_may_not_see_them(client, alice, bob):
     FieldDefinition.objects.create(key="health", label_ja="健康状態", type="text", sensitive=True)
     FieldDefinition.objects.create(key="hobby", label_ja="趣味", type="text")
+    # Entered by an admin; Bob owns the karte but may not see its sensitive field.
     customer = testing.make_customer(
-        bob, name="配慮 太郎", custom_fields={"health": "持病あり", "hobby": "釣り"}
+        alice, name="配慮 太郎", owner=bob, custom_fields={"health": "持病あり", "hobby": "釣り"}
     )
     bob_api = ApiClient(client, issue_token(bob))
     body = bob_api.get(f"/customers/{customer.pk}").json()

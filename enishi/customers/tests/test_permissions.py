@@ -432,3 +432,14 @@ def test_an_admin_searches_the_audit_log(client, people, kartes):
     assert SECRET_NAME in page and "ボブの 顧客" not in page
     client.force_login(people["bob"])
     assert client.get(reverse("history:log")).status_code == 404
+
+
+def test_a_role_that_may_not_see_a_sensitive_field_may_not_enter_it(people):
+    from django.core.exceptions import ValidationError
+
+    from enishi.customers.models import FieldDefinition
+
+    FieldDefinition.objects.create(key="allergies", label_ja="アレルギー", type="text", sensitive=True)
+    with pytest.raises(ValidationError) as exc:
+        testing.make_customer(people["bob"], custom_fields={"allergies": "そば"})
+    assert "cf_allergies" in exc.value.message_dict

@@ -158,3 +158,22 @@ def test_it_shows_staff_emails_to_admins_only(client, alice, bob):
     assert by_name["alice"]["email"] == "alice@example.com"
     assert by_name["alice"]["role"] == "admin"
     assert by_name["bob"]["team"]["name"] == "営業1課"
+
+
+def test_every_api_operation_on_one_record_is_in_the_matrix(client):
+    """A new endpoint that takes a record id must be added to `_requests` above."""
+    schema = client.get("/api/openapi.json").json()
+    listed = {
+        (method, path.split("/")[1] + "/" + "/".join(path.split("/")[3:]))
+        for method, path, _ in _requests(1, 1, 1)
+    }
+    missing = []
+    for path, operations in schema["paths"].items():
+        if "{" not in path:
+            continue
+        parts = path.removeprefix("/api/v1").split("/")
+        key_path = parts[1] + "/" + "/".join(parts[3:])
+        for method in operations:
+            if (method.upper(), key_path) not in listed:
+                missing.append(f"{method.upper()} {path}")
+    assert missing == [], f"add these operations to the API permission matrix: {missing}"

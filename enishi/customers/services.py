@@ -309,7 +309,12 @@ def customer_update(
     The row is re-read inside the transaction (locked on PostgreSQL; on SQLite the IMMEDIATE
     transaction already holds the write lock), so two writers can never both win.
     """
-    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    # The related rows are read with it: the history snapshot names them (4 queries less).
+    current = (
+        Customer.objects.select_for_update(of=("self",))
+        .select_related("owner", "team", "company", "parent")
+        .get(pk=customer.pk)
+    )
     if version is not None and current.version != version:
         raise StaleVersionError(current)
     kind = data.get("kind") or current.kind

@@ -84,6 +84,9 @@ def demo_url() -> str:
 
 TEAMS = ("営業1課", "営業2課", "サービス課")
 ADMIN = ("admin", "管理者", None, "ja")
+# Demo staff who manage their team (the others are members; admin is the administrator).
+DEMO_MANAGERS = frozenset({"sato", "ito"})
+
 STAFF = (
     # username, display name, team, language
     ("sato", "佐藤 健太", "営業1課", "ja"),
@@ -1669,6 +1672,8 @@ def _users(password: str) -> tuple[dict[str, User], list[str]]:
             team=teams[team] if team else None,
             language=language,
             check_password=False,
+            # One manager per sales team, so the demo shows each role's view of the data.
+            role=User.Role.MANAGER if username in DEMO_MANAGERS else User.Role.MEMBER,
         )
     return users, kept
 
@@ -1871,6 +1876,7 @@ def login_message(login: DemoLogin | None) -> str:
         f"  パスワード / Password:     {login.password}",
         f"  スタッフ / Staff users:    {', '.join(login.staff_usernames)}",
         "  スタッフも同じパスワードでログインできます。 / Staff users share the same password.",
+        "  (sato・ito はマネージャー、他はメンバー / sato and ito are managers, the others members)",
     ]
     if login.kept_password:
         names = ", ".join(login.kept_password)

@@ -223,30 +223,25 @@ def task_update(
     )
 
 
-@transaction.atomic
-def activity_delete(*, actor: User, activity: Activity, via: str = HistoryEntry.Via.UI) -> None:
-    """Activities go to the trash with a history entry; restoring the karte does not revive them."""
-    if activity.deleted_at is not None:
+def _move_to_trash(instance: Activity | Task, *, actor: User, via: str) -> None:
+    if instance.deleted_at is not None:
         return
-    Activity.objects.filter(pk=activity.pk).update(deleted_at=timezone.now())
+    type(instance).objects.filter(pk=instance.pk).update(deleted_at=timezone.now())
     history_record(
         actor=actor,
         via=via,
         action=HistoryEntry.Action.DELETE,
-        instance=activity,
-        customer_id=activity.customer_id,
+        instance=instance,
+        customer_id=instance.customer_id,
     )
+
+
+@transaction.atomic
+def activity_delete(*, actor: User, activity: Activity, via: str = HistoryEntry.Via.UI) -> None:
+    """Activities go to the trash with a history entry; restoring the karte does not revive them."""
+    _move_to_trash(activity, actor=actor, via=via)
 
 
 @transaction.atomic
 def task_delete(*, actor: User, task: Task, via: str = HistoryEntry.Via.UI) -> None:
-    if task.deleted_at is not None:
-        return
-    Task.objects.filter(pk=task.pk).update(deleted_at=timezone.now())
-    history_record(
-        actor=actor,
-        via=via,
-        action=HistoryEntry.Action.DELETE,
-        instance=task,
-        customer_id=task.customer_id,
-    )
+    _move_to_trash(task, actor=actor, via=via)

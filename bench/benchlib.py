@@ -67,6 +67,15 @@ def machine() -> str:
     )
 
 
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: other work shows here)."""
+    try:
+        with open("/proc/loadavg") as fh:
+            return " ".join(fh.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def database_label() -> str:
     from django.db import connection
 

@@ -455,9 +455,9 @@ def build_chunk(task: tuple[int, int, int, list[int], str]) -> tuple[list[tuple]
 def memoize_normalize() -> None:
     """Cache the pure normalisation functions the search documents are built from.
 
-    Names, readings, companies and departments repeat across a million kartes, and the app
-    parses each phone three times per save (`apply_derived_fields`, `build_search_documents`,
-    `phone_search_forms`); caching keeps the documents byte-identical and the load ~2× faster.
+    Names, readings, companies and departments repeat across a million kartes, and each phone
+    goes through `parse_phone` (once per save since 3781ac0; three times before) and
+    `phone_search_forms`; caching keeps the documents byte-identical and the load ~2× faster.
     Only this process is affected; the app is not changed.
     """
     import functools

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -154,7 +155,7 @@ def measure(client, path: str, runs: int, headers: dict | None = None) -> dict:
     response = client.get(path, headers=headers or {})  # warm-up
     assert response.status_code == 200, (path, response.status_code)
     # Timed without CaptureQueriesContext: its debug cursor quotes every parameter for the log
-    # (costly for the list search's 10,000-id IN list); one more request counts the queries.
+    # (costly for long parameter lists); one more request counts the queries.
     seconds = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -164,8 +165,14 @@ def measure(client, path: str, runs: int, headers: dict | None = None) -> dict:
     with CaptureQueriesContext(connection) as ctx:
         client.get(path, headers=headers or {})
     s = benchlib.summary_ms(seconds)
+    # The count a list page shows in its heading ("1,234" or "10,000+").
+    shown = path == "/customers/" or path.startswith("/customers/?")
+    shown = shown and re.search(
+        r'<span class="count">\s*([^<]*?)\s*</span>', response.content.decode()
+    )
     return {
         **s,
+        "shown": shown.group(1) if shown else "",
         "queries": len(ctx.captured_queries),
         "bytes": len(response.content),
         "sql": ctx.captured_queries,
@@ -198,11 +205,7 @@ def main() -> None:
     user = User.objects.get(username=args.user)
     print(f"database: {benchlib.database_label()}, {Customer.objects.count():,} customers")
     print(f"machine: {benchlib.machine()}")
-    try:
-        with open("/proc/loadavg") as fh:
-            print(f"load average at start: {fh.read().split()[:3]}")
-    except OSError:
-        pass
+    print(f"load average at start: {benchlib.loadavg()}")
 
     print(
         f"requests as {user.username} (superuser {user.is_superuser}, role {getattr(user, 'role', '?')})"
@@ -252,18 +255,21 @@ def main() -> None:
             None,
         ),
     ]
-    print(f"\n{'page':<38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'KiB':>6}")
+    print(
+        f"\n{'page':<38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'KiB':>6}  shown"
+    )
     for label, path, headers in pages:
         r = measure(client, path, args.runs, headers)
         flag = "" if r["p95"] < 200 else "  <-- slow"
         print(
             f"{label:<38} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {r['queries']:8d} "
-            f"{r['bytes'] / 1024:6.0f}{flag}",
+            f"{r['bytes'] / 1024:6.0f}  {r['shown']}{flag}",
             flush=True,
         )
         if args.show_sql:
             for q in r["sql"]:
                 print(f"      {float(q['time']) * 1000:7.1f} ms  {q['sql'][:220]}")
+    print(f"load average at end: {benchlib.loadavg()}")
 
 
 if __name__ == "__main__":

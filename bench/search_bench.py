@@ -358,11 +358,8 @@ def main() -> None:
         f"superuser {user.is_superuser}): sees {visible:,} kartes"
     )
     print(f"machine: {benchlib.machine()}")
-    try:
-        with open("/proc/loadavg") as fh:
-            print(f"load average at start: {fh.read().split()[:3]}")
-    except OSError:
-        pass
+    load_start = benchlib.loadavg()
+    print(f"load average at start: {load_start}")
 
     t = time.perf_counter()
     queries = build_queries(args.queries, args.seed)
@@ -426,6 +423,8 @@ def main() -> None:
             f"count={r['count']:>5}{'+' if r['capped'] else ' '} q={r['q']!r}"
         )
 
+    load_end = benchlib.loadavg()
+    print(f"\nload average after the timed rounds: {load_end}")
     like = None
     if args.compare_like:
         like = compare_like(queries)
@@ -444,6 +443,8 @@ def main() -> None:
                     "database": benchlib.database_label(),
                     "customers": n_customers,
                     "machine": benchlib.machine(),
+                    "user": user.username,
+                    "load_average": {"start": load_start, "end": load_end},
                     "classes": table,
                     "results": results,
                     "raw": raw,

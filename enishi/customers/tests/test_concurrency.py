@@ -21,10 +21,15 @@ def _writer(customer_pk: int, actor, errors: list, conflicts: list) -> None:
             counter = int(current.notes or "0")
             try:
                 services.customer_update(
-                    actor=actor, customer=current, data={"notes": str(counter + 1)}, version=current.version
+                    actor=actor,
+                    customer=current,
+                    data={"notes": str(counter + 1)},
+                    version=current.version,
                 )
             except services.StaleVersionError:
-                conflicts.append(1)  # someone saved in between: read again, as the UI asks people to
+                conflicts.append(
+                    1
+                )  # someone saved in between: read again, as the UI asks people to
                 continue
             done += 1
     except Exception as exc:  # noqa: BLE001 - surfaced by the test below
@@ -40,7 +45,10 @@ def test_two_concurrent_writers_lose_no_update():
     customer = testing.make_customer(alice, name="同時 編集", notes="0")
     errors: list = []
     conflicts: list = []
-    threads = [threading.Thread(target=_writer, args=(customer.pk, user, errors, conflicts)) for user in (alice, bob)]
+    threads = [
+        threading.Thread(target=_writer, args=(customer.pk, user, errors, conflicts))
+        for user in (alice, bob)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

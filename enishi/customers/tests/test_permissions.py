@@ -439,7 +439,9 @@ def test_a_role_that_may_not_see_a_sensitive_field_may_not_enter_it(people):
 
     from enishi.customers.models import FieldDefinition
 
-    FieldDefinition.objects.create(key="allergies", label_ja="アレルギー", type="text", sensitive=True)
+    FieldDefinition.objects.create(
+        key="allergies", label_ja="アレルギー", type="text", sensitive=True
+    )
     with pytest.raises(ValidationError) as exc:
         testing.make_customer(people["bob"], custom_fields={"allergies": "そば"})
     assert "cf_allergies" in exc.value.message_dict

@@ -19,12 +19,16 @@ class Command(BaseCommand):
             while True:
                 with transaction.atomic():
                     rows = list(
-                        Customer.objects.filter(pk__gt=last).select_related("company").order_by("pk")[:batch]
+                        Customer.objects.filter(pk__gt=last)
+                        .select_related("company")
+                        .order_by("pk")[:batch]
                     )
                     if not rows:
                         break
                     for customer in rows:
-                        customer.search_text, customer.search_bigrams = build_search_documents(customer)
+                        customer.search_text, customer.search_bigrams = build_search_documents(
+                            customer
+                        )
                     Customer.objects.bulk_update(rows, ["search_text", "search_bigrams"])
                 total += len(rows)
                 last = rows[-1].pk

@@ -131,3 +131,16 @@ def test_it_shows_nothing_to_an_anonymous_user(people):
     from django.contrib.auth.models import AnonymousUser
 
     assert search_customers(AnonymousUser(), "山田").customers == []
+
+
+def test_reindex_rebuilds_stale_documents_and_the_index(alice, people):
+    import io
+
+    from django.core.management import call_command
+
+    Customer.objects.filter(pk=people["taro"].pk).update(search_text="", search_bigrams="")
+    assert "山田 太郎" not in names(alice, "やまだたろう")
+    call_command("reindex", batch=2, stdout=io.StringIO())
+    assert "山田 太郎" in names(alice, "やまだたろう")
+    assert "山田 太郎" in names(alice, "山田")
+    assert "山田 太郎" in names(alice, "090-1234-5678")

@@ -15,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, batch, **options):
         total = 0
         last = 0
+        table = Customer._meta.db_table
         with search_index.bulk_load(connection):
             while True:
                 with transaction.atomic():
@@ -25,11 +26,13 @@ class Command(BaseCommand):
                     )
                     if not rows:
                         break
-                    for customer in rows:
-                        customer.search_text, customer.search_bigrams = build_search_documents(
-                            customer
+                    # One plain UPDATE per row through executemany: bulk_update's CASE
+                    # expressions cost more to build than the writes themselves.
+                    with connection.cursor() as cursor:
+                        cursor.executemany(
+                            f"UPDATE {table} SET search_text = %s, search_bigrams = %s WHERE id = %s",  # noqa: S608
+                            [(*build_search_documents(c), c.pk) for c in rows],
                         )
-                    Customer.objects.bulk_update(rows, ["search_text", "search_bigrams"])
                 total += len(rows)
                 last = rows[-1].pk
         self.stdout.write(self.style.SUCCESS(f"Re-indexed {total:,} customers."))

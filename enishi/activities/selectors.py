@@ -71,14 +71,3 @@ def task_get(user: User, pk: int) -> Task:
         )
     except (Task.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
-
-
-def activity_counts_by_type(customer: Customer) -> dict[str, int]:
-    from django.db.models import Count
-
-    return dict(
-        Activity.objects.filter(customer=customer, deleted_at__isnull=True)
-        .values_list("type")
-        .annotate(n=Count("id"))
-        .values_list("type", "n")
-    )

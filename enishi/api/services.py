@@ -82,18 +82,3 @@ def token_record_use(*, token: ApiToken) -> None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-
-
-def customer_record_sensitive_view(*, actor: User, customer, labels: list[str]) -> None:
-    """An API read that returned sensitive fields (要配慮個人情報) is logged, as on the karte."""
-    from enishi.history.models import HistoryEntry
-    from enishi.history.services import history_record
-
-    history_record(
-        actor=actor,
-        via=HistoryEntry.Via.API,
-        action=HistoryEntry.Action.VIEW_SENSITIVE,
-        instance=customer,
-        customer_id=customer.pk,
-        changes={"custom_fields": [None, "、".join(labels)]},
-    )

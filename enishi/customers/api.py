@@ -29,11 +29,11 @@ from enishi.api.schemas import (
     text,
     version_wanted,
 )
-from enishi.api.services import customer_record_sensitive_view
 from enishi.core.permissions import can_view_sensitive
 from enishi.customers import selectors, services
 from enishi.customers.models import Customer, FieldDefinition
 from enishi.history.models import HistoryEntry
+from enishi.history.services import history_record_view_sensitive
 
 router = Router(tags=["customers"])
 
@@ -402,7 +402,7 @@ def get_customer(request: HttpRequest, response: HttpResponse, id: Id):
     customer = selectors.customer_get(request.user, id)
     results, shown = _present(request.user, [customer], with_sensitive=True)
     if shown:
-        customer_record_sensitive_view(actor=request.user, customer=customer, labels=shown)
+        history_record_view_sensitive(actor=request.user, customer=customer, fields=shown, via=VIA)
     response["ETag"] = etag(customer.version)
     return results[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -47,10 +47,6 @@ def customer_visible(user: User, *, trash: bool = False) -> QuerySet[Customer]:
     qs = Customer.objects.filter(deleted_at__isnull=not trash)
     rule = visibility_q(user)
     return qs if rule is None else qs.filter(rule)
-
-
-def customer_can_edit(user: User, customer: Customer) -> bool:
-    return can_write(user) and customer_visible(user).filter(pk=customer.pk).exists()
 
 
 def customer_get_for_edit(user: User, pk: int) -> Customer:
@@ -194,14 +190,6 @@ def customer_subsidiaries(user: User, company: Customer) -> QuerySet[Customer]:
 
 def companies_for_choice(user: User) -> QuerySet[Customer]:
     return customer_visible(user).filter(kind=Customer.Kind.COMPANY).order_by("kana_key", "id")
-
-
-def tag_counts(user: User) -> QuerySet:
-    from enishi.customers.models import Tag
-
-    return Tag.objects.annotate(
-        n=Count("customers", filter=Q(customers__deleted_at__isnull=True))
-    ).order_by("name")
 
 
 def customer_visible_ids(user: User, ids: list[int | None]) -> set[int]:

@@ -62,11 +62,13 @@ def history_record(
     )
 
 
-def history_record_view_sensitive(*, actor, customer, fields: list[str]) -> HistoryEntry:
+def history_record_view_sensitive(
+    *, actor, customer, fields: list[str], via: str = HistoryEntry.Via.UI
+) -> HistoryEntry:
     """Views of sensitive fields (要配慮個人情報) are logged like changes: who, when, which."""
     return history_record(
         actor=actor,
-        via=HistoryEntry.Via.UI,
+        via=via,
         action=HistoryEntry.Action.VIEW_SENSITIVE,
         instance=customer,
         customer_id=customer.pk,

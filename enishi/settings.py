@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "enishi.accounts",
     "enishi.customers",
     "enishi.activities",
+    "enishi.deals",
+    "enishi.inquiries",
+    "enishi.sales",
     "enishi.history",
     "enishi.api",
 ]
@@ -213,6 +216,16 @@ ENISHI_COUNT_CAP = env_int("ENISHI_COUNT_CAP", 1000)
 ENISHI_API_RATE = env_str("ENISHI_API_RATE", "600/min")
 if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", ENISHI_API_RATE):
     raise ImproperlyConfigured("ENISHI_API_RATE must look like 600/min (periods: s, min, h, day)")
+
+# --- Deals, inquiries, orders and contracts ----------------------------------------------------
+# A renewal this many days ahead becomes a task for the contract's owner (and shows as due).
+ENISHI_RENEWAL_NOTICE_DAYS = env_int("ENISHI_RENEWAL_NOTICE_DAYS", 60)
+# An inquiry not answered within this many hours of receipt is overdue in the queues.
+ENISHI_INQUIRY_RESPONSE_HOURS = env_int("ENISHI_INQUIRY_RESPONSE_HOURS", 24)
+# Consumption tax per order and rate is rounded once: "floor" (切り捨て, usual), "round", "ceil".
+ENISHI_TAX_ROUNDING = env_str("ENISHI_TAX_ROUNDING", "floor")
+if ENISHI_TAX_ROUNDING not in ("floor", "round", "ceil"):
+    raise ImproperlyConfigured("ENISHI_TAX_ROUNDING must be 'floor', 'round' or 'ceil'")
 
 LOGGING = {
     "version": 1,

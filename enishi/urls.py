@@ -8,6 +8,9 @@ urlpatterns = [
     path("accounts/", include("enishi.accounts.urls")),
     path("customers/", include("enishi.customers.urls")),
     path("history/", include("enishi.history.urls")),
+    path("deals/", include("enishi.deals.urls")),
+    path("inquiries/", include("enishi.inquiries.urls")),
+    path("sales/", include("enishi.sales.urls")),
     path("api/", api_urls()),
     path("", include("enishi.activities.urls")),
 ]

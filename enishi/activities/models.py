@@ -50,6 +50,31 @@ class Activity(models.Model):
     outcome = models.CharField(_("outcome"), max_length=200, blank=True, default="")
     next_action = models.CharField(_("next action"), max_length=200, blank=True, default="")
     next_action_due = models.DateField(_("next action due"), null=True, blank=True)
+    # What the touch point was about, when it belongs to one (shown on both sides).
+    deal = models.ForeignKey(
+        "deals.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
+    inquiry = models.ForeignKey(
+        "inquiries.Inquiry",
+        verbose_name=_("inquiry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
+    order = models.ForeignKey(
+        "sales.Order",
+        verbose_name=_("order"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -85,6 +110,31 @@ class Task(models.Model):
     activity = models.ForeignKey(
         Activity,
         verbose_name=_("from activity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    deal = models.ForeignKey(
+        "deals.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    inquiry = models.ForeignKey(
+        "inquiries.Inquiry",
+        verbose_name=_("inquiry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    # Renewal reminders: made by sales.services.renewal_tasks_create, one per renewal date.
+    contract = models.ForeignKey(
+        "sales.Contract",
+        verbose_name=_("contract"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -138,3 +188,23 @@ class Task(models.Model):
     @property
     def is_overdue(self) -> bool:
         return not self.is_done and self.due_on is not None and self.due_on < timezone.localdate()
+
+
+class CalendarFeed(models.Model):
+    """A user's private iCalendar subscription. Only a hash of the URL's secret is stored; a
+    revoked feed answers 404 and a new one gets a new secret."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"calendar feed {self.pk} of user {self.user_id}"

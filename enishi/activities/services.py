@@ -9,9 +9,12 @@ from django.utils.translation import gettext as _
 
 from enishi.accounts.models import User
 from enishi.activities.models import Activity, Task
+from enishi.core.records import StaleVersionError, move_to_trash, versioned_update
 from enishi.customers.models import Customer
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_record, snapshot
+
+__all__ = ["StaleVersionError"]
 
 ACTIVITY_FIELDS = (
     "type",
@@ -146,41 +149,10 @@ def task_complete(
     return current
 
 
-class StaleVersionError(Exception):
-    def __init__(self, current):
-        super().__init__(f"{current._meta.label} {current.pk} is at version {current.version}")
-        self.current = current
-
-
-def _update(
-    model, *, actor, instance, data: dict, version: int | None, fields: tuple[str, ...], via: str
-):
-    current = model.objects.select_for_update().get(pk=instance.pk)
-    if version is not None and current.version != version:
-        raise StaleVersionError(current)
-    before = snapshot(current, fields)
-    for name, value in data.items():
-        if name not in fields:
-            raise ValueError(f"{name} cannot be changed")
-        setattr(current, name, value)
-    current.full_clean(
-        exclude=["customer", "activity", "staff", "assignee", "created_by", "done_by"]
+def _update(model, *, actor, instance, data: dict, version: int | None, fields, via: str):
+    return versioned_update(
+        model, actor=actor, instance=instance, data=data, version=version, fields=fields, via=via
     )
-    after = snapshot(current, fields)
-    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    if not changes:
-        return current
-    current.version += 1
-    current.save()
-    history_record(
-        actor=actor,
-        via=via,
-        action=HistoryEntry.Action.UPDATE,
-        instance=current,
-        customer_id=current.customer_id,
-        changes=changes,
-    )
-    return current
 
 
 @transaction.atomic
@@ -223,25 +195,12 @@ def task_update(
     )
 
 
-def _move_to_trash(instance: Activity | Task, *, actor: User, via: str) -> None:
-    if instance.deleted_at is not None:
-        return
-    type(instance).objects.filter(pk=instance.pk).update(deleted_at=timezone.now())
-    history_record(
-        actor=actor,
-        via=via,
-        action=HistoryEntry.Action.DELETE,
-        instance=instance,
-        customer_id=instance.customer_id,
-    )
-
-
 @transaction.atomic
 def activity_delete(*, actor: User, activity: Activity, via: str = HistoryEntry.Via.UI) -> None:
     """Activities go to the trash with a history entry; restoring the karte does not revive them."""
-    _move_to_trash(activity, actor=actor, via=via)
+    move_to_trash(activity, actor=actor, via=via)
 
 
 @transaction.atomic
 def task_delete(*, actor: User, task: Task, via: str = HistoryEntry.Via.UI) -> None:
-    _move_to_trash(task, actor=actor, via=via)
+    move_to_trash(task, actor=actor, via=via)

@@ -14,6 +14,9 @@ from enishi.api.errors import error_responses, install_error_handlers
 from enishi.api.schemas import Limit, PageOut, cursor_after_id, id_page, text
 from enishi.core.permissions import is_admin, role_of
 from enishi.customers.api import router as customers_router
+from enishi.deals.api import router as deals_router
+from enishi.inquiries.api import router as inquiries_router
+from enishi.sales.api import router as sales_router
 
 DESCRIPTION = """\
 Customer records (kartes), their timeline and tasks, extra field definitions, staff and search.
@@ -103,6 +106,9 @@ def list_users(request: HttpRequest, query: Query[UserQuery]):
 
 api.add_router("/v1/", customers_router)
 api.add_router("/v1/", activities_router)
+api.add_router("/v1/", deals_router)
+api.add_router("/v1/", inquiries_router)
+api.add_router("/v1/", sales_router)
 api.add_router("/v1/", users_router)
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from enishi.accounts.models import User
 from enishi.core.permissions import can_view_sensitive
+from enishi.core.records import StaleVersionError  # noqa: F401 - raised by customer_update
 from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.search import build_search_documents
@@ -71,14 +72,6 @@ TEXT_LIMITS = {
     f.name: f.max_length for f in Customer._meta.get_fields() if getattr(f, "max_length", None)
 }
 LONG_TEXT_LIMIT = 20000
-
-
-class StaleVersionError(Exception):
-    """Someone saved the karte after this writer read it: nothing was written."""
-
-    def __init__(self, current: Customer):
-        super().__init__(f"customer {current.pk} is at version {current.version}")
-        self.current = current
 
 
 def _clean_text(name: str, value: Any, errors: dict[str, list[str]]) -> str:

@@ -2,13 +2,19 @@
 Carol's (営業2課) through any endpoint; he gets the same 404 as for an id that never existed, and
 nothing in the answer names the karte. Dave is read-only."""
 
+from collections import defaultdict
+
 import pytest
 
 from enishi.activities.services import task_create
+from enishi.activities.tests import matrix as activities_matrix
 from enishi.api.models import ApiToken
 from enishi.core import testing
 from enishi.customers.models import Customer, FieldDefinition
+from enishi.deals.tests import matrix as deals_matrix
 from enishi.history.models import HistoryEntry
+from enishi.inquiries.tests import matrix as inquiries_matrix
+from enishi.sales.tests import matrix as sales_matrix
 
 from .conftest import ApiClient, issue_token
 
@@ -26,7 +32,20 @@ def secret(carol):
     return customer, activity, task
 
 
-def _requests(customer_id, activity_id, task_id):
+APP_MATRICES = [deals_matrix, inquiries_matrix, sales_matrix, activities_matrix]
+
+
+def _ids(carol, secret) -> dict:
+    """Ids of Carol's records, by the keys the app matrices use."""
+    customer, activity, task = secret
+    ids = {"customer": customer.pk, "activity": activity.pk, "task": task.pk}
+    for matrix in APP_MATRICES:
+        ids.update(matrix.secret_objects(carol, customer))
+    return ids
+
+
+def _requests(ids):
+    customer_id, activity_id, task_id = ids["customer"], ids["activity"], ids["task"]
     return [
         ("GET", f"/customers/{customer_id}", None),
         ("PATCH", f"/customers/{customer_id}", {"version": 1, "notes": "見たぞ"}),
@@ -40,20 +59,24 @@ def _requests(customer_id, activity_id, task_id):
         ("GET", f"/tasks/{task_id}", None),
         ("PATCH", f"/tasks/{task_id}", {"version": 1, "done": True}),
         ("DELETE", f"/tasks/{task_id}", None),
+        *(request for matrix in APP_MATRICES for request in matrix.api_requests(ids)),
     ]
 
 
-def test_it_answers_404_never_403_to_a_member_reaching_another_teams_karte(bob_api, secret):
+def test_it_answers_404_never_403_to_a_member_reaching_another_teams_karte(bob_api, carol, secret):
     customer, activity, task = secret
-    real = _requests(customer.pk, activity.pk, task.pk)
+    ids = _ids(carol, secret)
+    real = _requests(ids)
     for (method, path, body), (_, unknown_path, _) in zip(
-        real, _requests(NEVER, NEVER, NEVER), strict=True
+        real, _requests(dict.fromkeys(ids, NEVER)), strict=True
     ):
         response = bob_api.send(method, path, body)
         twin = bob_api.send(method, unknown_path, body)
         assert response.status_code == twin.status_code == 404, (method, path)
         assert response.json() == twin.json()
-        assert SECRET_NAME not in response.content.decode()
+        body_text = response.content.decode()
+        leaked = [s for m in APP_MATRICES for s in (SECRET_NAME, *m.SECRETS) if s in body_text]
+        assert leaked == [], (method, path, leaked)
     customer.refresh_from_db()
     assert (customer.notes, customer.deleted_at, customer.version) == ("", None, 1)
     assert customer.activities.count() == 1
@@ -89,11 +112,11 @@ def test_it_lets_a_team_mate_reach_the_karte(bob_api, carol):
     assert response.status_code == 200
 
 
-def test_it_refuses_writes_with_a_read_only_token(client, alice, secret):
+def test_it_refuses_writes_with_a_read_only_token(client, alice, carol, secret):
     customer, activity, task = secret
     api = ApiClient(client, issue_token(alice, scopes=ApiToken.Scopes.READ))
     assert api.get(f"/customers/{customer.pk}").status_code == 200
-    writes = [r for r in _requests(customer.pk, activity.pk, task.pk) if r[0] != "GET"]
+    writes = [r for r in _requests(_ids(carol, secret)) if r[0] != "GET"]
     writes.append(("POST", "/customers", {"name": "新規"}))
     for method, path, body in writes:
         response = api.send(method, path, body)
@@ -165,7 +188,7 @@ def test_every_api_operation_on_one_record_is_in_the_matrix(client):
     schema = client.get("/api/openapi.json").json()
     listed = {
         (method, path.split("/")[1] + "/" + "/".join(path.split("/")[3:]))
-        for method, path, _ in _requests(1, 1, 1)
+        for method, path, _ in _requests(defaultdict(lambda: 1))
     }
     missing = []
     for path, operations in schema["paths"].items():

@@ -1,0 +1,1 @@
+"""Screens for deals: thin views over the services and selectors."""

@@ -1,0 +1,5 @@
+"""API for inquiries: thin handlers over the services; records reached through visible kartes."""
+
+from ninja import Router
+
+router = Router()

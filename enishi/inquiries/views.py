@@ -1,0 +1,1 @@
+"""Screens for inquiries: thin views over the services and selectors."""

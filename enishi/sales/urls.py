@@ -1,0 +1,6 @@
+from django.urls import path  # noqa: F401
+
+from enishi.sales import views  # noqa: F401
+
+app_name = "sales"
+urlpatterns: list = []

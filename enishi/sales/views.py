@@ -1,0 +1,1 @@
+"""Screens for sales: thin views over the services and selectors."""

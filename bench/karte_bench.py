@@ -5,7 +5,8 @@
         --database sqlite:////work/main/bench/out/search_1m.sqlite3 [--activities 5000] [--runs 30]
 
 Gives one company karte (and one of its contacts) 5,000 activities, ~20 tasks, 60 history
-entries and 3 tags (once; re-runs reuse them), then requests the pages through
+entries, 3 tags, 200 orders (1–4 lines), 50 deals (with stage moves), 100 inquiries (with
+answers) and 10 contracts (once; re-runs reuse them), then requests the pages through
 django.test.Client (force_login, setup_test_environment) and reports the server time
 (p50 / p95 / max over --runs requests after one warm-up request) and the number of SQL queries
 per request (one extra request under CaptureQueriesContext, which is not timed).
@@ -148,6 +149,126 @@ def seed_karte(customer, n_activities: int, staff_ids: list[int]) -> dict:
     }
 
 
+def seed_records(customer, staff_ids: list[int], *, orders: int, deals: int, inquiries: int):
+    """Bring the karte up to the given numbers of orders, deals and inquiries (+10 contracts)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from enishi.deals.models import Deal, DealStageChange, Pipeline, Stage
+    from enishi.inquiries.models import Inquiry, InquiryAnswer
+    from enishi.sales.models import Contract, Order, OrderLine
+    from enishi.sales.pricing import line_amount, order_totals
+
+    rng = random.Random(7)
+    now = timezone.now()
+    today = timezone.localdate()
+    with transaction.atomic():
+        for i in range(Order.objects.filter(customer=customer).count(), orders):
+            day = today - datetime.timedelta(days=rng.randint(0, 730))
+            lines = [
+                (
+                    Decimal(rng.choice([980, 1980, 4800, 12000, 35000])),
+                    rng.randint(1, 12),
+                    rng.choice([10, 10, 10, 8]),
+                )
+                for _ in range(rng.randint(1, 4))
+            ]
+            amounts = [(line_amount(p, q), r) for p, q, r in lines]
+            totals = order_totals(amounts)
+            order = Order.objects.create(
+                customer=customer,
+                number=f"B-{customer.pk}-{i:05d}",
+                ordered_on=day,
+                status="paid",
+                owner_id=rng.choice(staff_ids),
+                subtotal=totals.subtotal,
+                tax=totals.tax,
+                total=totals.total,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    position=n,
+                    description=f"商品{n}",
+                    unit_price=p,
+                    quantity=q,
+                    tax_rate=r,
+                    amount=a,
+                )
+                for n, ((p, q, r), (a, _r)) in enumerate(zip(lines, amounts, strict=True))
+            )
+        pipeline = Pipeline.objects.order_by("id").first() or Pipeline.objects.create(
+            name="新規営業"
+        )
+        if not pipeline.stages.exists():
+            for n, (name, prob, outcome) in enumerate(
+                [
+                    ("提案", 40, "open"),
+                    ("交渉", 80, "open"),
+                    ("受注", 100, "won"),
+                    ("失注", 0, "lost"),
+                ]
+            ):
+                Stage.objects.create(
+                    pipeline=pipeline, name=name, position=n, probability=prob, outcome=outcome
+                )
+        stages = list(pipeline.stages.order_by("position"))
+        for i in range(Deal.objects.filter(customer=customer).count(), deals):
+            stage = rng.choice(stages)
+            deal = Deal.objects.create(
+                customer=customer,
+                pipeline=pipeline,
+                stage=stage,
+                title=f"商談 {i + 1}",
+                amount=Decimal(rng.randint(1, 200) * 10000),
+                probability=stage.probability,
+                expected_close_on=today + datetime.timedelta(days=rng.randint(-30, 180)),
+                owner_id=rng.choice(staff_ids),
+            )
+            DealStageChange.objects.create(
+                deal=deal,
+                from_stage=None,
+                to_stage=stages[0],
+                changed_at=now - datetime.timedelta(days=60),
+            )
+            if stage != stages[0]:
+                DealStageChange.objects.create(
+                    deal=deal,
+                    from_stage=stages[0],
+                    to_stage=stage,
+                    changed_at=now - datetime.timedelta(days=10),
+                )
+        for i in range(Inquiry.objects.filter(customer=customer).count(), inquiries):
+            received = now - datetime.timedelta(hours=rng.randint(1, 2 * 365 * 24))
+            inquiry = Inquiry.objects.create(
+                customer=customer,
+                received_at=received,
+                subject=f"{rng.choice(SUBJECTS)} ({i})",
+                content=rng.choice(BODIES),
+                status=rng.choice(["new", "in_progress", "closed"]),
+                assignee_id=rng.choice(staff_ids),
+                first_response_at=received + datetime.timedelta(hours=2),
+            )
+            InquiryAnswer.objects.create(
+                inquiry=inquiry,
+                author_id=rng.choice(staff_ids),
+                body=rng.choice(BODIES),
+                created_at=received + datetime.timedelta(hours=2),
+            )
+        for i in range(Contract.objects.filter(customer=customer).count(), 10):
+            Contract.objects.create(
+                customer=customer,
+                plan=f"保守プラン {i + 1}",
+                starts_on=today.replace(day=1) - datetime.timedelta(days=365 * (i % 3)),
+                renews_on=today + datetime.timedelta(days=30 * (i + 1)),
+                amount=Decimal(120000),
+                auto_renew=True,
+                owner_id=rng.choice(staff_ids),
+            )
+
+
 def measure(client, path: str, runs: int, headers: dict | None = None) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -185,6 +306,9 @@ def main() -> None:
     )
     parser.add_argument("--database", required=True, help="a DATABASE_URL")
     parser.add_argument("--activities", type=int, default=5000)
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--deals", type=int, default=50)
+    parser.add_argument("--inquiries", type=int, default=100)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument(
         "--user",
@@ -213,6 +337,7 @@ def main() -> None:
     company = pick_karte(user)
     staff_ids = list(User.objects.order_by("id").values_list("id", flat=True))
     seeded = seed_karte(company, args.activities, staff_ids)
+    seed_records(company, staff_ids, orders=args.orders, deals=args.deals, inquiries=args.inquiries)
     from enishi.customers.selectors import customer_visible
 
     contact = customer_visible(user).filter(company=company).order_by("id").first() or company
@@ -224,16 +349,17 @@ def main() -> None:
     from enishi.activities.models import Activity
 
     oldest = Activity.objects.filter(customer=company).order_by("occurred_at", "id")[40]
+    deep = f"before_at={oldest.occurred_at.isoformat().replace('+', '%2B')}&before_rank=10"
     client = Client()
     client.force_login(user)
     htmx = {"HX-Request": "true"}
     pages = [
-        ("karte (company, 5,000 activities)", f"/customers/{company.pk}/", None),
+        ("karte (company, all kinds)", f"/customers/{company.pk}/", None),
+        ("karte, timeline: orders only", f"/customers/{company.pk}/?kind=order", None),
         ("karte, print view", f"/customers/{company.pk}/?print=1", None),
         (
             "karte timeline, deep page (htmx)",
-            f"/customers/{company.pk}/?part=timeline&before_at={oldest.occurred_at.isoformat().replace('+', '%2B')}"
-            f"&before_id={oldest.pk}",
+            f"/customers/{company.pk}/?part=timeline&{deep}&before_id={oldest.pk}",
             htmx,
         ),
         ("karte (contact person)", f"/customers/{contact.pk}/", None),

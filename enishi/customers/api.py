@@ -24,13 +24,17 @@ from enishi.api.schemas import (
     Text,
     Version,
     cursor_after_id,
+    cursor_decode,
+    cursor_encode,
     etag,
     id_page,
     text,
     version_wanted,
 )
 from enishi.core.permissions import can_view_sensitive
+from enishi.core.timeline import cursor_from
 from enishi.customers import selectors, services
+from enishi.customers.karte import karte_sections, karte_timeline
 from enishi.customers.models import Customer, FieldDefinition
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_record_view_sensitive
@@ -490,3 +494,103 @@ def list_field_definitions(request: HttpRequest):
         }
         for d in api_selectors.field_definitions_for(request.user)
     ]
+
+
+# --- the karte beyond the facts: key figures and the one timeline ------------------------------
+
+
+class KarteFiguresOut(Schema):
+    lifetime_revenue: str = Field(
+        description="Sum of order totals incl. tax (yen), cancelled excluded."
+    )
+    last_purchase: datetime.date | None
+    order_count: int
+    open_deals: int
+    open_deal_amount: str = Field(description="Open deals in JPY, before weighting.")
+    deal_count: int
+    open_inquiries: int
+    inquiry_count: int
+    next_renewal: datetime.date | None
+    running_contracts: int
+
+
+class TimelineEntryOut(Schema):
+    kind: Literal["activity", "deal", "deal_stage", "inquiry", "order", "contract"]
+    id: int = Field(
+        description="The id of the activity, deal, stage move, inquiry, order or contract."
+    )
+    at: datetime.datetime = Field(
+        description="Dated records (orders, contracts) sit at local midnight."
+    )
+    title: str
+    detail: str
+
+
+class TimelineOut(PageOut):
+    results: list[TimelineEntryOut]
+
+
+class KarteTimelineQuery(Schema):
+    kind: Literal["activity", "deal", "inquiry", "order", "contract"] | None = Field(
+        None, description="Only this kind (deal includes its stage moves)."
+    )
+    cursor: text(200) | None = None
+    limit: Limit = 50
+
+
+def _timeline_entry(item) -> dict[str, Any]:
+    obj = item.obj
+    title, detail = {
+        "activity": lambda: (obj.subject or obj.get_type_display(), obj.get_type_display()),
+        "deal": lambda: (obj.title, f"{obj.stage.name} {obj.amount} {obj.currency}"),
+        "deal_stage": lambda: (obj.deal.title, f"{obj.from_stage.name} → {obj.to_stage.name}"),
+        "inquiry": lambda: (obj.subject, obj.get_status_display()),
+        "order": lambda: (str(obj), f"{obj.total} JPY {obj.get_status_display()}"),
+        "contract": lambda: (obj.plan, f"{obj.amount} JPY {obj.get_period_display()}"),
+    }[item.kind]()
+    return {"kind": item.kind, "id": item.id, "at": item.at, "title": title, "detail": detail}
+
+
+@router.get(
+    "/customers/{id}/figures",
+    response={200: KarteFiguresOut, **ONE_ERRORS},
+    summary="A customer's key figures",
+)
+def get_customer_figures(request: HttpRequest, id: Id):
+    """What the karte's header shows: revenue, last purchase, open deals and inquiries, renewal."""
+    customer = selectors.customer_get(request.user, id)
+    figures = karte_sections(customer).figures
+    return {
+        **figures,
+        # Whole yen, the same on SQLite and PostgreSQL.
+        "lifetime_revenue": f"{figures['lifetime_revenue']:.0f}",
+        "open_deal_amount": f"{figures['open_deal_amount']:.0f}",
+    }
+
+
+@router.get(
+    "/customers/{id}/timeline",
+    response={200: TimelineOut, **ONE_ERRORS},
+    summary="A customer's whole timeline",
+)
+def get_customer_timeline(request: HttpRequest, id: Id, query: Query[KarteTimelineQuery]):
+    """Activities, deals and their stage moves, inquiries, orders and contracts, newest first;
+    page with `cursor`."""
+    customer = selectors.customer_get(request.user, id)
+    before = None
+    if query.cursor:
+        data = cursor_decode(query.cursor)
+        before = cursor_from(str(data.get("at")), str(data.get("rank")), str(data.get("id")))
+        if before is None:
+            raise Unprocessable.field(
+                "cursor",
+                "invalid",
+                _("This cursor is not valid: use next_cursor from a previous page."),
+            )
+    items, cursor = karte_timeline(customer, kind=query.kind or "", before=before, size=query.limit)
+    next_cursor = (
+        cursor_encode({"at": cursor.at.isoformat(), "rank": cursor.rank, "id": cursor.id})
+        if cursor
+        else None
+    )
+    return {"results": [_timeline_entry(i) for i in items], "next_cursor": next_cursor}

@@ -1,9 +1,11 @@
-"""引き継ぎ: moving one person's customers and open tasks to colleagues when staff change."""
+"""引き継ぎ: moving one person's customers, open tasks, open deals, open inquiries and running
+contracts to colleagues when staff change."""
 
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,17 +22,39 @@ class HandoverPlan:
     # customer id → the colleague who takes it over
     customers: dict[int, User] = field(default_factory=dict)
     tasks: dict[int, User] = field(default_factory=dict)
+    # model label → {record id → colleague}: open deals, open inquiries, running contracts
+    records: dict[str, dict[int, User]] = field(default_factory=dict)
 
-    def counts(self) -> list[tuple[User, int, int]]:
-        """(colleague, customers, open tasks) for the preview."""
+    def counts(self) -> list[tuple[User, int, int, int, int, int]]:
+        """(colleague, customers, open tasks, deals, inquiries, contracts) for the preview."""
+
+        def n(moves: dict[int, User], user: User) -> int:
+            return sum(1 for u in moves.values() if u == user)
+
         return [
             (
                 user,
-                sum(1 for u in self.customers.values() if u == user),
-                sum(1 for u in self.tasks.values() if u == user),
+                n(self.customers, user),
+                n(self.tasks, user),
+                *(n(self.records.get(label, {}), user) for label, _m, _f, _q in _followers()),
             )
             for user in self.to_users
         ]
+
+
+def _followers():
+    """Records that follow their customer to the new owner: (label, model, person field, open)."""
+    from django.db.models import Q
+
+    from enishi.deals.models import Deal, Stage
+    from enishi.inquiries.models import Inquiry
+    from enishi.sales.models import Contract
+
+    return [
+        ("deals.deal", Deal, "owner", Q(stage__outcome=Stage.Outcome.OPEN)),
+        ("inquiries.inquiry", Inquiry, "assignee", Q(status__in=Inquiry.OPEN_STATUSES)),
+        ("sales.contract", Contract, "owner", Q(cancelled_on__isnull=True)),
+    ]
 
 
 def handover_sources(actor: User):
@@ -87,6 +111,14 @@ def handover_plan(*, actor: User, from_user: User, to_users: list[User]) -> Hand
     for task_pk, customer_id in open_tasks.values_list("pk", "customer_id"):
         # A task follows its customer; a task on someone else's customer goes to the first colleague.
         plan.tasks[task_pk] = plan.customers.get(customer_id, to_users[0])
+    for label, model, person, open_q in _followers():
+        rows = model.objects.filter(
+            open_q,
+            **{person: from_user},
+            deleted_at__isnull=True,
+            customer__in=customer_visible(actor),
+        ).values_list("pk", "customer_id")
+        plan.records[label] = {pk: plan.customers.get(cid, to_users[0]) for pk, cid in rows}
     return plan
 
 
@@ -148,10 +180,28 @@ def customers_hand_over(
                 changes={"assignee": [from_user.label, user.label]},
             )
         )
+    for label, model, person, _open in _followers():
+        moves = plan.records.get(label, {})
+        owners = dict(model.objects.filter(pk__in=moves).values_list("pk", "customer_id"))
+        for user in plan.to_users:
+            ids = [pk for pk, u in moves.items() if u == user]
+            model.objects.filter(pk__in=ids).update(
+                **{person: user}, updated_at=now, version=F("version") + 1
+            )
+        entries.extend(
+            HistoryEntry(
+                actor=actor,
+                via=HistoryEntry.Via.UI,
+                action=HistoryEntry.Action.HANDOVER,
+                model=label,
+                object_id=pk,
+                customer_id=owners.get(pk),
+                changes={person: [from_user.label, user.label]},
+            )
+            for pk, user in moves.items()
+        )
     Activity.objects.bulk_create(activities, batch_size=500)
     HistoryEntry.objects.bulk_create(entries, batch_size=500)
     # Optimistic locks: anyone editing one of these kartes must see that the owner changed.
-    from django.db.models import F
-
     Customer.objects.filter(pk__in=plan.customers).update(version=F("version") + 1)
     return plan

@@ -1,7 +1,5 @@
 """Karte pages. Each view: parse input → one selector or service → render."""
 
-import datetime
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,14 +7,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enishi.accounts.models import User
 from enishi.activities.forms import ActivityForm
-from enishi.activities.selectors import tasks_open_for_customer, timeline_page
+from enishi.activities.selectors import tasks_open_for_customer
 from enishi.core.permissions import (
     admin_required,
     can_purge,
@@ -25,10 +22,12 @@ from enishi.core.permissions import (
     is_manager_or_admin,
     write_required,
 )
+from enishi.core.timeline import cursor_from
 from enishi.customers import fields as custom_fields
 from enishi.customers import selectors, services
 from enishi.customers.forms import CustomerForm, FieldDefinitionForm
 from enishi.customers.handover import customers_hand_over, handover_plan, handover_sources
+from enishi.customers.karte import TIMELINE_KINDS, karte_sections, karte_timeline
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.history import services as history_services
 from enishi.history.selectors import history_for_customer
@@ -102,25 +101,26 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"q": q, "result": result})
 
 
-def _timeline_cursor(request: HttpRequest) -> tuple[datetime.datetime, int] | None:
-    at = parse_datetime(request.GET.get("before_at", "") or "")
-    pk = _int_or_none(request.GET.get("before_id"))
-    return (at, pk) if at and pk else None
+def _timeline_kind(request: HttpRequest) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in TIMELINE_KINDS else ""
 
 
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(request.user, pk)
-    size = settings.ENISHI_TIMELINE_PAGE_SIZE
-    activities, cursor = timeline_page(
-        request.user, customer, before=_timeline_cursor(request), size=size
+    kind = _timeline_kind(request)
+    before = cursor_from(
+        request.GET.get("before_at", ""),
+        request.GET.get("before_rank", ""),
+        request.GET.get("before_id", ""),
     )
+    items, cursor = karte_timeline(
+        customer, kind=kind, before=before, size=settings.ENISHI_TIMELINE_PAGE_SIZE
+    )
+    timeline = {"customer": customer, "items": items, "cursor": cursor, "kind": kind}
     if request.htmx and request.GET.get("part") == "timeline":
-        return render(
-            request,
-            "customers/_timeline.html",
-            {"customer": customer, "activities": activities, "cursor": cursor},
-        )
+        return render(request, "customers/_timeline.html", timeline)
     is_print = request.GET.get("print") == "1"
     rows, empty, sensitive_shown = selectors.customer_custom_rows(request.user, customer)
     if sensitive_shown:
@@ -157,8 +157,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 else []
             ),
             "tasks": list(tasks_open_for_customer(request.user, customer)[:50]),
-            "activities": activities,
-            "cursor": cursor,
+            **timeline,
+            "timeline_kinds": TIMELINE_KINDS,
+            "karte": karte_sections(customer),
             "history": list(
                 history_for_customer(customer_id=customer.pk)[: 10 if is_print else 50]
             ),

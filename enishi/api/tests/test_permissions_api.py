@@ -51,6 +51,8 @@ def _requests(ids):
         ("PATCH", f"/customers/{customer_id}", {"version": 1, "notes": "見たぞ"}),
         ("DELETE", f"/customers/{customer_id}", None),
         ("GET", f"/customers/{customer_id}/activities", None),
+        ("GET", f"/customers/{customer_id}/figures", None),
+        ("GET", f"/customers/{customer_id}/timeline", None),
         ("POST", f"/customers/{customer_id}/activities", {"type": "call", "subject": "x"}),
         ("POST", f"/customers/{customer_id}/tasks", {"title": "x"}),
         ("GET", f"/activities/{activity_id}", None),

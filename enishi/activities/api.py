@@ -59,6 +59,9 @@ class ActivityOut(Schema):
     outcome: str
     next_action: str
     next_action_due: datetime.date | None
+    deal_id: int | None
+    inquiry_id: int | None
+    order_id: int | None
     version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -80,6 +83,9 @@ class ActivityIn(ActivityFields):
     """A touch point; a next action (with or without a date) also becomes a task."""
 
     type: ActivityType
+    deal_id: Id | None = Field(None, description="A deal of this customer it is about.")
+    inquiry_id: Id | None = Field(None, description="An inquiry of this customer it is about.")
+    order_id: Id | None = Field(None, description="An order of this customer it is about.")
 
 
 class ActivityPatch(ActivityFields):

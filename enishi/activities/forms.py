@@ -33,12 +33,25 @@ class ActivityForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     outcome = forms.CharField(label=_("Outcome"), max_length=200, required=False)
+    about = forms.CharField(
+        label=_("About"),
+        required=False,
+        max_length=40,
+        widget=forms.Select(choices=[("", "—")]),
+    )
     next_action = forms.CharField(label=_("Next action"), max_length=200, required=False)
     next_action_due = JapaneseDateField(
         label=_("Due"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def __init__(self, *args, about_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the activity may be about: the karte's open deals and inquiries, recent orders.
+        self.fields["about"].widget.choices = [("", "—"), *(about_choices or [])]
+        if not about_choices:
+            self.fields["about"].widget = forms.HiddenInput()
 
     def clean(self):
         cleaned = super().clean()

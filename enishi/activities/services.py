@@ -47,9 +47,14 @@ def activity_log(
     next_action: str = "",
     next_action_due: datetime.date | None = None,
     staff: User | None = None,
+    deal_id: int | None = None,
+    inquiry_id: int | None = None,
+    order_id: int | None = None,
     via: str = HistoryEntry.Via.UI,
 ) -> Activity:
-    """Log a touch point; a next action with or without a date becomes a task for the staff."""
+    """Log a touch point; a next action with or without a date becomes a task for the staff.
+    It may be about one of the customer's deals, inquiries or orders (never another's)."""
+    links = activity_links(customer, deal_id=deal_id, inquiry_id=inquiry_id, order_id=order_id)
     if next_action_due and not next_action:
         raise ValidationError(
             {"next_action": [_("Say what the next action is, or clear its date.")]}
@@ -69,6 +74,7 @@ def activity_log(
         next_action=next_action,
         next_action_due=next_action_due,
         created_by=actor,
+        **links,
     )
     history_record(
         actor=actor,
@@ -76,7 +82,7 @@ def activity_log(
         action=HistoryEntry.Action.CREATE,
         instance=activity,
         customer_id=customer.pk,
-        changes=snapshot(activity, ACTIVITY_FIELDS, only_filled=True),
+        changes=snapshot(activity, (*ACTIVITY_FIELDS, *links), only_filled=True),
     )
     if next_action:
         task_create(
@@ -89,6 +95,36 @@ def activity_log(
             via=via,
         )
     return activity
+
+
+def activity_links(customer: Customer, **ids: int | None) -> dict:
+    """{"deal": Deal, …} for the given ids, each checked to belong to this customer."""
+    from enishi.deals.models import Deal
+    from enishi.inquiries.models import Inquiry
+    from enishi.sales.models import Order
+
+    models = {"deal_id": Deal, "inquiry_id": Inquiry, "order_id": Order}
+    links = {}
+    for name, pk in ids.items():
+        if pk is None:
+            continue
+        found = (
+            models[name].objects.filter(pk=pk, customer=customer, deleted_at__isnull=True).first()
+        )
+        if found is None:
+            raise ValidationError({name: [_("Choose a deal, inquiry or order of this customer.")]})
+        links[name.removesuffix("_id")] = found
+    return links
+
+
+def parse_about(value: str) -> dict[str, int]:
+    """The log form's "about" choice ("deal:12") as keyword arguments for activity_log."""
+    kind, _sep, pk = (value or "").partition(":")
+    if kind in ("deal", "inquiry", "order") and pk.isascii() and pk.isdigit() and len(pk) < 19:
+        return {f"{kind}_id": int(pk)}
+    if value:
+        raise ValidationError({"about": [_("Choose a deal, inquiry or order of this customer.")]})
+    return {}
 
 
 @transaction.atomic

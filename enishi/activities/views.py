@@ -9,16 +9,19 @@ from django.views.decorators.http import require_GET, require_POST
 from enishi.activities import selectors, services
 from enishi.activities.forms import ActivityForm
 from enishi.core.permissions import write_required
+from enishi.customers.karte import about_choices, karte_sections
 from enishi.customers.selectors import customer_get_for_edit
 
 
 @require_POST
 def activity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = customer_get_for_edit(request.user, customer_pk)
-    form = ActivityForm(request.POST)
+    form = ActivityForm(request.POST, about_choices=about_choices(karte_sections(customer)))
     if form.is_valid():
+        data = dict(form.cleaned_data)
         try:
-            services.activity_log(actor=request.user, customer=customer, **form.cleaned_data)
+            links = services.parse_about(data.pop("about", ""))
+            services.activity_log(actor=request.user, customer=customer, **data, **links)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -32,7 +35,11 @@ def activity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
 def activity_new(request: HttpRequest, customer_pk: int) -> HttpResponse:
     """The log form on its own page: one thumb on a phone, straight from a search result."""
     customer = customer_get_for_edit(request.user, customer_pk)
-    return render(request, "activities/log.html", {"customer": customer, "form": ActivityForm()})
+    form = ActivityForm(
+        initial={"about": request.GET.get("about", "")},
+        about_choices=about_choices(karte_sections(customer)),
+    )
+    return render(request, "activities/log.html", {"customer": customer, "form": form})
 
 
 @require_GET

@@ -68,3 +68,23 @@ def karte_sections(customer) -> KarteSections:
         contracts=sales_karte.contracts_section(customer),
         figures=figures,
     )
+
+
+def about_choices(sections: KarteSections) -> list[tuple[str, str]]:
+    """What an activity logged on this karte may be about: open deals, open inquiries and the
+    latest orders, as choices for the log form ("deal:12" → "Deal: …")."""
+    choices = [
+        (f"deal:{d.pk}", _("Deal: %(title)s") % {"title": d.title})
+        for d in sections.deals
+        if not d.stage.is_closed
+    ]
+    choices += [
+        (f"inquiry:{i.pk}", _("Inquiry: %(subject)s") % {"subject": i.subject})
+        for i in sections.inquiries
+        if i.is_open
+    ]
+    choices += [
+        (f"order:{o.pk}", _("Order %(number)s (%(date)s)") % {"number": o, "date": o.ordered_on})
+        for o in sections.orders[:5]
+    ]
+    return choices

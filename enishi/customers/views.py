@@ -27,7 +27,12 @@ from enishi.customers import fields as custom_fields
 from enishi.customers import selectors, services
 from enishi.customers.forms import CustomerForm, FieldDefinitionForm
 from enishi.customers.handover import customers_hand_over, handover_plan, handover_sources
-from enishi.customers.karte import TIMELINE_KINDS, karte_sections, karte_timeline
+from enishi.customers.karte import (
+    TIMELINE_KINDS,
+    about_choices,
+    karte_sections,
+    karte_timeline,
+)
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.history import services as history_services
 from enishi.history.selectors import history_for_customer
@@ -122,6 +127,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and request.GET.get("part") == "timeline":
         return render(request, "customers/_timeline.html", timeline)
     is_print = request.GET.get("print") == "1"
+    sections = karte_sections(customer)
     rows, empty, sensitive_shown = selectors.customer_custom_rows(request.user, customer)
     if sensitive_shown:
         history_services.history_record_view_sensitive(
@@ -159,11 +165,13 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tasks": list(tasks_open_for_customer(request.user, customer)[:50]),
             **timeline,
             "timeline_kinds": TIMELINE_KINDS,
-            "karte": karte_sections(customer),
+            "karte": sections,
             "history": list(
                 history_for_customer(customer_id=customer.pk)[: 10 if is_print else 50]
             ),
-            "activity_form": ActivityForm(initial={"occurred_at": None}),
+            "activity_form": ActivityForm(
+                initial={"occurred_at": None}, about_choices=about_choices(sections)
+            ),
             "is_print": is_print,
         },
     )

@@ -24,9 +24,7 @@ def deals_section(customer, *, limit: int = 20) -> list[Deal]:
     closed = list(
         rows.exclude(stage__outcome=Stage.Outcome.OPEN).order_by(
             F("closed_on").desc(nulls_last=True), "-id"
-        )[
-            : max(limit - len(open_), 5)
-        ]
+        )[: max(limit - len(open_), 5)]
     )
     return open_ + closed
 

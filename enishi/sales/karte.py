@@ -32,7 +32,7 @@ def contracts_section(customer, *, limit: int = 20) -> list[Contract]:
     def running(c: Contract) -> bool:
         return c.cancelled_on is None and (c.ends_on is None or c.ends_on >= today or c.auto_renew)
 
-    live = sorted((c for c in rows if running(c)), key=lambda c: (c.renews_on or c.starts_on))
+    live = sorted((c for c in rows if running(c)), key=lambda c: c.renews_on or c.starts_on)
     past = [c for c in rows if not running(c)]
     return (live + past)[:limit]
 

@@ -254,3 +254,46 @@ class TestApi:
         assert [e["title"] for e in orders["results"]] == ["O4", "O3", "O2", "O1"]
         bad = api.get(f"/customers/{customer.pk}/timeline", {"cursor": "eyJhdCI6MX0"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+
+
+class TestActivityAbout:
+    def test_an_activity_logged_on_the_karte_can_be_about_a_deal_of_that_customer_only(
+        self, alice_client, alice, pipeline
+    ):
+        from django.urls import reverse
+
+        customer = testing.make_customer(alice)
+        other = testing.make_customer(alice)
+        deal = make_deal(customer, pipeline[0], pipeline[1]["提案"], title="大型案件")
+        foreign = make_deal(other, pipeline[0], pipeline[1]["提案"], title="他社案件")
+        body = alice_client.get(customer.get_absolute_url()).content.decode()
+        assert f'value="deal:{deal.pk}"' in body and f"deal:{foreign.pk}" not in body
+        url = reverse("activities:create", args=[customer.pk])
+        ok = alice_client.post(url, {"type": "call", "subject": "見積", "about": f"deal:{deal.pk}"})
+        assert ok.status_code == 302
+        assert Activity.objects.get(subject="見積").deal == deal
+        refused = alice_client.post(
+            url, {"type": "call", "subject": "越境", "about": f"deal:{foreign.pk}"}
+        )
+        assert refused.status_code == 400 and not Activity.objects.filter(subject="越境").exists()
+        garbage = alice_client.post(url, {"type": "call", "subject": "x", "about": "deal:abc"})
+        assert garbage.status_code == 400
+
+    def test_the_api_links_an_activity_to_an_order_of_the_same_customer(self, client, alice):
+        from enishi.api.tests.conftest import ApiClient, issue_token
+
+        api = ApiClient(client, issue_token(alice))
+        customer = testing.make_customer(alice)
+        order = make_order(customer, datetime.date(2026, 1, 5), Decimal(100))
+        other_order = make_order(testing.make_customer(alice), datetime.date(2026, 1, 5), 1)
+        made = api.post(
+            f"/customers/{customer.pk}/activities",
+            {"type": "call", "subject": "納品確認", "order_id": order.pk},
+        )
+        assert made.status_code == 201 and made.json()["order_id"] == order.pk
+        refused = api.post(
+            f"/customers/{customer.pk}/activities",
+            {"type": "call", "subject": "x", "order_id": other_order.pk},
+        )
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "order_id"

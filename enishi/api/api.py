@@ -19,7 +19,8 @@ from enishi.inquiries.api import router as inquiries_router
 from enishi.sales.api import router as sales_router
 
 DESCRIPTION = """\
-Customer records (kartes), their timeline and tasks, extra field definitions, staff and search.
+Customer records (kartes), their timeline and tasks, deals and pipelines, inquiries and their
+answers, products, orders and contracts (renewals), extra field definitions, staff and search.
 
 * **Authentication**: a personal access token (My settings → API tokens) as
   `Authorization: Bearer enishi_…`. Tokens have the scope `read` or `read write`; writes also
@@ -33,6 +34,8 @@ Customer records (kartes), their timeline and tasks, extra field definitions, st
   record meanwhile, nothing is written and the answer is 409 with the current record.
 * **Errors**: `{"detail": …, "errors": [{"field", "code", "message"}]}`, in the language of
   `Accept-Language`, or else the token user's language.
+* **Money** is sent and returned as decimal strings (`"12800"`, `"1980.50"`), never as
+  floating-point numbers; order amounts, tax and totals are whole yen.
 * **Rate limit**: per token (ENISHI_API_RATE, default 600/min); 429 with `Retry-After`.
 """
 

@@ -14,8 +14,10 @@ example.* domains so a demo database can never mail or link to a real company.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import functools
+import math
 import os
 import random
 import re
@@ -24,6 +26,7 @@ import sqlite3
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,9 +45,14 @@ from enishi.customers.fields import clean_value, field_definitions_install_prese
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.search_index import bulk_load
 from enishi.customers.services import EDITABLE_FIELDS, apply_derived_fields
+from enishi.deals.models import Deal, DealStageChange, Pipeline, Stage
 from enishi.history.models import HistoryEntry
 from enishi.history.services import snapshot
+from enishi.inquiries.models import Inquiry, InquiryAnswer, InquiryCategory
 from enishi.quality import normalize
+from enishi.sales import pricing
+from enishi.sales.models import Contract, Order, OrderLine, Product
+from enishi.sales.services import lines_summary, renewal_tasks_create
 
 LOGIN_FILE = "demo_login.txt"
 MIN_CUSTOMERS = 30
@@ -1626,17 +1634,1192 @@ class DemoBuilder:
                 c.code = f"C-{number:06d}"
 
 
+# --- Deals, inquiries, products, orders and contracts ----------------------------------------
+
+# Used when the database has no pipeline yet (the deals app's data migration makes this one).
+SALES_PIPELINE = "新規営業"
+SALES_STAGES = (
+    ("リード", 10, "open"),
+    ("ヒアリング", 20, "open"),
+    ("提案", 40, "open"),
+    ("見積提出", 60, "open"),
+    ("交渉", 80, "open"),
+    ("受注", 100, "won"),
+    ("失注", 0, "lost"),
+)
+RENEWAL_PIPELINE = "保守・更新"
+RENEWAL_STAGES = (
+    ("更新案内", 30, "open"),
+    ("条件調整", 60, "open"),
+    ("更新合意", 100, "won"),
+    ("解約", 0, "lost"),
+)
+# Used when the database has no inquiry category yet (as the inquiries app's data migration).
+INQUIRY_CATEGORIES = ("製品について", "料金・請求", "不具合・故障", "要望", "解約・変更", "その他")
+
+# Per 2,500 kartes (the default demo); smaller demos get proportionally fewer, with a floor so
+# that every stage and status still appears.
+DEALS_PER_KARTE = 600 / 2500
+INQUIRIES_PER_KARTE = 400 / 2500
+ORDERS_PER_KARTE = 6000 / 2500
+CONTRACTS_PER_KARTE = 300 / 2500
+# Of the contracts, how many come up for renewal within the notice period (so the renewals
+# list and the renewal reminders show something), and how many are overdue for agreement.
+RENEWALS_SOON_SHARE = 25 / 300
+RENEWALS_PASSED = 3
+
+# code, name, category, unit price before tax (yen; a few with sen), tax rate (%)
+PRODUCT_LIST = (
+    ("AC-R22", "ルームエアコン 2.2kW(6畳)", "空調機器", "68000", 10),
+    ("AC-R28", "ルームエアコン 2.8kW(10畳)", "空調機器", "85000", 10),
+    ("AC-R40", "ルームエアコン 4.0kW(14畳)", "空調機器", "128000", 10),
+    ("AC-P56", "業務用エアコン 天井カセット 5.6kW", "空調機器", "420000", 10),
+    ("AC-P112", "業務用エアコン 天井カセット 11.2kW", "空調機器", "780000", 10),
+    ("AC-M280", "ビル用マルチエアコン 室外機 28kW", "空調機器", "2480000", 10),
+    ("WH-G24", "ガス給湯器 24号 オート", "給湯", "148000", 10),
+    ("WH-EC46", "エコキュート 460L", "給湯", "520000", 10),
+    ("VT-BATH", "浴室換気扇", "換気", "32000", 10),
+    ("VT-HEX", "全熱交換器ユニット", "換気", "310000", 10),
+    ("BD-01", "浴室換気乾燥機", "換気", "98000", 10),
+    ("LED-40", "LEDベースライト 40形", "照明", "9800", 10),
+    ("LED-DL", "LEDダウンライト", "照明", "4200", 10),
+    ("PV-5K", "太陽光パネル 5kWセット", "エネルギー", "1250000", 10),
+    ("BT-7K", "家庭用蓄電池 7kWh", "エネルギー", "980000", 10),
+    ("SV-INST", "標準取付工事", "工事・作業", "22000", 10),
+    ("SV-REMOVE", "既設機の撤去・処分", "工事・作業", "8800", 10),
+    ("SV-PIPE", "冷媒配管延長(1m)", "工事・作業", "3300", 10),
+    ("SV-CLEAN", "エアコンクリーニング", "工事・作業", "12000", 10),
+    ("SV-CLEANP", "業務用エアコン分解洗浄", "工事・作業", "38000", 10),
+    ("SV-INSPECT", "定期点検(1台)", "工事・作業", "15000", 10),
+    ("SV-GAS", "冷媒ガス補充", "工事・作業", "18500", 10),
+    ("SV-VISIT", "出張費", "工事・作業", "5500", 10),
+    ("PT-FILTER", "交換用フィルター", "部品", "2480", 10),
+    ("PT-REMOTE", "ワイヤードリモコン", "部品", "6800", 10),
+    ("PT-TAPE", "配管化粧テープ", "部品", "187.50", 10),
+    ("MT-BASIC", "保守契約 ベーシック", "保守契約", "9800", 10),
+    ("MT-STD", "保守契約 スタンダード", "保守契約", "19800", 10),
+    ("MT-PREM", "保守契約 プレミアム(年額)", "保守契約", "360000", 10),
+    ("MT-HOME", "家庭用 安心サポート(年額)", "保守契約", "12000", 10),
+    # Food and drink are taxed at the reduced rate (軽減税率 8%).
+    ("FD-WATER", "備蓄用 保存水 2L×6本", "食品", "1280", 8),
+    ("FD-BISCUIT", "非常食 保存ビスケット 24食", "食品", "4800", 8),
+    ("FD-GIFT", "贈答用 菓子詰め合わせ", "食品", "3000", 8),
+    ("FD-TEA", "業務用 緑茶ティーバッグ 100袋", "食品", "1650", 8),
+)
+DISCONTINUED_PRODUCT = ("AC-R22-OLD", "ルームエアコン 2.2kW(旧型)", "空調機器", "59800", 10)
+# Orders by month: the fiscal year end (March) and the year end (December) are busy, the summer
+# holidays (August) and New Year (January) quiet; air conditioners sell before summer.
+MONTH_WEIGHTS = {
+    1: 0.65,
+    2: 0.95,
+    3: 1.5,
+    4: 1.0,
+    5: 1.0,
+    6: 1.15,
+    7: 1.15,
+    8: 0.6,
+    9: 1.0,
+    10: 1.0,
+    11: 1.05,
+    12: 1.5,
+}
+WEEKDAY_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 0.25, 0.05)
+
+DEAL_TITLES_B2B = (
+    "本社 空調設備の更新",
+    "{product}の導入",
+    "営業所 {equipment}入替",
+    "工場 換気設備の改修",
+    "全館LED化",
+    "{product}の追加導入",
+    "テナント入替に伴う空調工事",
+    "省エネ改修(補助金活用)",
+)
+DEAL_TITLES_B2C = (
+    "ご自宅 {product}の設置",
+    "{product}への交換",
+    "太陽光パネル・蓄電池セット",
+    "全室エアコン入替",
+)
+DEAL_TITLES_RENEWAL = ("保守契約 更新({year}年度)", "保守プランの見直し", "保守対象機器の追加")
+DEAL_NEXT_ACTIONS = (
+    "提案書を送付",
+    "見積を再提出",
+    "決裁者と面談",
+    "現地調査の日程調整",
+    "導入スケジュールを確認",
+    "稟議の状況を確認",
+    "補助金の申請書類を準備",
+)
+LOST_REASONS = (
+    "価格で他社に決定",
+    "予算凍結(来期に再検討)",
+    "時期尚早との判断",
+    "仕様が要件に合わなかった",
+    "既存の取引先を優先",
+    "先方の担当者が異動し立ち消え",
+    "連絡が途絶えた",
+)
+DEAL_COMPETITORS = (
+    "東和空調サービス",
+    "関東設備工業",
+    "家電量販店",
+    "地元の工務店",
+    "メーカー直販",
+    "ネット通販業者",
+)
+# What a move into a stage looks like on the timeline: type, direction, subject, body.
+STAGE_ACTIVITIES = {
+    "ヒアリング": (
+        "visit",
+        "out",
+        "ヒアリング",
+        "{who}と面談。現在の設備と課題、導入時期を伺った。",
+    ),
+    "提案": (
+        "meeting",
+        "",
+        "提案書のご説明",
+        "{who}に「{title}」の提案書を説明。省エネ効果の試算に関心。",
+    ),
+    "見積提出": ("email", "out", "見積書送付", "「{title}」の見積書(税抜 {amount}円)をPDFで送付。"),
+    "交渉": ("meeting", "", "条件交渉", "{who}と支払条件と工期について協議。値引きの要望あり。"),
+    "受注": ("visit", "out", "ご契約", "「{title}」のご契約をいただいた。工事日程を調整する。"),
+    "失注": ("call", "in", "失注のご連絡", "{who}より今回は見送りとの連絡。理由: {reason}"),
+    "更新案内": (
+        "email",
+        "out",
+        "保守契約更新のご案内",
+        "{who}へ保守契約の更新をご案内。条件は前年同様。",
+    ),
+    "条件調整": ("meeting", "", "更新条件の打合せ", "{who}と対象機器と保守範囲の見直しを協議。"),
+    "更新合意": ("email", "in", "更新のご承諾", "{who}より保守契約の更新にご承諾いただいた。"),
+    "解約": (
+        "call",
+        "in",
+        "保守契約解約のご連絡",
+        "{who}より保守契約を更新しないとの連絡。理由: {reason}",
+    ),
+}
+
+INQUIRY_STATUS_SHARES = {
+    "new": 0.08,
+    "in_progress": 0.12,
+    "waiting": 0.08,
+    "resolved": 0.27,
+    "closed": 0.45,
+}
+# How long ago inquiries of each status came in (days).
+INQUIRY_AGE = {
+    "new": (0.02, 4),
+    "in_progress": (0.1, 20),
+    "waiting": (1, 30),
+    "resolved": (2, 120),
+    "closed": (10, 540),
+}
+INQUIRY_CHANNELS = {"phone": 35, "email": 30, "web_form": 20, "visit": 5, "sns": 5, "other": 5}
+CHANNEL_ACTIVITY = {
+    "phone": "call",
+    "email": "email",
+    "web_form": "web_form",
+    "visit": "visit",
+    "sns": "sns",
+    "other": "note",
+}
+# category -> (subject, content) pairs
+INQUIRY_TEXTS = {
+    "製品について": (
+        (
+            "{product}の仕様について",
+            "{product}の消費電力と運転音を教えてほしい。カタログの数値との違いも知りたい。",
+        ),
+        ("設置できるかの確認", "マンションのベランダが狭いが、{product}の室外機を置けるか。"),
+        ("対応機種の確認", "今使っている{equipment}のリモコンが使えるか知りたい。"),
+    ),
+    "料金・請求": (
+        ("請求書の宛名変更", "経理担当が替わったため、請求書の宛名を変更してほしい。"),
+        ("見積の有効期限", "先月いただいた見積の有効期限が切れたが、同じ金額で発注できるか。"),
+        ("支払方法の確認", "分割払いやクレジットカードでの支払いは可能か。"),
+    ),
+    "不具合・故障": (
+        (
+            "{equipment}が冷えない",
+            "昨日から{equipment}が冷えない。エラー表示が点滅している。至急見てほしい。",
+        ),
+        ("水漏れ", "室内機から水が垂れてくる。床が濡れて困っている。"),
+        ("異音がする", "運転中にカタカタと音がする。点検に来てもらえるか。"),
+        ("お湯が出ない", "給湯器のエラーでお湯が出ない。今日中に対応してほしい。"),
+    ),
+    "要望": (
+        ("点検日の変更希望", "予定していた点検日を翌週に変更したい。"),
+        ("作業時間帯の希望", "作業は平日の午前中にお願いしたい。"),
+        ("担当者の固定", "毎回同じ担当の方に来てほしい。"),
+    ),
+    "解約・変更": (
+        (
+            "保守契約の解約について",
+            "事業所の移転に伴い保守契約の解約を検討している。手続きを教えてほしい。",
+        ),
+        ("契約内容の変更", "保守の対象機器を2台追加したい。"),
+    ),
+    "その他": (
+        ("採用について", "求人を見た。会社見学はできるか。"),
+        ("展示会の案内", "次回の展示会の日程を知りたい。"),
+    ),
+}
+INQUIRY_ANSWERS = (
+    "お問い合わせありがとうございます。担当より詳しくご説明いたします。",
+    "ご不便をおかけし申し訳ございません。{date}に担当者が伺います。",
+    "お見積りとカタログをお送りしました。ご確認ください。",
+    "ご依頼の件、手続きが完了しました。",
+    "確認いたしましたので、改めてご連絡いたします。",
+)
+INQUIRY_NOTES = (
+    "サービス課に回付。部品の在庫を確認中。",
+    "過去にも同じ症状あり(点検記録を参照)。",
+    "営業担当にも共有済み。",
+)
+SATISFACTION_WEIGHTS = {5: 40, 4: 35, 3: 15, 2: 7, 1: 3}
+
+CANCELLATION_REASONS = (
+    "事業所の移転のため",
+    "設備を入れ替え、メーカー保証に切り替えたため",
+    "他社の保守サービスに切り替え",
+    "経費削減のため",
+    "建物の売却に伴い",
+)
+
+
+def _yen(value: float) -> Decimal:
+    return Decimal(int(value))
+
+
+class BusinessBuilder:
+    """Deals, inquiries, products, orders and contracts on the kartes of a saved demo.
+
+    Runs after the kartes are in the database (their ids are needed) and before the timeline is:
+    the activities that belong to a deal, an inquiry or an order are added to the kartes' plans
+    and written with the others. Each kind is written with bulk inserts, and its creation and
+    update times backdated to what the data says.
+    """
+
+    def __init__(self, builder: DemoBuilder):
+        self.b = builder
+        self.rng = builder.rng
+        self.now, self.today = builder.now, builder.today
+        self.users = builder.users
+        self.plans = builder.plans
+        self.sales_staff = [
+            u for u in self.users.values() if u.team and u.team.name.startswith("営業")
+        ] or list(self.users.values())
+        self.service_staff = self.b.staff_by_team.get("サービス課") or self.sales_staff
+        self.contacts: dict[int, list[Plan]] = defaultdict(list)
+        for plan in self.plans:
+            if plan.customer.company_id:
+                self.contacts[plan.customer.company_id].append(plan)
+        self.counts: dict[str, int] = {}
+        # Tasks that belong to a deal or an inquiry (written with the timeline's tasks).
+        self.tasks: list[Task] = []
+        self._deal_pool = [
+            p
+            for p in self.plans
+            if p.customer.company_id is None and (p.customer.kind == "company" or self.chance(0.1))
+        ]
+        self._deal_customers: dict[bool, tuple[list[Plan], list[float]]] = {}
+        self._plans_by_customer: dict[int, Plan] = {}
+
+    # -- helpers --
+
+    def moment(self, plan: Plan, day: datetime.date, *, after: datetime.datetime | None = None):
+        """A working-hours time on `day`, never before the karte (or `after`), never ahead."""
+        at = self.b.at_work(day)
+        floor = max(plan.created_at, after) if after else plan.created_at
+        if at <= floor:
+            at = floor + datetime.timedelta(minutes=self.rng.randint(10, 120))
+        return min(at, self.now - datetime.timedelta(minutes=1))
+
+    def who(self, plan: Plan) -> str:
+        c = plan.customer
+        if c.kind == "company":
+            return self.rng.choice(plan.contact_names) if plan.contact_names else "ご担当者様"
+        return f"{c.family_name or c.name.split(' ')[0]}様"
+
+    def activity(
+        self,
+        plan: Plan,
+        at,
+        kind: str,
+        direction: str,
+        subject: str,
+        body: str,
+        staff: User,
+        **links,
+    ) -> Activity:
+        """A touch point belonging to a deal, an inquiry or an order (`links`)."""
+        activity = Activity(
+            customer=plan.customer,
+            type=kind,
+            direction=direction,
+            occurred_at=at,
+            staff=staff,
+            subject=subject[:200],
+            body=body,
+            created_by=staff,
+            **links,
+        )
+        plan.activities.append(activity)
+        return activity
+
+    def task(self, created: datetime.datetime, **fields) -> Task:
+        task = Task(created_by=fields["assignee"], **fields)
+        task._demo_created = created  # type: ignore[attr-defined]
+        self.tasks.append(task)
+        return task
+
+    def staff_of(self, plan: Plan) -> User:
+        owner = plan.customer.owner
+        return owner if owner is not None else self.users["admin"]
+
+    def seller_of(self, plan: Plan) -> User:
+        owner = plan.customer.owner
+        if owner in self.sales_staff and self.chance(0.85):
+            return owner
+        return self.rng.choice(self.sales_staff)
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def amount(self, *, b2b: bool) -> Decimal:
+        """¥50,000–¥20,000,000, log-normally distributed (many small deals, a few large)."""
+        median, high = (900_000, 20_000_000) if b2b else (350_000, 3_000_000)
+        value = min(high, max(50_000, self.rng.lognormvariate(math.log(median), 1.1)))
+        step = 10_000 if value >= 1_000_000 else 1_000
+        return Decimal(int(value // step * step))
+
+    # -- pipelines and categories --
+
+    def pipelines(self) -> tuple[Pipeline, Pipeline]:
+        sales = Pipeline.objects.order_by("position", "id").first()
+        if sales is None:
+            sales = Pipeline.objects.create(name=SALES_PIPELINE, position=0)
+            Stage.objects.bulk_create(
+                Stage(pipeline=sales, name=name, position=i, probability=p, outcome=outcome)
+                for i, (name, p, outcome) in enumerate(SALES_STAGES)
+            )
+        renewal, created = Pipeline.objects.get_or_create(
+            name=RENEWAL_PIPELINE, defaults={"position": sales.position + 1}
+        )
+        if created:
+            Stage.objects.bulk_create(
+                Stage(pipeline=renewal, name=name, position=i, probability=p, outcome=outcome)
+                for i, (name, p, outcome) in enumerate(RENEWAL_STAGES)
+            )
+        return sales, renewal
+
+    def categories(self) -> list[InquiryCategory]:
+        if not InquiryCategory.objects.exists():
+            InquiryCategory.objects.bulk_create(
+                InquiryCategory(name=name, position=(i + 1) * 10)
+                for i, name in enumerate(INQUIRY_CATEGORIES)
+            )
+        return list(InquiryCategory.objects.filter(is_active=True).order_by("position", "id"))
+
+    # -- deals --
+
+    def deal_customers(self, *, closed: bool) -> tuple[list[Plan], list[float]]:
+        """Kartes that get deals (companies, and a tenth of the households), by status."""
+        if closed not in self._deal_customers:
+            weights = {"customer": 3, "prospect": 4, "lead": 2, "dormant": 1, "lost": 1}
+            oldest = self.now - datetime.timedelta(days=45 if closed else 3)
+            plans = [p for p in self._deal_pool if p.created_at < oldest]
+            self._deal_customers[closed] = (
+                plans,
+                [weights.get(p.customer.status, 1) for p in plans],
+            )
+        return self._deal_customers[closed]
+
+    def trail(self, opens: list[Stage], last: int) -> list[Stage]:
+        """The open stages a deal went through up to opens[last] (sometimes skipping one)."""
+        path = [opens[0]]
+        for stage in opens[1 : last + 1]:
+            if stage is opens[last] or not self.chance(0.2):
+                path.append(stage)
+        return path
+
+    def build_deals(self, sales: Pipeline, renewal: Pipeline) -> None:
+        total = max(40, round(len(self.plans) * DEALS_PER_KARTE))
+        deals: list[Deal] = []
+        trails: list[tuple[Deal, Plan, list[tuple[Stage, datetime.datetime]]]] = []
+        for pipeline, share in ((sales, 0.8), (renewal, 0.2)):
+            stages = list(pipeline.stages.filter(is_active=True).order_by("position", "id"))
+            opens = [s for s in stages if s.outcome == Stage.Outcome.OPEN]
+            won = [s for s in stages if s.outcome == Stage.Outcome.WON]
+            lost = [s for s in stages if s.outcome == Stage.Outcome.LOST]
+            if not opens:
+                continue
+            n = max(len(stages) * 2, round(total * share))
+            # Every stage gets some deals first, then open 40% / won 30% / lost 30%.
+            targets = [s for s in stages for _ in range(2)]
+            while len(targets) < n:
+                roll = self.rng.random()
+                if roll < 0.4 or not (won or lost):
+                    targets.append(self.rng.choice(opens))
+                elif roll < 0.7 and won:
+                    targets.append(won[0])
+                else:
+                    targets.append((lost or won)[0])
+            for target in targets:
+                made = self.deal(pipeline, opens, target)
+                if made is not None:
+                    deals.append(made[0])
+                    trails.append(made)
+        for deal in deals:
+            deal.customer = deal.customer
+        Deal.objects.bulk_create(deals, batch_size=500)
+        _set_times(
+            Deal,
+            [(d._demo_created, d.stage_entered_at, d.pk) for d in deals],  # type: ignore[attr-defined]
+            ("created_at", "updated_at"),
+        )
+        through = Deal.contacts.through
+        links = []
+        changes = []
+        for deal, plan, moves in trails:
+            for contact in deal._demo_contacts:  # type: ignore[attr-defined]
+                links.append(through(deal_id=deal.pk, customer_id=contact.pk))
+            previous = None
+            for n, (stage, at) in enumerate(moves):
+                # How long the deal stayed in this stage, as deal_move records it on leaving.
+                left = moves[n + 1][1] if n + 1 < len(moves) else None
+                changes.append(
+                    DealStageChange(
+                        deal=deal,
+                        from_stage=previous,
+                        to_stage=stage,
+                        changed_at=at,
+                        changed_by=deal.owner,
+                        duration=left - at if left is not None else None,
+                    )
+                )
+                if previous is not None:
+                    self.stage_activity(deal, plan, stage, at)
+                previous = stage
+            if deal.next_action:
+                # As the deals service does: the next action is a task linked to the deal.
+                self.task(
+                    deal.stage_entered_at,
+                    customer=deal.customer,
+                    deal=deal,
+                    title=deal.next_action,
+                    due_on=deal.next_action_due,
+                    assignee=deal.owner,
+                )
+        through.objects.bulk_create(links, batch_size=1000)
+        DealStageChange.objects.bulk_create(changes, batch_size=1000)
+        self.counts.update(
+            deals=len(deals),
+            open_deals=sum(1 for d in deals if d.closed_on is None),
+            deal_stage_changes=len(changes),
+        )
+
+    def deal(self, pipeline: Pipeline, opens: list[Stage], target: Stage):
+        closed = target.outcome != Stage.Outcome.OPEN
+        renewal = pipeline.name == RENEWAL_PIPELINE
+        plans, weights = self.deal_customers(closed=closed)
+        if not plans:
+            return None
+        plan = self.rng.choices(plans, weights=weights)[0]
+        c = plan.customer
+        b2b = c.kind == "company"
+        owner = self.seller_of(plan)
+        if closed:
+            closed_day = self.today - datetime.timedelta(days=self.rng.randint(1, 730))
+            start = closed_day - datetime.timedelta(days=self.rng.randint(14, 180))
+            start = max(start, timezone.localtime(plan.created_at).date())
+            if start >= closed_day:
+                closed_day = min(
+                    self.today - datetime.timedelta(days=1),
+                    start + datetime.timedelta(days=self.rng.randint(7, 40)),
+                )
+            if start >= closed_day:
+                return None
+            end = closed_day
+        else:
+            start = self.today - datetime.timedelta(days=self.rng.randint(3, 240))
+            start = max(start, timezone.localtime(plan.created_at).date())
+            end = self.today - datetime.timedelta(days=self.rng.randint(0, 10))
+            end = max(end, start)
+        if target.outcome == Stage.Outcome.OPEN:
+            path = self.trail(opens, opens.index(target))
+        elif target.outcome == Stage.Outcome.WON:
+            path = [*self.trail(opens, len(opens) - 1), target]
+        else:
+            path = [*self.trail(opens, self.rng.randrange(len(opens))), target]
+        # The moves, in order, between the start and the end (the last move on the end day).
+        span = max(0, (end - start).days)
+        days = sorted(self.rng.randint(0, span) for _ in path[1:-1])
+        days = [0, *days, span] if len(path) > 1 else [0]
+        moves, at = [], None
+        for stage, offset in zip(path, days, strict=True):
+            at = self.moment(plan, start + datetime.timedelta(days=offset), after=at)
+            moves.append((stage, at))
+        created, entered = moves[0][1], moves[-1][1]
+        words = {
+            "product": self.rng.choice(PRODUCTS if b2b else HOME_PRODUCTS),
+            "equipment": self.rng.choice(EQUIPMENT),
+            "year": (end + datetime.timedelta(days=60)).year,
+        }
+        titles = DEAL_TITLES_RENEWAL if renewal else DEAL_TITLES_B2B if b2b else DEAL_TITLES_B2C
+        deal = Deal(
+            customer=c,
+            pipeline=pipeline,
+            stage=target,
+            title=self.rng.choice(titles).format(**words),
+            amount=self.amount(b2b=b2b)
+            if not renewal
+            else _yen(self.rng.choice((12, 24, 36)) * 19_800),
+            probability=target.probability,
+            owner=owner,
+            stage_entered_at=entered,
+            created_by=owner,
+            updated_by=owner,
+        )
+        deal._demo_created = created  # type: ignore[attr-defined]
+        contacts = self.contacts.get(c.pk, [])
+        if contacts:
+            ranked = sorted(
+                contacts,
+                key=lambda p: (not p.customer.is_decision_maker, not p.customer.is_key_person),
+            )
+            deal._demo_contacts = [  # type: ignore[attr-defined]
+                p.customer for p in ranked[: self.rng.randint(1, min(3, len(ranked)))]
+            ]
+        else:
+            deal._demo_contacts = []  # type: ignore[attr-defined]
+        if b2b and self.chance(0.4):
+            deal.decision_process = self.rng.choice(DECISION_PROCESSES)
+        if target.outcome == Stage.Outcome.OPEN:
+            deal.probability = max(
+                0, min(100, target.probability + self.rng.choice((0, 0, -5, 5, 10)))
+            )
+            if self.chance(0.12):
+                deal.expected_close_on = self.today - datetime.timedelta(
+                    days=self.rng.randint(1, 45)
+                )
+            else:
+                deal.expected_close_on = self.today + datetime.timedelta(
+                    days=self.rng.randint(7, 182)
+                )
+            if self.chance(0.3):
+                deal.competitors = "、".join(
+                    self.rng.sample(DEAL_COMPETITORS, self.rng.randint(1, 2))
+                )
+            if self.chance(0.75):
+                deal.next_action = self.rng.choice(DEAL_NEXT_ACTIONS)
+                deal.next_action_due = self.today + datetime.timedelta(
+                    days=self.rng.randint(-7, 21)
+                )
+        else:
+            deal.closed_on = timezone.localtime(entered).date()
+            deal.expected_close_on = deal.closed_on + datetime.timedelta(
+                days=self.rng.randint(-20, 30)
+            )
+            if target.outcome == Stage.Outcome.LOST:
+                deal.lost_reason = self.rng.choice(LOST_REASONS)
+                if self.chance(0.6):
+                    deal.competitors = "、".join(
+                        self.rng.sample(DEAL_COMPETITORS, self.rng.randint(1, 2))
+                    )
+        return deal, plan, moves
+
+    def stage_activity(self, deal: Deal, plan: Plan, stage: Stage, at: datetime.datetime) -> None:
+        entry = STAGE_ACTIVITIES.get(stage.name)
+        if entry is None or self.chance(0.15):
+            return
+        kind, direction, subject, body = entry
+        words = {
+            "who": self.who(plan),
+            "title": deal.title,
+            "amount": f"{deal.amount:,.0f}",
+            "reason": deal.lost_reason or "—",
+        }
+        activity = self.activity(
+            plan,
+            at,
+            kind,
+            direction,
+            subject,
+            body.format(**words),
+            deal.owner or self.staff_of(plan),
+            deal=deal,
+        )
+        if kind in ("visit", "meeting") and plan.contact_names:
+            activity.attendees = "、".join(
+                self.rng.sample(plan.contact_names, min(2, len(plan.contact_names)))
+            )
+
+    # -- inquiries --
+
+    def build_inquiries(self, categories: list[InquiryCategory]) -> None:
+        total = max(25, round(len(self.plans) * INQUIRIES_PER_KARTE))
+        statuses = [s for s in INQUIRY_STATUS_SHARES for _ in range(2)]
+        while len(statuses) < total:
+            statuses.append(self.b.weighted(INQUIRY_STATUS_SHARES))
+        inquiries: list[Inquiry] = []
+        answers: list[InquiryAnswer] = []
+        for i, status in enumerate(statuses):
+            made = self.inquiry(status, categories, overdue=status == "new" and i % 2 == 0)
+            if made is not None:
+                inquiries.append(made[0])
+                answers.extend(made[1])
+        for inquiry in inquiries:
+            inquiry.customer = inquiry.customer
+        Inquiry.objects.bulk_create(inquiries, batch_size=500)
+        _set_times(
+            Inquiry,
+            [(q.received_at, q._demo_updated, q.pk) for q in inquiries],  # type: ignore[attr-defined]
+            ("created_at", "updated_at"),
+        )
+        for answer in answers:
+            answer.inquiry = answer.inquiry
+        InquiryAnswer.objects.bulk_create(answers, batch_size=1000)
+        for inquiry in inquiries:
+            plan = inquiry._demo_plan  # type: ignore[attr-defined]
+            if self.chance(0.6):
+                kind = CHANNEL_ACTIVITY[inquiry.channel]
+                self.activity(
+                    plan,
+                    inquiry.received_at,
+                    kind,
+                    "" if kind == "note" else "in",
+                    f"【問い合わせ】{inquiry.subject}",
+                    inquiry.content,
+                    inquiry.assignee or self.staff_of(plan),
+                    inquiry=inquiry,
+                )
+            if (
+                inquiry.assignee
+                and inquiry.status in ("in_progress", "waiting")
+                and self.chance(0.5)
+            ):
+                title = "お客様の返信を確認" if inquiry.status == "waiting" else "回答を送る"
+                self.task(
+                    inquiry._demo_updated,  # type: ignore[attr-defined]
+                    customer=inquiry.customer,
+                    inquiry=inquiry,
+                    title=title,
+                    due_on=self.today + datetime.timedelta(days=self.rng.randint(-3, 5)),
+                    assignee=inquiry.assignee,
+                )
+        self.counts.update(inquiries=len(inquiries), inquiry_answers=len(answers))
+
+    def inquiry(self, status: str, categories: list[InquiryCategory], *, overdue: bool):
+        low, high = INQUIRY_AGE[status]
+        if status == "new":
+            low, high = (1.2, 4) if overdue else (0.02, 0.9)
+        received = self.now - datetime.timedelta(days=self.rng.uniform(low, high))
+        for _ in range(30):
+            plan = self.rng.choice(self.plans)
+            if plan.created_at < received:
+                break
+        else:
+            return None
+        c = plan.customer
+        category = self.rng.choice(categories) if categories else None
+        texts = INQUIRY_TEXTS.get(category.name if category else "", INQUIRY_TEXTS["その他"])
+        subject, content = self.rng.choice(texts)
+        b2b = c.kind == "company" or c.company_id is not None
+        words = {
+            "product": self.rng.choice(PRODUCTS if b2b else HOME_PRODUCTS),
+            "equipment": self.rng.choice(EQUIPMENT),
+        }
+        if category is not None and category.name == "不具合・故障":
+            assignee = self.rng.choice(self.service_staff)
+        else:
+            assignee = c.owner or self.rng.choice(self.sales_staff)
+        if status == "new" and self.chance(0.4):
+            assignee = None
+        inquiry = Inquiry(
+            customer=c,
+            received_at=received,
+            channel=self.b.weighted(INQUIRY_CHANNELS),
+            category=category,
+            subject=subject.format(**words),
+            content=content.format(**words),
+            status=status,
+            assignee=assignee,
+            created_by=assignee or self.users["admin"],
+            updated_by=assignee or self.users["admin"],
+        )
+        inquiry._demo_plan = plan  # type: ignore[attr-defined]
+        answers = []
+        staff = assignee or self.rng.choice(self.sales_staff)
+        at = received
+        answered = status in ("waiting", "resolved", "closed") or (
+            status == "in_progress" and self.chance(0.75)
+        )
+        if self.chance(0.2) and status != "new":
+            at = at + datetime.timedelta(minutes=self.rng.randint(5, 90))
+            answers.append(
+                InquiryAnswer(
+                    inquiry=inquiry,
+                    author=staff,
+                    body=self.rng.choice(INQUIRY_NOTES),
+                    is_internal=True,
+                    created_at=min(at, self.now),
+                )
+            )
+        if answered:
+            # First answers: mostly within hours, some the next day or later.
+            delay = datetime.timedelta(hours=min(96, self.rng.lognormvariate(math.log(3), 1.1)))
+            at = min(at + delay, self.now - datetime.timedelta(minutes=5))
+            at = max(at, received + datetime.timedelta(minutes=3))
+            inquiry.first_response_at = at
+            later = self.today + datetime.timedelta(days=self.rng.randint(1, 7))
+            answers.append(
+                InquiryAnswer(
+                    inquiry=inquiry,
+                    author=staff,
+                    body=self.rng.choice(INQUIRY_ANSWERS).format(
+                        date=f"{later.month}月{later.day}日"
+                    ),
+                    created_at=at,
+                )
+            )
+            for _ in range(self.rng.choice((0, 0, 1, 1, 2))):
+                step = datetime.timedelta(hours=self.rng.uniform(2, 72))
+                if at + step >= self.now:
+                    break
+                at = at + step
+                answers.append(
+                    InquiryAnswer(
+                        inquiry=inquiry,
+                        author=staff,
+                        body=self.rng.choice(INQUIRY_ANSWERS[2:]).format(date=""),
+                        created_at=at,
+                    )
+                )
+        if status in ("resolved", "closed"):
+            resolved = at + datetime.timedelta(hours=self.rng.uniform(1, 96))
+            inquiry.resolved_at = min(resolved, self.now - datetime.timedelta(minutes=2))
+            at = inquiry.resolved_at
+            if status == "closed":
+                closed = at + datetime.timedelta(days=self.rng.uniform(0.5, 14))
+                inquiry.closed_at = min(closed, self.now - datetime.timedelta(minutes=1))
+                at = inquiry.closed_at
+            if self.chance(0.45):
+                inquiry.satisfaction = int(self.b.weighted(SATISFACTION_WEIGHTS))
+        inquiry._demo_updated = max(at, received)  # type: ignore[attr-defined]
+        return inquiry, answers
+
+    # -- products and orders --
+
+    def build_products(self) -> dict[str, Product]:
+        products = [
+            Product(
+                code=code,
+                name=name,
+                category=category,
+                unit_price=Decimal(price),
+                tax_rate=rate,
+            )
+            for code, name, category, price, rate in PRODUCT_LIST
+        ]
+        code, name, category, price, rate = DISCONTINUED_PRODUCT
+        products.append(
+            Product(
+                code=code,
+                name=name,
+                category=category,
+                unit_price=Decimal(price),
+                tax_rate=rate,
+                is_active=False,
+            )
+        )
+        existing = set(Product.objects.values_list("code", flat=True))
+        Product.objects.bulk_create([p for p in products if p.code not in existing])
+        by_code = {p.code: p for p in Product.objects.all()}
+        self.counts["products"] = len(by_code)
+        return by_code
+
+    def order_days(self) -> tuple[list[datetime.date], list[float]]:
+        days = [self.today - datetime.timedelta(days=n) for n in range(730, -1, -1)]
+        cum, total = [], 0.0
+        for day in days:
+            total += MONTH_WEIGHTS[day.month] * WEEKDAY_WEIGHTS[day.weekday()]
+            cum.append(total)
+        return days, cum
+
+    def pick_day(self, days, cum, low: datetime.date, high: datetime.date) -> datetime.date:
+        """A day in [low, high] by the seasonal weights."""
+        first = max(0, (low - days[0]).days)
+        last = min(len(days) - 1, (high - days[0]).days)
+        if last < first:
+            return high
+        lo = cum[first - 1] if first else 0.0
+        index = bisect.bisect_left(cum, self.rng.uniform(lo, cum[last]), first, last)
+        return days[min(index, last)]
+
+    def buyers(self) -> list[tuple[Plan, datetime.date, datetime.date]]:
+        """Kartes that buy, each with the days they could have ordered on."""
+        found = []
+        for plan in self.plans:
+            c = plan.customer
+            if c.company_id is not None or c.status not in ("customer", "dormant", "lost"):
+                continue
+            first = max(
+                timezone.localtime(plan.created_at).date(),
+                self.today - datetime.timedelta(days=730),
+            )
+            last = self.today
+            if c.status != "customer":
+                last = max(
+                    (timezone.localtime(a.occurred_at).date() for a in plan.activities),
+                    default=first,
+                )
+            if first <= last:
+                found.append((plan, first, last))
+        return found
+
+    def lines_for(self, products: dict[str, Product], *, b2b: bool, day: datetime.date):
+        """(product, quantity) pairs of one order: a typical basket."""
+        p = products
+        roll = self.rng.random()
+        gift_season = day.month in (7, 12)
+        if b2b and gift_season and roll < 0.3:
+            basket = [(p["FD-GIFT"], self.rng.randint(5, 40))]
+            if self.chance(0.3):
+                basket.append((p["FD-TEA"], self.rng.randint(2, 10)))
+            return basket
+        if (day.month == 9 and roll < 0.2) or roll < 0.04:
+            return [
+                (p["FD-WATER"], self.rng.randint(2, 30 if b2b else 4)),
+                (p["FD-BISCUIT"], self.rng.randint(1, 10 if b2b else 2)),
+            ]
+        roll = self.rng.random()
+        if b2b:
+            if roll < 0.35:
+                unit = p[
+                    self.rng.choice(("AC-P56", "AC-P56", "AC-P112", "AC-M280", "VT-HEX", "WH-G24"))
+                ]
+                qty = 1 if unit.code == "AC-M280" else self.rng.randint(1, 4)
+                basket = [(unit, qty), (p["SV-INST"], qty)]
+                if self.chance(0.5):
+                    basket.append((p["SV-REMOVE"], qty))
+                if self.chance(0.35):
+                    basket.append((p["SV-PIPE"], self.rng.randint(2, 12)))
+                if self.chance(0.25):
+                    basket.append((p["PT-TAPE"], self.rng.randint(1, 9)))
+                return basket
+            if roll < 0.6:
+                qty = self.rng.randint(1, 12)
+                basket = [(p["SV-CLEANP"], qty), (p["SV-VISIT"], 1)]
+                if self.chance(0.3):
+                    basket.append((p["SV-GAS"], self.rng.randint(1, 3)))
+                return basket
+            if roll < 0.75:
+                return [(p["SV-INSPECT"], self.rng.randint(1, 10)), (p["SV-VISIT"], 1)]
+            if roll < 0.87:
+                return [
+                    (p[self.rng.choice(("LED-40", "LED-DL"))], self.rng.randint(10, 120)),
+                    (p["SV-INST"], self.rng.randint(1, 3)),
+                ]
+            return [
+                (p["PT-FILTER"], self.rng.randint(2, 20)),
+                *([(p["PT-REMOTE"], self.rng.randint(1, 3))] if self.chance(0.3) else []),
+                *([(p["PT-TAPE"], self.rng.randint(1, 5))] if self.chance(0.3) else []),
+            ]
+        if roll < 0.4:
+            unit = p[self.rng.choice(("AC-R22", "AC-R28", "AC-R28", "AC-R40"))]
+            qty = self.rng.choice((1, 1, 1, 2))
+            basket = [(unit, qty), (p["SV-INST"], qty)]
+            if self.chance(0.6):
+                basket.append((p["SV-REMOVE"], qty))
+            if self.chance(0.3):
+                basket.append((p["SV-PIPE"], self.rng.randint(1, 5)))
+            return basket
+        if roll < 0.7:
+            return [(p["SV-CLEAN"], self.rng.randint(1, 3))]
+        if roll < 0.85:
+            unit = p[self.rng.choice(("WH-G24", "WH-EC46", "BD-01", "VT-BATH"))]
+            return [(unit, 1), (p["SV-INST"], 1), (p["SV-REMOVE"], 1)]
+        if roll < 0.9:
+            return [(p["PV-5K"], 1), (p["BT-7K"], 1), (p["SV-INST"], 2)]
+        return [(p["SV-GAS"], 1), (p["SV-VISIT"], 1)]
+
+    def order_status(self, day: datetime.date) -> tuple[str, datetime.date | None]:
+        age = (self.today - day).days
+        delivered = min(self.today, day + datetime.timedelta(days=self.rng.randint(1, 14)))
+        if self.chance(0.03):
+            return Order.Status.CANCELLED, None
+        if age > 120:
+            return Order.Status.PAID, delivered
+        if age > 75:
+            return (Order.Status.INVOICED if self.chance(0.04) else Order.Status.PAID), delivered
+        if age > 45:
+            return (Order.Status.PAID if self.chance(0.8) else Order.Status.INVOICED), delivered
+        if age > 14:
+            status = self.b.weighted({"invoiced": 50, "delivered": 30, "paid": 20})
+            return status, delivered
+        if age > 3:
+            if self.chance(0.6):
+                return Order.Status.DELIVERED, min(delivered, self.today)
+            return Order.Status.RECEIVED, None
+        return Order.Status.RECEIVED, None
+
+    def build_orders(self, products: dict[str, Product]) -> None:
+        total = max(120, round(len(self.plans) * ORDERS_PER_KARTE))
+        buyers = self.buyers()
+        if not buyers:
+            self.counts.update(orders=0, order_lines=0)
+            return
+        # A long tail: each buyer orders once, the rest go by a Pareto weight, so that about a
+        # fifth of the customers make four fifths of the orders and many order only once.
+        weights = [min(400.0, self.rng.paretovariate(0.5)) for _ in buyers]
+        picks = list(range(len(buyers)))[:total]
+        picks += self.rng.choices(range(len(buyers)), weights=weights, k=max(0, total - len(picks)))
+        days, cum = self.order_days()
+        recent = self.today - datetime.timedelta(days=2)
+        planned = []
+        for n, index in enumerate(picks):
+            plan, first, last = buyers[index]
+            # A few orders of the last days, so that every status shows in any demo.
+            if n % 150 == 0 and plan.customer.status == "customer" and first <= recent:
+                day = self.pick_day(days, cum, recent, self.today)
+            else:
+                day = self.pick_day(days, cum, first, last)
+            planned.append((day, n, plan))
+        planned.sort(key=lambda item: (item[0], item[1]))
+        orders: list[Order] = []
+        all_lines: list[list[OrderLine]] = []
+        for day, _n, plan in planned:
+            c = plan.customer
+            b2b = c.kind == "company"
+            status, delivered = self.order_status(day)
+            lines = []
+            for position, (product, quantity) in enumerate(
+                self.lines_for(products, b2b=b2b, day=day)[:5], start=1
+            ):
+                price = product.unit_price
+                if self.chance(0.05):
+                    price = (price * Decimal(self.rng.choice(("0.95", "0.9", "0.85")))).quantize(
+                        Decimal("0.01")
+                    )
+                gross = pricing.line_gross(price, Decimal(quantity))
+                discount = Decimal(0)
+                if position == 1 and gross >= 100_000 and self.chance(0.12):
+                    discount = Decimal(
+                        int(gross * Decimal(self.rng.choice((3, 5, 8, 10))) / 100) // 1000 * 1000
+                    )
+                lines.append(
+                    OrderLine(
+                        position=position,
+                        product=product,
+                        description=product.name,
+                        unit_price=price,
+                        quantity=Decimal(quantity),
+                        discount=discount,
+                        tax_rate=product.tax_rate,
+                        amount=pricing.line_amount(price, Decimal(quantity), discount),
+                    )
+                )
+            totals = pricing.order_totals((line.amount, line.tax_rate) for line in lines)
+            owner = c.owner
+            created = self.moment(plan, day)
+            order = Order(
+                customer=c,
+                ordered_on=day,
+                delivered_on=delivered,
+                status=status,
+                owner=owner,
+                note="" if self.chance(0.9) else self.rng.choice(ORDER_NOTES),
+                lines_summary=lines_summary(lines),
+                subtotal=totals.subtotal,
+                tax=totals.tax,
+                total=totals.total,
+                created_by=owner,
+                updated_by=owner,
+            )
+            order._demo_created = created  # type: ignore[attr-defined]
+            order._demo_plan = plan  # type: ignore[attr-defined]
+            orders.append(order)
+            all_lines.append(lines)
+        Order.objects.bulk_create(orders, batch_size=1000)
+        for order, lines in zip(orders, all_lines, strict=True):
+            for line in lines:
+                line.order = order
+        flat = [line for lines in all_lines for line in lines]
+        OrderLine.objects.bulk_create(flat, batch_size=2000)
+        rows = []
+        for order in orders:
+            created = order._demo_created  # type: ignore[attr-defined]
+            changed = order.delivered_on or order.ordered_on
+            updated = max(created, self.moment(order._demo_plan, changed, after=created))  # type: ignore[attr-defined]
+            rows.append((f"O-{order.ordered_on.year}-{order.pk:06d}", created, updated, order.pk))
+            order.number = rows[-1][0]
+        _set_times(Order, rows, ("number", "created_at", "updated_at"))
+        for order, lines in zip(orders, all_lines, strict=True):
+            if order.status != Order.Status.CANCELLED and self.chance(0.1):
+                plan = order._demo_plan  # type: ignore[attr-defined]
+                first_line = lines[0].description + (" ほか" if len(lines) > 1 else "")
+                self.activity(
+                    plan,
+                    order._demo_created,  # type: ignore[attr-defined]
+                    "email" if plan.customer.kind == "company" else "call",
+                    "in",
+                    f"ご注文受付({order.number})",
+                    f"{self.who(plan)}よりご注文。{first_line}、合計 {order.total:,.0f}円(税込)。",
+                    order.owner or self.staff_of(plan),
+                    order=order,
+                )
+        self.counts.update(orders=len(orders), order_lines=len(flat))
+
+    # -- contracts --
+
+    def build_contracts(self, products: dict[str, Product]) -> None:
+        total = max(14, round(len(self.plans) * CONTRACTS_PER_KARTE))
+        old = self.now - datetime.timedelta(days=400)
+        candidates = [
+            p
+            for p in self.plans
+            if p.customer.company_id is None and p.customer.status in ("customer", "dormant")
+        ]
+        seasoned = [p for p in candidates if p.created_at < old]
+        candidates = seasoned if len(seasoned) >= total else candidates
+        # Kartes tagged 保守契約 first.
+        candidates.sort(key=lambda p: ("保守契約" not in p.tags, self.rng.random()))
+        chosen = candidates[:total]
+        self.rng.shuffle(chosen)
+        soon = RENEWALS_PASSED + max(3, round(total * RENEWALS_SOON_SHARE))
+        contracts = []
+        for i, plan in enumerate(chosen):
+            c = plan.customer
+            b2b = c.kind == "company"
+            if b2b:
+                product = products[self.rng.choice(("MT-BASIC", "MT-BASIC", "MT-STD", "MT-PREM"))]
+            else:
+                product = products["MT-HOME"]
+            units = self.rng.randint(1, 4) if product.code in ("MT-BASIC", "MT-STD") else 1
+            period = (
+                Contract.Period.MONTH
+                if product.code in ("MT-BASIC", "MT-STD")
+                else Contract.Period.YEAR
+            )
+            if i < RENEWALS_PASSED:
+                renews = self.today - datetime.timedelta(days=self.rng.randint(1, 20))
+                auto = False
+            elif i < soon:
+                renews = self.today + datetime.timedelta(days=self.rng.randint(1, 60))
+                auto = self.chance(0.5)
+            else:
+                renews = self.today + datetime.timedelta(days=self.rng.randint(61, 364))
+                auto = self.chance(0.7)
+            karte_since = timezone.localtime(plan.created_at).date()
+            years = self.rng.randint(1, 4)
+            starts = _years_before(renews, years)
+            while years > 1 and starts < karte_since:
+                years -= 1
+                starts = _years_before(renews, years)
+            contract = Contract(
+                customer=c,
+                product=product,
+                plan=product.name + (f" ×{units}台" if units > 1 else ""),
+                starts_on=starts,
+                renews_on=renews,
+                ends_on=None if auto else renews,
+                auto_renew=auto,
+                amount=pricing.to_yen(product.unit_price * units, "round"),
+                period=period,
+                owner=c.owner if self.chance(0.9) else None,
+                note=f"対象機器: {self.rng.choice(EQUIPMENT)} {units}台"
+                if self.chance(0.4)
+                else "",
+                created_by=c.owner,
+                updated_by=c.owner,
+            )
+            cancelled = max(
+                self.today - datetime.timedelta(days=self.rng.randint(10, 500)),
+                starts + datetime.timedelta(days=30),
+            )
+            if i >= soon and cancelled < self.today and (i == soon or self.chance(0.12)):
+                contract.cancelled_on = cancelled
+                contract.cancellation_reason = self.rng.choice(CANCELLATION_REASONS)
+                contract.ends_on, contract.renews_on, contract.auto_renew = (
+                    contract.cancelled_on,
+                    None,
+                    False,
+                )
+            contract._demo_created = self.moment(plan, max(starts, karte_since))  # type: ignore[attr-defined]
+            contracts.append(contract)
+        Contract.objects.bulk_create(contracts, batch_size=500)
+        _set_times(
+            Contract,
+            [
+                (
+                    k._demo_created,  # type: ignore[attr-defined]
+                    max(
+                        k._demo_created,  # type: ignore[attr-defined]
+                        self.moment(
+                            self.plan_of(k),
+                            k.cancelled_on or k._demo_created.date(),  # type: ignore[attr-defined]
+                        ),
+                    ),
+                    k.pk,
+                )
+                for k in contracts
+            ],
+            ("created_at", "updated_at"),
+        )
+        self.counts.update(
+            contracts=len(contracts),
+            cancelled_contracts=sum(1 for k in contracts if k.cancelled_on),
+        )
+
+    def plan_of(self, contract: Contract) -> Plan:
+        return self._plans_by_customer[contract.customer.pk]
+
+    def run(self) -> None:
+        self._plans_by_customer = {p.customer.pk: p for p in self.plans}
+        sales, renewal = self.pipelines()
+        self.build_deals(sales, renewal)
+        self.build_inquiries(self.categories())
+        products = self.build_products()
+        self.build_orders(products)
+        self.build_contracts(products)
+
+
+ORDER_NOTES = (
+    "納品は午前中指定。",
+    "請求書は本社経理部宛て。",
+    "搬入はエレベーター使用可(事前申請済み)。",
+    "前回と同じ仕様で。",
+)
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 # --- Writing --------------------------------------------------------------------------------
 
 
 def _set_times(model, rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> None:
-    """Backdate auto_now(_add) columns in one executemany (bulk_create always writes now)."""
+    """Backdate auto_now(_add) columns (and fill others known only once the ids are, such as
+    order numbers) in one executemany: bulk_create always writes now. Rows end with the id."""
     if not rows:
         return
     table = model._meta.db_table
     qn = connection.ops.quote_name
     assignments = ", ".join(f"{qn(col)} = %s" for col in columns)
-    adapt = connection.ops.adapt_datetimefield_value
+
+    def adapt(value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return connection.ops.adapt_datetimefield_value(value)
+        return value
+
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {qn(table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names, not input
@@ -1768,9 +2951,22 @@ def demo_create(
             )
         HistoryEntry.objects.bulk_create(entries, batch_size=500)
 
+        say(
+            "商談・問い合わせ・受注・契約を作成中… / "
+            "Creating deals, inquiries, orders and contracts…"
+        )
+        business = BusinessBuilder(builder)
+        business.run()
+
         activities = [a for p in plans for a in p.activities]
         for activity in activities:
+            # Re-assigned now that the records they point to are saved (fills the ids).
             activity.customer = activity.customer
+            activity.deal, activity.inquiry, activity.order = (
+                activity.deal,
+                activity.inquiry,
+                activity.order,
+            )
         Activity.objects.bulk_create(activities, batch_size=1000)
         _set_times(
             Activity,
@@ -1788,6 +2984,17 @@ def demo_create(
             [(t.activity.occurred_at, t.done_at or t.activity.occurred_at, t.pk) for t in tasks],
             ("created_at", "updated_at"),
         )
+        linked = business.tasks
+        for task in linked:
+            task.customer, task.deal, task.inquiry = task.customer, task.deal, task.inquiry
+        Task.objects.bulk_create(linked, batch_size=1000)
+        _set_times(
+            Task,
+            [(t._demo_created, t._demo_created, t.pk) for t in linked],  # type: ignore[attr-defined]
+            ("created_at", "updated_at"),
+        )
+        # The reminders for renewals coming up, made as every day's check makes them.
+        renewal_tasks = renewal_tasks_create(builder.today)
 
     staff = [username for username, *_ in STAFF]
     login = DemoLogin(
@@ -1801,9 +3008,11 @@ def demo_create(
             "contacts": sum(1 for c in others if c.company_id),
             "persons": sum(1 for c in others if not c.company_id),
             "activities": len(activities),
-            "tasks": len(tasks),
-            "open_tasks": sum(1 for t in tasks if t.done_at is None),
+            "tasks": len(tasks) + len(linked) + renewal_tasks,
+            "open_tasks": sum(1 for t in tasks if t.done_at is None) + len(linked) + renewal_tasks,
             "field_definitions": len(definitions),
+            **business.counts,
+            "renewal_tasks": renewal_tasks,
         },
     )
     if "admin" not in kept:

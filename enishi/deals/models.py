@@ -145,9 +145,17 @@ class DealStageChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # How long the deal stayed in `to_stage`: set by the next move, so that the average time in
+    # a stage is a plain AVG (no pairing of consecutive rows at report time).
+    duration = models.DurationField(null=True, blank=True, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["deal", "changed_at"], name="deal_stage_change_idx")]
+        indexes = [
+            models.Index(fields=["deal", "changed_at"], name="deal_stage_change_idx"),
+            # Conversion (the furthest stage each deal reached) and time in stage, read from
+            # the index alone.
+            models.Index(fields=["deal", "to_stage", "duration"], name="deal_stage_reached_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_stage} → {self.to_stage}"

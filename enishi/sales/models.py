@@ -71,6 +71,9 @@ class Order(models.Model):
     )
     note = models.TextField(_("note"), blank=True, default="")
     # Computed from the lines by the service on every save (kept for lists and figures).
+    # The lines as one readable text: what the change history shows before → after, and what
+    # the order list's search looks in.
+    lines_summary = models.TextField(_("lines"), blank=True, default="", editable=False)
     subtotal = models.DecimalField(_("subtotal"), **YEN, default=0)
     tax = models.DecimalField(_("consumption tax"), **YEN, default=0)
     total = models.DecimalField(_("total"), **YEN, default=0)
@@ -91,6 +94,12 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["customer", "-ordered_on", "-id"], name="order_customer_idx"),
             models.Index(fields=["ordered_on"], name="order_date_idx"),
+        ]
+        constraints = [
+            # Typed or given by the service (O-2026-000123); an empty number is being assigned.
+            models.UniqueConstraint(
+                fields=["number"], condition=~models.Q(number=""), name="order_number_unique"
+            ),
         ]
 
     def __str__(self) -> str:

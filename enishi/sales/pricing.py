@@ -20,9 +20,14 @@ def to_yen(value: Decimal, mode: str | None = None) -> Decimal:
     return Decimal(value).quantize(ONE_YEN, rounding=_MODES[mode or settings.ENISHI_TAX_ROUNDING])
 
 
+def line_gross(unit_price: Decimal, quantity: Decimal) -> Decimal:
+    """Unit price × quantity in whole yen, rounded half up (before any discount)."""
+    return to_yen(Decimal(unit_price) * Decimal(quantity), "round")
+
+
 def line_amount(unit_price: Decimal, quantity: Decimal, discount: Decimal = Decimal(0)) -> Decimal:
     """Before tax. The gross is rounded half up (a price is a price); the discount is whole yen."""
-    return to_yen(Decimal(unit_price) * Decimal(quantity), "round") - Decimal(discount)
+    return line_gross(unit_price, quantity) - Decimal(discount)
 
 
 @dataclass

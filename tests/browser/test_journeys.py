@@ -23,10 +23,18 @@ def alice(transactional_db):
 
 @pytest.fixture
 def taro(alice):
-    company = testing.make_company(alice, name="株式会社山田商事", name_kana="ヤマダショウジ", phone="03-3581-0101")
+    company = testing.make_company(
+        alice, name="株式会社山田商事", name_kana="ヤマダショウジ", phone="03-3581-0101"
+    )
     return testing.make_customer(
-        alice, name="山田 太郎", name_kana="ヤマダ タロウ", mobile="090-1234-5678", company=company,
-        email="taro@example.com", postal_code="100-0001", street="1-1",
+        alice,
+        name="山田 太郎",
+        name_kana="ヤマダ タロウ",
+        mobile="090-1234-5678",
+        company=company,
+        email="taro@example.com",
+        postal_code="100-0001",
+        street="1-1",
     )
 
 
@@ -97,7 +105,9 @@ def test_log_a_call_with_a_next_action_on_a_phone_and_complete_the_task(phone_pa
 
 def test_print_the_karte_on_one_a4_page(page, alice, taro):
     for i in range(25):
-        testing.log_call(alice, taro, subject=f"定期連絡 {i}", body="近況を伺った。特に問題なし。" * 3)
+        testing.log_call(
+            alice, taro, subject=f"定期連絡 {i}", body="近況を伺った。特に問題なし。" * 3
+        )
     log_in(page)
     page.goto(f"/customers/{taro.pk}/?print=1")
     expect(page.locator(".topbar")).to_be_hidden()

@@ -62,7 +62,9 @@ def test_a_handover_moves_customers_with_a_note_on_each_karte(page, team):
     expect(page.locator("table.list")).to_contain_text("キャロル")
     page.click("form[method=post] button.primary")
     expect(page.locator(".messages")).to_contain_text("3")
-    assert set(Customer.objects.filter(pk__in=[k.pk for k in kartes]).values_list("owner_id", flat=True)) == {carol.pk}
+    assert set(
+        Customer.objects.filter(pk__in=[k.pk for k in kartes]).values_list("owner_id", flat=True)
+    ) == {carol.pk}
     page.goto(f"/customers/{kartes[0].pk}/")
     expect(page.locator(".timeline")).to_contain_text("ボブは大阪支店へ異動")
     expect(page.locator(".karte")).to_contain_text("キャロル")

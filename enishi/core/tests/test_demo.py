@@ -2,6 +2,8 @@ import datetime
 import io
 import os
 import stat
+from collections import Counter
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -14,8 +16,13 @@ from enishi.activities.models import Activity, Task
 from enishi.customers.fields import clean_custom_fields
 from enishi.customers.models import Customer, FieldDefinition
 from enishi.customers.selectors import search_customers
+from enishi.deals.models import Deal, Pipeline, Stage
 from enishi.history.models import HistoryEntry
+from enishi.inquiries.models import Inquiry, InquiryAnswer, InquiryCategory
 from enishi.quality import normalize
+from enishi.sales import pricing
+from enishi.sales.models import Contract, Order, OrderLine, Product
+from enishi.sales.services import lines_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -142,10 +149,14 @@ def test_it_logs_two_years_of_activities_and_tasks_for_everyone(demo):
         assert open_.filter(due_on=today).exists(), user
         assert open_.filter(due_on__gt=today).count() >= 3, user
         assert tasks.filter(done_at__gte=timezone.now() - datetime.timedelta(days=7)).exists(), user
-    for task in Task.objects.select_related("activity"):
-        assert task.activity is not None and task.activity.next_action == task.title
+    for task in Task.objects.filter(activity__isnull=False).select_related("activity"):
+        assert task.activity.next_action == task.title
         assert task.customer_id == task.activity.customer_id
         assert task.done_at is None or task.done_at >= task.activity.occurred_at
+    # The other tasks are what a deal, an inquiry or a renewal asks for.
+    assert not Task.objects.filter(
+        activity__isnull=True, deal__isnull=True, inquiry__isnull=True, contract__isnull=True
+    ).exists()
 
 
 def test_it_backdates_kartes_before_their_first_activity(demo):
@@ -237,3 +248,205 @@ def test_it_creates_through_the_command_and_prints_the_login(settings, tmp_path)
     assert password in text and "パスワード" in text and "Password" in text
     for username in ("sato", "suzuki", "ito"):
         assert username in text
+
+
+# --- deals, inquiries, products, orders and contracts ---------------------------------------
+
+
+def test_it_creates_deals_in_every_stage_of_two_pipelines(demo):
+    today = timezone.localdate()
+    pipelines = list(Pipeline.objects.all())
+    assert {p.name for p in pipelines} >= {"新規営業", "保守・更新"}
+    for stage in Stage.objects.filter(is_active=True):
+        assert Deal.objects.filter(stage=stage, pipeline=stage.pipeline_id).exists(), stage.name
+    staff = set(User.objects.values_list("pk", flat=True))
+    deals = list(
+        Deal.objects.select_related("stage", "customer").prefetch_related(
+            "contacts", "stage_changes"
+        )
+    )
+    assert len(deals) >= 40
+    open_ = [d for d in deals if d.stage.outcome == "open"]
+    assert any(d.expected_close_on < today for d in open_)  # overdue
+    assert any(d.expected_close_on > today + datetime.timedelta(days=60) for d in open_)
+    assert all(d.expected_close_on <= today + datetime.timedelta(days=183) for d in open_)
+    assert all(d.closed_on is None for d in open_)
+    assert sum(d.customer.kind == "company" for d in deals) > len(deals) * 0.6
+    for deal in deals:
+        assert isinstance(deal.amount, Decimal)
+        assert Decimal(50_000) <= deal.amount <= Decimal(20_000_000)
+        assert deal.owner_id in staff
+        assert deal.created_at >= deal.customer.created_at
+        for contact in deal.contacts.all():
+            assert contact.company_id == deal.customer_id
+        trail = sorted(deal.stage_changes.all(), key=lambda c: (c.changed_at, c.pk))
+        assert trail[0].from_stage_id is None
+        assert all(a.to_stage_id == b.from_stage_id for a, b in zip(trail, trail[1:], strict=False))
+        assert trail[-1].to_stage_id == deal.stage_id
+        assert trail[-1].changed_at == deal.stage_entered_at
+        if deal.stage.outcome != "open":
+            assert timezone.localtime(deal.stage_entered_at).date() == deal.closed_on
+            assert today - datetime.timedelta(days=731) <= deal.closed_on <= today
+        if deal.stage.outcome == "lost":
+            assert deal.lost_reason
+    assert any(d.competitors for d in deals if d.stage.outcome == "lost")
+    assert Deal.objects.filter(contacts__isnull=False).exists()
+
+
+def test_the_next_action_of_an_open_deal_is_its_owners_task(demo):
+    deals = Deal.objects.exclude(next_action="")
+    assert deals.exists()
+    for deal in deals:
+        task = Task.objects.get(deal=deal)
+        assert (task.title, task.due_on, task.assignee_id, task.customer_id) == (
+            deal.next_action,
+            deal.next_action_due,
+            deal.owner_id,
+            deal.customer_id,
+        )
+
+
+def test_it_creates_inquiries_in_every_status_with_answer_threads(demo):
+    now = timezone.now()
+    assert set(Inquiry.objects.values_list("status", flat=True)) == set(Inquiry.Status.values)
+    assert set(Inquiry.objects.values_list("category__name", flat=True)) <= set(
+        InquiryCategory.objects.values_list("name", flat=True)
+    )
+    unanswered = Inquiry.objects.filter(
+        status__in=Inquiry.OPEN_STATUSES, first_response_at__isnull=True
+    )
+    assert unanswered.filter(received_at__lt=now - datetime.timedelta(hours=24)).exists()
+    assert unanswered.filter(received_at__gte=now - datetime.timedelta(hours=24)).exists()
+    delays = []
+    for inquiry in Inquiry.objects.prefetch_related("answers").select_related("customer"):
+        assert inquiry.customer.created_at <= inquiry.received_at <= now
+        answers = [a for a in inquiry.answers.all() if not a.is_internal]
+        if answers:
+            assert inquiry.first_response_at == min(a.created_at for a in answers)
+            delays.append(inquiry.first_response_time)
+        else:
+            assert inquiry.first_response_at is None
+        if inquiry.status in ("resolved", "closed"):
+            assert inquiry.resolved_at >= (inquiry.first_response_at or inquiry.received_at)
+        else:
+            assert inquiry.resolved_at is None and inquiry.satisfaction is None
+        if inquiry.status == "closed":
+            assert inquiry.closed_at >= inquiry.resolved_at
+    assert min(delays) < datetime.timedelta(hours=2) and max(delays) > datetime.timedelta(hours=8)
+    assert Inquiry.objects.filter(satisfaction__isnull=False).exists()
+    assert InquiryAnswer.objects.filter(is_internal=True).exists()
+
+
+def test_it_creates_products_at_both_tax_rates(demo):
+    products = Product.objects.all()
+    assert products.count() >= 30
+    assert set(products.values_list("tax_rate", flat=True)) == {10, 8}
+    assert products.filter(is_active=False).exists()
+    assert any(p.unit_price != p.unit_price.to_integral_value() for p in products)  # sen
+
+
+def test_order_totals_are_what_the_pricing_rules_give(demo):
+    orders = list(Order.objects.prefetch_related("lines"))
+    assert len(orders) >= 250
+    for order in orders:
+        lines = list(order.lines.all())
+        assert 1 <= len(lines) <= 5
+        for line in lines:
+            assert line.amount == pricing.line_amount(line.unit_price, line.quantity, line.discount)
+        totals = pricing.order_totals((line.amount, line.tax_rate) for line in lines)
+        assert (order.subtotal, order.tax, order.total) == (
+            totals.subtotal,
+            totals.tax,
+            totals.total,
+        )
+        assert order.lines_summary == lines_summary(lines)
+    assert any(len({line.tax_rate for line in o.lines.all()}) == 1 for o in orders)
+    assert OrderLine.objects.filter(tax_rate=8).exists()
+    assert OrderLine.objects.filter(discount__gt=0).exists()
+
+
+def test_orders_span_two_years_with_statuses_that_fit_their_dates(demo):
+    today = timezone.localdate()
+    orders = list(Order.objects.select_related("customer"))
+    assert {o.status for o in orders} == set(Order.Status.values)
+    days = [o.ordered_on for o in orders]
+    assert today - min(days) > datetime.timedelta(days=600) and max(days) <= today
+    numbers = [o.number for o in orders]
+    assert len(set(numbers)) == len(numbers)
+    for order in orders:
+        assert order.number == f"O-{order.ordered_on.year}-{order.pk:06d}"
+        assert order.customer.company_id is None  # companies and households buy, not contacts
+        assert timezone.localtime(order.customer.created_at).date() <= order.ordered_on
+        if order.delivered_on is not None:
+            assert order.ordered_on <= order.delivered_on <= today
+        if order.status in ("received", "cancelled"):
+            assert order.delivered_on is None
+        else:
+            assert order.delivered_on is not None
+        if (today - order.ordered_on).days > 120:
+            assert order.status in ("paid", "cancelled")
+        if (today - order.ordered_on).days <= 3:
+            assert order.status in ("received", "cancelled")
+
+
+def test_orders_follow_the_seasons_and_a_long_tail_of_customers(demo):
+    months = Counter(d.month for d in Order.objects.values_list("ordered_on", flat=True))
+    assert months[3] + months[12] > 1.5 * (months[1] + months[8])
+    per_customer = sorted(
+        Order.objects.values("customer").annotate(n=Count("id")).values_list("n", flat=True),
+        reverse=True,
+    )
+    top = per_customer[: max(1, len(per_customer) // 5)]
+    assert sum(top) >= 0.6 * sum(per_customer)
+    assert per_customer.count(1) >= len(per_customer) * 0.2
+
+
+def test_it_creates_contracts_with_renewals_coming_up_and_their_reminders(demo):
+    today = timezone.localdate()
+    contracts = Contract.objects.select_related("customer")
+    assert {c.period for c in contracts} >= {"month", "year"}
+    assert {c.auto_renew for c in contracts} == {True, False}
+    cancelled = contracts.filter(cancelled_on__isnull=False)
+    assert cancelled.exists()
+    for contract in cancelled:
+        assert contract.cancellation_reason and contract.cancelled_on < today
+    for contract in contracts:
+        assert contract.starts_on <= today
+        if contract.renews_on:
+            assert contract.renews_on >= contract.starts_on
+        if contract.ends_on and contract.renews_on and not contract.auto_renew:
+            assert contract.renews_on <= contract.ends_on
+    soon = contracts.filter(
+        cancelled_on__isnull=True,
+        renews_on__gt=today,
+        renews_on__lte=today + datetime.timedelta(days=60),
+    )
+    assert soon.count() >= 3
+    pending = contracts.filter(
+        cancelled_on__isnull=True,
+        renews_on__gte=today - datetime.timedelta(days=30),
+        renews_on__lte=today + datetime.timedelta(days=60),
+    )
+    for contract in pending:
+        task = Task.objects.get(contract=contract)
+        assert contract.renewal_task_for == contract.renews_on
+        assert task.assignee_id == (contract.owner_id or contract.customer.owner_id)
+        assert task.done_at is None and task.due_on >= today
+    assert Task.objects.filter(contract__isnull=False).count() == pending.count()
+
+
+def test_some_activities_belong_to_deals_inquiries_and_orders(demo):
+    for name in ("deal", "inquiry", "order"):
+        linked = Activity.objects.filter(**{f"{name}__isnull": False}).select_related(name)
+        assert linked.exists(), name
+        for activity in linked:
+            record = getattr(activity, name)
+            assert activity.customer_id == record.customer_id
+            assert activity.occurred_at >= activity.customer.created_at
+
+
+def test_it_counts_each_kind(demo):
+    for key in ("deals", "inquiries", "products", "orders", "order_lines", "contracts"):
+        assert demo.counts[key] > 0, key
+    assert demo.counts["orders"] == Order.objects.count()
+    assert demo.counts["renewal_tasks"] == Task.objects.filter(contract__isnull=False).count()

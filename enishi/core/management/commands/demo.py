@@ -58,6 +58,8 @@ class Command(BaseCommand):
                 f"個人 / persons {n['persons']:,})\n"
                 f"  活動 / activities {n['activities']:,}, タスク / tasks {n['tasks']:,} "
                 f"(未完了 / open {n['open_tasks']:,}), 項目定義 / custom fields {n['field_definitions']}\n"
+                f"  商談 / deals {n['deals']:,}, 問い合わせ / inquiries {n['inquiries']:,}, "
+                f"受注 / orders {n['orders']:,}, 契約 / contracts {n['contracts']:,}\n"
             )
         )
         self.stdout.write(login_message(login))

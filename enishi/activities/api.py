@@ -15,7 +15,7 @@ from enishi.activities import selectors, services
 from enishi.activities.models import Activity, Task
 from enishi.api import selectors as api_selectors
 from enishi.api.auth import require_write
-from enishi.api.errors import Conflict, ErrorOut, Unprocessable, error_responses
+from enishi.api.errors import ErrorOut, Unprocessable, error_responses, stale_conflict
 from enishi.api.schemas import (
     Day,
     Id,
@@ -163,15 +163,6 @@ def _task(t: Task) -> dict[str, Any]:
     }
 
 
-def _staff(field: str, pk: int | None):
-    if pk is None:
-        return None
-    user = api_selectors.user_get_active(pk)
-    if user is None:
-        raise Unprocessable.field(field, "invalid", _("Choose an active user."))
-    return user
-
-
 def _timeline_cursor(cursor: str | None) -> tuple[datetime.datetime, int] | None:
     if not cursor:
         return None
@@ -188,13 +179,6 @@ def _timeline_cursor(cursor: str | None) -> tuple[datetime.datetime, int] | None
             _("This cursor is not valid: use next_cursor from a previous page."),
         ) from None
     return at, pk
-
-
-def _stale(exc: services.StaleVersionError, present) -> Conflict:
-    return Conflict(
-        _("Someone saved this record after you read it: nothing was changed."),
-        current=present(exc.current),
-    )
 
 
 def _text_fields(data: dict[str, Any], model) -> dict[str, Any]:
@@ -243,7 +227,7 @@ def create_activity(request: HttpRequest, response: HttpResponse, id: Id, payloa
     require_write(request)
     customer = customer_get(request.user, id)
     data = _text_fields(payload.model_dump(exclude_unset=True), Activity)
-    data["staff"] = _staff("staff_id", data.pop("staff_id", None))
+    data["staff"] = api_selectors.user_active_or_422("staff_id", data.pop("staff_id", None))
     activity = services.activity_log(actor=request.user, customer=customer, via=VIA, **data)
     response["ETag"] = etag(activity.version)
     return Status(201, _activity(activity))
@@ -282,13 +266,13 @@ def update_activity(
         raise Unprocessable.field("type", "null", _("This field cannot be empty."))
     data = _text_fields(data, Activity)
     if "staff_id" in data:
-        data["staff"] = _staff("staff_id", data.pop("staff_id"))
+        data["staff"] = api_selectors.user_active_or_422("staff_id", data.pop("staff_id"))
     try:
         activity = services.activity_update(
             actor=request.user, activity=activity, data=data, version=version, via=VIA
         )
     except services.StaleVersionError as exc:
-        raise _stale(exc, _activity) from None
+        raise stale_conflict(_activity(exc.current)) from None
     response["ETag"] = etag(activity.version)
     return _activity(activity)
 
@@ -347,7 +331,7 @@ def create_task(request: HttpRequest, response: HttpResponse, id: Id, payload: T
         customer=customer,
         title=payload.title,
         due_on=payload.due_on,
-        assignee=_staff("assignee_id", payload.assignee_id),
+        assignee=api_selectors.user_active_or_422("assignee_id", payload.assignee_id),
         via=VIA,
     )
     response["ETag"] = etag(task.version)
@@ -384,7 +368,7 @@ def update_task(
     if "title" in data and data["title"] is None:
         raise Unprocessable.field("title", "null", _("This field cannot be empty."))
     if "assignee_id" in data:
-        data["assignee"] = _staff("assignee_id", data.pop("assignee_id"))
+        data["assignee"] = api_selectors.user_active_or_422("assignee_id", data.pop("assignee_id"))
     try:
         # The version is checked (and the row locked) by the update, even with nothing to
         # change; completing goes through its own service so that who completed is recorded.
@@ -397,7 +381,7 @@ def update_task(
                     actor=request.user, task=task, done=payload.done, via=VIA
                 )
     except services.StaleVersionError as exc:
-        raise _stale(exc, _task) from None
+        raise stale_conflict(_task(exc.current)) from None
     response["ETag"] = etag(task.version)
     return _task(task)
 

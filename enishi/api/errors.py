@@ -57,6 +57,14 @@ class Conflict(ApiError):
     status = 409
 
 
+def stale_conflict(current_out: dict) -> Conflict:
+    """409 for a write on top of an old version: nothing was written; here is what is current."""
+    return Conflict(
+        _("Someone saved this record after you read it: nothing was changed."),
+        current=current_out,
+    )
+
+
 class Unprocessable(ApiError):
     status = 422
 

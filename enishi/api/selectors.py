@@ -112,6 +112,20 @@ def user_get_active(pk: int) -> User | None:
     return User.objects.filter(pk=pk, is_active=True).first()
 
 
+def user_active_or_422(field: str, pk: int | None) -> User | None:
+    """An active user chosen by id in a request body (owner, assignee, staff); None stays None."""
+    from django.utils.translation import gettext as _
+
+    from enishi.api.errors import Unprocessable
+
+    if pk is None:
+        return None
+    user = user_get_active(pk)
+    if user is None:
+        raise Unprocessable.field(field, "invalid", _("Choose an active user."))
+    return user
+
+
 def team_get(pk: int) -> Team | None:
     return Team.objects.filter(pk=pk).first()
 

@@ -15,7 +15,14 @@ from ninja.responses import Status
 
 from enishi.api import selectors as api_selectors
 from enishi.api.auth import require_write
-from enishi.api.errors import Conflict, ErrorOut, Unprocessable, error_responses, rule_errors
+from enishi.api.errors import (
+    Conflict,
+    ErrorOut,
+    Unprocessable,
+    error_responses,
+    rule_errors,
+    stale_conflict,
+)
 from enishi.api.schemas import (
     Day,
     Id,
@@ -293,11 +300,7 @@ def _data(request: HttpRequest, payload: DealFields, customer, current: Deal | N
 
 
 def _stale(exc: services.StaleVersionError, user) -> Conflict:
-    current = selectors.deal_get(user, exc.current.pk)
-    return Conflict(
-        _("Someone saved this deal after you read it: nothing was changed."),
-        current=_one(user, current),
-    )
+    return stale_conflict(_one(user, selectors.deal_get(user, exc.current.pk)))
 
 
 READ_ERRORS = error_responses(401, 422, 429)

@@ -175,15 +175,6 @@ def _answer(a: InquiryAnswer) -> dict[str, Any]:
     return {name: getattr(a, name) for name in AnswerOut.model_fields}
 
 
-def _user(field: str, pk: int | None):
-    if pk is None:
-        return None
-    user = api_selectors.user_get_active(pk)
-    if user is None:
-        raise Unprocessable.field(field, "invalid", _("Choose an active user."))
-    return user
-
-
 def _category(pk: int | None) -> InquiryCategory | None:
     if pk is None:
         return None
@@ -254,7 +245,7 @@ def create_inquiry(request: HttpRequest, response: HttpResponse, payload: Inquir
         received_at=payload.received_at,
         channel=payload.channel,
         category=_category(payload.category_id),
-        assignee=_user("assignee_id", payload.assignee_id),
+        assignee=api_selectors.user_active_or_422("assignee_id", payload.assignee_id),
         via=VIA,
     )
     response["ETag"] = etag(inquiry.version)
@@ -292,7 +283,7 @@ def update_inquiry(
     if "category_id" in data:
         data["category"] = _category(data.pop("category_id"))
     if "assignee_id" in data:
-        data["assignee"] = _user("assignee_id", data.pop("assignee_id"))
+        data["assignee"] = api_selectors.user_active_or_422("assignee_id", data.pop("assignee_id"))
     try:
         inquiry = services.inquiry_update(
             actor=request.user, inquiry=inquiry, data=data, version=version, via=VIA

@@ -21,12 +21,12 @@ from ninja.responses import Status
 from enishi.api import selectors as api_selectors
 from enishi.api.auth import require_write
 from enishi.api.errors import (
-    Conflict,
     ErrorOut,
     Forbidden,
     Unprocessable,
     error_responses,
     rule_errors,
+    stale_conflict,
 )
 from enishi.api.schemas import (
     Day,
@@ -356,22 +356,6 @@ def _invalid(exc: ValidationError) -> Unprocessable:
     return Unprocessable(_("Some values are not valid: see errors."), errors)
 
 
-def _stale(exc: services.StaleVersionError, present) -> Conflict:
-    return Conflict(
-        _("Someone saved this record after you read it: nothing was changed."),
-        current=present(exc.current),
-    )
-
-
-def _user(field: str, pk: int | None):
-    if pk is None:
-        return None
-    user = api_selectors.user_get_active(pk)
-    if user is None:
-        raise Unprocessable.field(field, "invalid", _("Choose an active user."))
-    return user
-
-
 def _product_ref(field: str, pk: int | None) -> Product | None:
     if pk is None:
         return None
@@ -489,7 +473,7 @@ def update_product(
             actor=request.user, product=product, data=data, version=version, via=VIA
         )
     except services.StaleVersionError as exc:
-        raise _stale(exc, _product) from None
+        raise stale_conflict(_product(exc.current)) from None
     except ValidationError as exc:
         raise _invalid(exc) from None
     response["ETag"] = etag(product.version)
@@ -529,7 +513,7 @@ def create_order(request: HttpRequest, response: HttpResponse, payload: OrderIn)
     data = payload.model_dump(exclude_unset=True, exclude={"customer_id", "lines"})
     data = _blank_text(data, "number", "note")
     if "owner_id" in data:
-        data["owner"] = _user("owner_id", data.pop("owner_id"))
+        data["owner"] = api_selectors.user_active_or_422("owner_id", data.pop("owner_id"))
     if data.get("ordered_on", "") is None:
         data.pop("ordered_on")
     lines = _lines(payload.lines)
@@ -576,14 +560,14 @@ def update_order(
         raise Unprocessable.field("lines", "null", _("This field cannot be empty."))
     data = _blank_text(data, "number", "note")
     if "owner_id" in data:
-        data["owner"] = _user("owner_id", data.pop("owner_id"))
+        data["owner"] = api_selectors.user_active_or_422("owner_id", data.pop("owner_id"))
     lines = _lines(payload.lines) if payload.lines is not None else None
     try:
         order = services.order_update(
             actor=request.user, order=order, data=data, lines=lines, version=version, via=VIA
         )
     except services.StaleVersionError as exc:
-        raise _stale(exc, _order) from None
+        raise stale_conflict(_order(exc.current)) from None
     except ValidationError as exc:
         raise _invalid(exc) from None
     order = selectors.order_get(request.user, order.pk)
@@ -611,7 +595,7 @@ def _contract_data(payload: ContractFields, *, exclude: set[str]) -> dict[str, A
     data = payload.model_dump(exclude_unset=True, exclude={"version", *exclude})
     data = _blank_text(data, "plan", "note", "cancellation_reason")
     if "owner_id" in data:
-        data["owner"] = _user("owner_id", data.pop("owner_id"))
+        data["owner"] = api_selectors.user_active_or_422("owner_id", data.pop("owner_id"))
     if "product_id" in data:
         data["product"] = _product_ref("product_id", data.pop("product_id"))
     return data
@@ -699,7 +683,7 @@ def update_contract(
             actor=request.user, contract=contract, data=data, version=version, via=VIA
         )
     except services.StaleVersionError as exc:
-        raise _stale(exc, _contract) from None
+        raise stale_conflict(_contract(exc.current)) from None
     except ValidationError as exc:
         raise _invalid(exc) from None
     response["ETag"] = etag(contract.version)
@@ -734,7 +718,7 @@ def cancel_contract(
             via=VIA,
         )
     except services.StaleVersionError as exc:
-        raise _stale(exc, _contract) from None
+        raise stale_conflict(_contract(exc.current)) from None
     except ValidationError as exc:
         raise _invalid(exc) from None
     response["ETag"] = etag(contract.version)

@@ -69,7 +69,7 @@ class Activity(models.Model):
     )
     order = models.ForeignKey(
         "sales.Order",
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("purchase", "order"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -72,7 +72,8 @@ class ProductField(forms.ChoiceField):
     @staticmethod
     def label_of(product: Product) -> str:
         label = f"{product.code} {product.name}"
-        return label if product.is_active else f"{label} ({_('discontinued')})"
+        discontinued = _("discontinued")
+        return label if product.is_active else f"{label} ({discontinued})"
 
     def to_python(self, value: Any) -> Product | None:
         if value in self.empty_values:

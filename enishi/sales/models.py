@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 YEN = {"max_digits": 14, "decimal_places": 0}
@@ -89,8 +90,8 @@ class Order(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        verbose_name = _("order")
-        verbose_name_plural = _("orders")
+        verbose_name = pgettext_lazy("purchase", "order")
+        verbose_name_plural = pgettext_lazy("purchase", "orders")
         indexes = [
             models.Index(fields=["customer", "-ordered_on", "-id"], name="order_customer_idx"),
             models.Index(fields=["ordered_on"], name="order_date_idx"),

@@ -43,7 +43,7 @@ from enishi.deals.services import CURRENCIES
 from enishi.history.models import HistoryEntry
 
 OPEN, WON, LOST = Stage.Outcome.OPEN, Stage.Outcome.WON, Stage.Outcome.LOST
-BOARD_CARDS_PER_COLUMN = 100
+BOARD_CARDS_PER_COLUMN = 50
 # Won and lost columns of the board show the deals closed in the last days only.
 BOARD_CLOSED_DAYS = 30
 WEIGHTED = DecimalField(max_digits=22, decimal_places=2)

@@ -181,12 +181,12 @@ def timed(call, runs: int) -> dict:
     return benchlib.summary_ms(seconds)
 
 
-def page(client, path: str, runs: int) -> dict:
+def page(client, path: str, runs: int, headers: dict | None = None) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     def get():
-        response = client.get(path)
+        response = client.get(path, headers=headers or {})
         assert response.status_code == 200, (path, response.status_code)
         return response
 
@@ -299,8 +299,17 @@ def main() -> None:
         page(member_client, f"/deals/pipelines/{board_pipeline.pk}/board/", args.runs),
     )
     add(
-        "deal list page with forecasts and metrics, admin",
+        "deal list page with forecasts, admin",
         page(client, f"/deals/list/?pipeline={main_pipeline.pk}", max(3, args.runs // 2)),
+    )
+    add(
+        "conversion table (htmx part), admin",
+        page(
+            client,
+            f"/deals/list/?pipeline={main_pipeline.pk}&part=metrics",
+            max(3, args.runs // 2),
+            headers={"HX-Request": "true"},
+        ),
     )
     print(f"load average at end: {benchlib.loadavg()}")
 

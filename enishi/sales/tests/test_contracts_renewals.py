@@ -149,7 +149,7 @@ class TestRenewalReminders:
     def test_a_contract_saved_inside_the_window_gets_its_task_at_once(self, alice, bob, customer):
         made = contract(alice, customer, renews_on=TODAY + 45 * DAY, owner=None)
         task = renewal_tasks(made).get()
-        assert task.title == "Renewal: 保守プラン (2026-07-16)"
+        assert task.title == "更新：保守プラン（2026-07-16）"  # in the assignee's language
         # Due a month before the renewal; assigned to the customer's owner (no contract owner).
         assert (task.due_on, task.assignee, task.customer) == (TODAY + 15 * DAY, bob, customer)
         assert task.created_by is None
@@ -235,7 +235,7 @@ class TestRenewalReminders:
 
     def test_an_automatic_renewal_gets_a_check_reminder(self, alice, customer):
         item = contract(alice, customer, renews_on=TODAY + 30 * DAY, auto_renew=True)
-        assert renewal_tasks(item).get().title.startswith("Check before automatic renewal")
+        assert renewal_tasks(item).get().title.startswith("自動更新前の確認")
 
     def test_the_command_reports_how_many_it_made(self, alice, customer):
         contract(alice, customer, renews_on=TODAY + 90 * DAY)

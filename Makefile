@@ -26,6 +26,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	@touch $(APP_STAMP) $@
 
 run: $(APP_STAMP)
+	@scripts/ensure-pdf.sh --soft
 	@$(BIN)/enishi migrate --noinput -v0
 	@$(BIN)/enishi collectstatic --noinput -v0
 	@$(BIN)/enishi demo --if-empty
@@ -33,6 +34,7 @@ run: $(APP_STAMP)
 
 browser:
 	@scripts/ensure-browser.sh
+	@scripts/ensure-pdf.sh
 
 test: $(TEST_STAMP) browser
 	$(BIN)/ruff check enishi bench

@@ -42,6 +42,24 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         database.setdefault("TEST", {})["NAME"] = str(name)
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(settings, tmp_path):
+    # Exports, imports and other files the app keeps go to a folder of the test's own.
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+
+
+@pytest.fixture(autouse=True)
+def _default_house_style():
+    # The house style is cached per process; a test starts from the default without a query,
+    # and one that changes the style cannot leak it into the next test.
+    from enishi.quality import house_style
+
+    house_style.remember(house_style.Style())
+    yield
+    house_style.forget()
+
+
 @pytest.fixture
 def alice(db):
     return testing.make_user("alice", admin=True, name="有栖 アリス")

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
     "enishi.core",
     "enishi.accounts",
     "enishi.customers",
@@ -42,6 +44,9 @@ INSTALLED_APPS = [
     "enishi.inquiries",
     "enishi.sales",
     "enishi.history",
+    "enishi.quality",
+    "enishi.transfer",
+    "enishi.imports",
     "enishi.api",
 ]
 
@@ -83,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
+            # {{ value|day }} and {{ value|moment }}: dates in the house style, in every template.
+            "builtins": ["enishi.core.templatetags.house_style"],
         },
     },
 ]
@@ -226,6 +233,28 @@ ENISHI_INQUIRY_RESPONSE_HOURS = env_int("ENISHI_INQUIRY_RESPONSE_HOURS", 24)
 ENISHI_TAX_ROUNDING = env_str("ENISHI_TAX_ROUNDING", "floor")
 if ENISHI_TAX_ROUNDING not in ("floor", "round", "ceil"):
     raise ImproperlyConfigured("ENISHI_TAX_ROUNDING must be 'floor', 'round' or 'ceil'")
+
+# --- Exports -----------------------------------------------------------------------------------
+# Exports of more kartes than this run in the background; their files are kept this many days.
+ENISHI_EXPORT_BACKGROUND_ROWS = env_int("ENISHI_EXPORT_BACKGROUND_ROWS", 5000)
+ENISHI_EXPORT_KEEP_DAYS = env_int("ENISHI_EXPORT_KEEP_DAYS", 7)
+
+# --- Background work ---------------------------------------------------------------------------
+# "database" (default): tasks are queued in the database and run by the worker thread of
+# `enishi serve` or by `enishi worker`; "immediate": run inside the request (tests, scripts).
+ENISHI_TASKS = env_str("ENISHI_TASKS", "database")
+if ENISHI_TASKS not in ("database", "immediate"):
+    raise ImproperlyConfigured("ENISHI_TASKS must be 'database' or 'immediate'")
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend"
+        if ENISHI_TASKS == "database"
+        else "django_tasks.backends.immediate.ImmediateBackend",
+        "QUEUES": ["default"],
+    },
+    # Always the database queue, whatever ENISHI_TASKS says: for the worker's own test.
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+}
 
 LOGGING = {
     "version": 1,

@@ -15,8 +15,12 @@ from enishi.api.schemas import Limit, PageOut, cursor_after_id, id_page, text
 from enishi.core.permissions import is_admin, role_of
 from enishi.customers.api import router as customers_router
 from enishi.deals.api import router as deals_router
+from enishi.imports.api import router as imports_router
 from enishi.inquiries.api import router as inquiries_router
+from enishi.quality.api import router as quality_router
+from enishi.quality.upkeep_api import router as upkeep_router
 from enishi.sales.api import router as sales_router
+from enishi.transfer.api import router as transfer_router
 
 DESCRIPTION = """\
 Customer records (kartes), their timeline and tasks, deals and pipelines, inquiries and their
@@ -107,7 +111,12 @@ def list_users(request: HttpRequest, query: Query[UserQuery]):
     }
 
 
+api.add_router("/v1/", transfer_router)  # before customers: /customers/export is not an id
+api.add_router("/v1/", "enishi.transfer.cards_api.router")  # vCard / PDF of a karte, vCard import
 api.add_router("/v1/", customers_router)
+api.add_router("/v1/", imports_router)
+api.add_router("/v1/", quality_router)
+api.add_router("/v1/", upkeep_router)
 api.add_router("/v1/", activities_router)
 api.add_router("/v1/", deals_router)
 api.add_router("/v1/", inquiries_router)

@@ -45,6 +45,12 @@ def customer_visible(user: User, *, trash: bool = False) -> QuerySet[Customer]:
     if role_of(user) == "":
         return Customer.objects.none()
     qs = Customer.objects.filter(deleted_at__isnull=not trash)
+    if trash:
+        # Kartes merged into another are hidden like the trash but are not in it: they come
+        # back only by undoing their merge (quality.merge), never by a restore or a purge.
+        from enishi.quality.models import MergedCustomer
+
+        qs = qs.exclude(pk__in=MergedCustomer.objects.filter(active=True).values("customer_id"))
     rule = visibility_q(user)
     return qs if rule is None else qs.filter(rule)
 

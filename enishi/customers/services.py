@@ -17,7 +17,7 @@ from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.search import build_search_documents
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_record, snapshot
-from enishi.quality import normalize
+from enishi.quality import house_style, normalize
 
 # The fields people edit (forms, API, import); everything else is derived or bookkeeping.
 EDITABLE_FIELDS: tuple[str, ...] = (
@@ -171,6 +171,7 @@ def customer_clean(
             errors.setdefault("parent", []).append(
                 _("A company cannot be its own parent, directly or through others.")
             )
+    _apply_house_style(cleaned, kind)
     for date_field in ("birthday", "founded_on"):
         value = cleaned.get(date_field)
         if value and value > timezone.localdate():
@@ -196,6 +197,15 @@ def customer_clean(
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _apply_house_style(cleaned: dict[str, Any], kind: str) -> None:
+    """The business's own way of writing company names and streets (settings → house style)."""
+    style = house_style.current()
+    if kind == Customer.Kind.COMPANY and cleaned.get("name"):
+        cleaned["name"] = house_style.company_name_styled(cleaned["name"], style.company_name)
+    if cleaned.get("street"):
+        cleaned["street"] = house_style.street_styled(cleaned["street"], style.street)
 
 
 def _clean_url(value: str) -> str:
@@ -376,14 +386,16 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]
 
 
 @transaction.atomic
-def customer_confirm(*, actor: User, customer: Customer) -> Customer:
+def customer_confirm(
+    *, actor: User, customer: Customer, via: str = HistoryEntry.Via.UI
+) -> Customer:
     """Mark the karte as checked today (freshness), without changing its facts."""
     previous = customer.last_confirmed_at
     customer.last_confirmed_at = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(last_confirmed_at=customer.last_confirmed_at)
     history_record(
         actor=actor,
-        via=HistoryEntry.Via.UI,
+        via=via,
         action=HistoryEntry.Action.UPDATE,
         instance=customer,
         customer_id=customer.pk,

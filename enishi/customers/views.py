@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -113,7 +114,22 @@ def _timeline_kind(request: HttpRequest) -> str:
 
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = selectors.customer_get(request.user, pk)
+    try:
+        customer = selectors.customer_get(request.user, pk)
+    except Http404:
+        # A karte merged into another lives on in its survivor: old links and bookmarks go there.
+        from enishi.quality.selectors import merged_redirect
+
+        found = merged_redirect(request.user, pk)
+        if found is None:
+            raise
+        survivor, member = found
+        messages.info(
+            request,
+            _("%(name)s was merged into this karte on %(date)s.")
+            % {"name": member.name, "date": localtime(member.merge.created_at).date().isoformat()},
+        )
+        return redirect(survivor)
     kind = _timeline_kind(request)
     before = cursor_from(
         request.GET.get("before_at", ""),
@@ -208,6 +224,25 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
     return None
 
 
+# Fields whose input asks quality for kartes like the one being typed ("似たお客様がいます").
+SIMILAR_HINT_FIELDS = ("name", "name_kana", "phone", "mobile", "email", "email_alt", "birthday")
+
+
+def _ask_for_similar(form: CustomerForm) -> None:
+    """htmx on the identifying fields: a pause in typing fetches the hint, sending the whole
+    form (only the fields the matching engine reads are used)."""
+    common = {
+        "hx-post": reverse("quality:similar"),
+        "hx-target": "#similar-hint",
+        "hx-include": "closest form",
+        "hx-sync": "closest form:replace",
+    }
+    for name in SIMILAR_HINT_FIELDS:
+        form.fields[name].widget.attrs.update(common, **{"hx-trigger": "input changed delay:400ms"})
+    for name in ("company", "kind"):
+        form.fields[name].widget.attrs.update(common, **{"hx-trigger": "change"})
+
+
 @require_http_methods(["GET", "POST"])
 @write_required
 def customer_create(request: HttpRequest) -> HttpResponse:
@@ -234,6 +269,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(
         request.POST or None, user=request.user, initial=initial, instance=Customer(kind=kind)
     )
+    _ask_for_similar(form)
     if request.method == "POST" and not form.is_valid():
         _check_rules_too(form, None)
     elif request.method == "POST":

@@ -14,6 +14,11 @@ class HistoryEntry(models.Model):
         PURGE = "purge", _("Purged from the trash")
         HANDOVER = "handover", _("Handed over")
         VIEW_SENSITIVE = "view_sensitive", _("Viewed sensitive fields")
+        EXPORT = "export", _("Exported")
+        IMPORT = "import", _("Imported")
+        IMPORT_UNDO = "import_undo", _("Import undone")
+        MERGE = "merge", _("Merged")
+        UNMERGE = "unmerge", _("Merge undone")
 
     class Via(models.TextChoices):
         UI = "ui", _("Screen")
@@ -40,6 +45,9 @@ class HistoryEntry(models.Model):
     object_repr = models.CharField(max_length=200, blank=True, default="")
     # {field: [before, after]} with values as shown to people (labels, not ids).
     changes = models.JSONField(default=dict, blank=True)
+    # The batch a change belonged to, as "<kind>:<id>" ("import:12", "merge:5"), so an import
+    # or a merge can be found, shown and undone as a whole.
+    batch = models.CharField(_("batch"), max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -49,6 +57,7 @@ class HistoryEntry(models.Model):
             models.Index(fields=["customer_id", "-at"], name="history_customer_idx"),
             models.Index(fields=["model", "object_id"], name="history_object_idx"),
             models.Index(fields=["actor", "-at"], name="history_actor_idx"),
+            models.Index(fields=["batch"], name="history_batch_idx", condition=~models.Q(batch="")),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from enishi.history.models import HistoryEntry
 
@@ -13,12 +14,24 @@ def history_for_customer(*, customer_id: int) -> QuerySet[HistoryEntry]:
     return HistoryEntry.objects.filter(customer_id=customer_id).select_related("actor")
 
 
+# Keys that exports, prints, imports and merges write into a karte's history entry.
+BATCH_LABELS = {
+    "format": _("Format"),
+    "rows": _("Rows"),
+    "file": _("File"),
+    "merged_from": _("Merged from"),
+    "merged_into": _("Merged into"),
+}
+
+
 def field_label(model_label: str, field_name: str) -> str:
     """The field's name in the active language, for showing a history entry."""
     from enishi.accounts.selectors import _HISTORY_LABELS
 
     if field_name in _HISTORY_LABELS:
         return str(_HISTORY_LABELS[field_name][0])
+    if field_name in BATCH_LABELS:
+        return str(BATCH_LABELS[field_name])
     try:
         model = apps.get_model(model_label)
         return str(model._meta.get_field(field_name).verbose_name)
@@ -60,8 +73,11 @@ def history_search(
     via: str = "",
     since=None,
     until=None,
+    batch: str = "",
 ) -> QuerySet[HistoryEntry]:
     qs = HistoryEntry.objects.select_related("actor")
+    if batch:
+        qs = qs.filter(batch=batch)
     if actor_id:
         qs = qs.filter(actor_id=actor_id)
     if customer_id:

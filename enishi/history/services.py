@@ -1,7 +1,9 @@
 """Recording changes. Every service that changes customer data calls `history_record`."""
 
+import contextlib
+import contextvars
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +43,24 @@ def snapshot(
     return values
 
 
+_current_batch: contextvars.ContextVar[str] = contextvars.ContextVar("history_batch", default="")
+
+
+@contextlib.contextmanager
+def history_batch(batch: str) -> Iterator[None]:
+    """Tag every history entry written inside the block with `batch` ("import:12", "merge:5"),
+    also those written by the ordinary services an import or a merge calls."""
+    token = _current_batch.set(batch)
+    try:
+        yield
+    finally:
+        _current_batch.reset(token)
+
+
+def current_batch() -> str:
+    return _current_batch.get()
+
+
 def history_record(
     *,
     actor,
@@ -49,8 +69,10 @@ def history_record(
     instance: models.Model,
     customer_id: int | None,
     changes: dict[str, Any] | None = None,
+    batch: str | None = None,
 ) -> HistoryEntry:
     return HistoryEntry.objects.create(
+        batch=_current_batch.get() if batch is None else batch,
         actor=actor if actor is not None and actor.pk else None,
         via=via,
         action=action,

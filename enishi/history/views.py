@@ -34,6 +34,7 @@ def history_log(request: HttpRequest) -> HttpResponse:
         via=g.get("via", "") if g.get("via") in HistoryEntry.Via.values else "",
         since=since,
         until=until + datetime.timedelta(days=1) if until else None,
+        batch=g.get("batch", "")[:40],
     )
     page = Paginator(qs, settings.ENISHI_PAGE_SIZE).get_page(g.get("page"))
     query = g.copy()

@@ -834,3 +834,13 @@ def parse_date(text: str | None) -> datetime.date:
     if match:
         return _make_date(int(match["y"]), int(match["m"]), int(match["d"]))
     raise ValidationError(_DATE_FORMAT_MESSAGE, code="invalid_date_format")
+
+
+def format_era_date(value: datetime.date) -> str:
+    """2026-11-24 → "令和8年11月24日" (year 1 as 元年); the inverse of `parse_date`. Dates
+    before 明治 are written in the Western calendar."""
+    for era in reversed(_ERAS.values()):
+        if value >= era.start:
+            year = value.year - era.first_year + 1
+            return f"{era.name}{'元' if year == 1 else year}年{value.month}月{value.day}日"
+    return f"{value.year}年{value.month}月{value.day}日"

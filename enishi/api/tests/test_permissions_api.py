@@ -13,8 +13,13 @@ from enishi.core import testing
 from enishi.customers.models import Customer, FieldDefinition
 from enishi.deals.tests import matrix as deals_matrix
 from enishi.history.models import HistoryEntry
+from enishi.imports.tests import matrix as imports_matrix
 from enishi.inquiries.tests import matrix as inquiries_matrix
+from enishi.quality.tests import matrix as quality_matrix
+from enishi.quality.tests import matrix_upkeep as upkeep_matrix
 from enishi.sales.tests import matrix as sales_matrix
+from enishi.transfer.tests import matrix as transfer_matrix
+from enishi.transfer.tests import matrix_cards as cards_matrix
 
 from .conftest import ApiClient, issue_token
 
@@ -32,7 +37,17 @@ def secret(carol):
     return customer, activity, task
 
 
-APP_MATRICES = [deals_matrix, inquiries_matrix, sales_matrix, activities_matrix]
+APP_MATRICES = [
+    deals_matrix,
+    inquiries_matrix,
+    sales_matrix,
+    activities_matrix,
+    transfer_matrix,
+    imports_matrix,
+    quality_matrix,
+    cards_matrix,
+    upkeep_matrix,
+]
 
 
 def _ids(carol, secret) -> dict:
@@ -119,12 +134,13 @@ def test_it_refuses_writes_with_a_read_only_token(client, alice, carol, secret):
     api = ApiClient(client, issue_token(alice, scopes=ApiToken.Scopes.READ))
     assert api.get(f"/customers/{customer.pk}").status_code == 200
     writes = [r for r in _requests(_ids(carol, secret)) if r[0] != "GET"]
+    customers_before = Customer.objects.count()
     writes.append(("POST", "/customers", {"name": "新規"}))
     for method, path, body in writes:
         response = api.send(method, path, body)
         assert response.status_code == 403, (method, path)
         assert "読み取り専用" in response.json()["detail"]
-    assert Customer.objects.count() == 1
+    assert Customer.objects.count() == customers_before
 
 
 def test_it_refuses_writes_to_a_read_only_role_even_with_a_write_token(client, bob, dave):

@@ -19,8 +19,13 @@ from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible, search_customers
 from enishi.deals.tests import matrix as deals_matrix
 from enishi.history.models import HistoryEntry
+from enishi.imports.tests import matrix as imports_matrix
 from enishi.inquiries.tests import matrix as inquiries_matrix
+from enishi.quality.tests import matrix as quality_matrix
+from enishi.quality.tests import matrix_upkeep as upkeep_matrix
 from enishi.sales.tests import matrix as sales_matrix
+from enishi.transfer.tests import matrix as transfer_matrix
+from enishi.transfer.tests import matrix_cards as cards_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +187,17 @@ OPEN_TO_ALL = {
 }
 API_PREFIX = "api"  # covered operation by operation in enishi/api/tests
 # Apps that keep their part of the matrix beside their own tests.
-APP_MATRICES = [deals_matrix, inquiries_matrix, sales_matrix, activities_matrix]
+APP_MATRICES = [
+    deals_matrix,
+    inquiries_matrix,
+    sales_matrix,
+    activities_matrix,
+    transfer_matrix,
+    imports_matrix,
+    quality_matrix,
+    cards_matrix,
+    upkeep_matrix,
+]
 for _matrix in APP_MATRICES:
     NEEDS.update(_matrix.NEEDS)
     OPEN_TO_ALL.update(_matrix.OPEN_TO_ALL)

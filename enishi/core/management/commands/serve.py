@@ -17,8 +17,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-migrate", action="store_true", help="Do not apply pending migrations first."
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not run background tasks in this process (run `enishi worker` instead).",
+        )
 
-    def handle(self, *args, host, port, threads, no_migrate, **options):
+    def handle(self, *args, host, port, threads, no_migrate, no_worker, **options):
         from waitress import serve
 
         from enishi.wsgi import application
@@ -27,6 +32,10 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
+        if not no_worker and settings.ENISHI_TASKS == "database":
+            from enishi.core.background import worker_thread_start
+
+            worker_thread_start()
         self.stdout.write(
             self.style.SUCCESS(f"Enishi is running at http://{host}:{port}/  (Ctrl+C to stop)")
         )

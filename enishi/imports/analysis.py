@@ -1,0 +1,744 @@
+"""Checking every row of an import (a background task) and deciding what would happen to it.
+
+Rows are read and checked chunk by chunk (`pool.checked_chunks`: worker processes for big
+files). For each chunk the parent asks the database once for the kartes that share an exact key
+with any of its rows (customer code, corporate number, e-mail, phone, name or reading keys —
+all indexed), only among the kartes the importing user may see, and scores those candidates with
+the matching engine (`quality.match.score_pair`). After the last chunk, the rows of the file are
+compared with each other (`quality.match.find_duplicates` over their keys) and the companies
+persons name are resolved: an existing company, a company row of the same file, or a new one.
+
+Only `ImportRow` rows are written here, never customer data: an analysis that stops half-way
+is simply started again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from enishi.accounts.models import User
+from enishi.customers import fields as custom_fields
+from enishi.customers.models import Customer
+from enishi.customers.selectors import customer_visible
+from enishi.imports import bulk, conf, files, pool
+from enishi.imports.checking import CheckContext, Checked, fold_user
+from enishi.imports.models import ImportRow, ImportRun
+from enishi.quality import match
+
+logger = logging.getLogger("enishi.imports")
+Category = ImportRow.Category
+WRITE_BATCH = 1000
+
+
+class TooManyRows(Exception):
+    pass
+
+
+def reason_label(code: str) -> str:
+    from django.utils.translation import gettext
+
+    if code == "same_code":
+        return gettext("Same customer code")
+    if code == "same_contract":
+        return gettext("The karte already has this contract (same plan and start)")
+    if code == "same_activity":
+        return gettext("The karte already has this activity (same time, type and subject)")
+    label = match.REASONS.get(code)
+    return str(label) if label is not None else code
+
+
+def user_names() -> dict[str, int]:
+    """Every way a staff member may be named in a file → their id (0 when two share it)."""
+    names: dict[str, int] = {}
+    for user in User.objects.filter(is_active=True):
+        for name in {user.username, user.display_name, user.get_full_name(), user.email}:
+            key = fold_user(name or "")
+            if not key:
+                continue
+            names[key] = user.pk if names.get(key, user.pk) == user.pk else 0
+    return names
+
+
+def check_context(run: ImportRun, actor: User) -> CheckContext:
+    from enishi.core.permissions import can_view_sensitive
+
+    sensitive = can_view_sensitive(actor)
+    definitions = [
+        {
+            "key": d.key,
+            "label_ja": d.label_ja,
+            "label_en": d.label_en,
+            "type": d.type,
+            "required": d.required,
+            "choices": d.choices,
+            "applies_to": d.applies_to,
+            "sensitive": d.sensitive,
+        }
+        for d in custom_fields.active_definitions()
+        if sensitive or not d.sensitive
+    ]
+    return CheckContext(
+        target=run.target,
+        mapping=list(run.mapping),
+        width=len(run.headers),
+        default_kind=(run.options or {}).get("default_kind", "auto"),
+        language=run.language,
+        encoding=run.encoding if run.file_format == "csv" else "",
+        definitions=definitions,
+        users=user_names(),
+    )
+
+
+def estimate_rows(run: ImportRun, path) -> int:
+    if run.file_format == "xlsx":
+        rows = next((s["rows"] for s in run.sheets if s["name"] == run.sheet), 0)
+        return max(0, rows - run.header_row)
+    count = 0
+    with files.open_binary(path) as fh:
+        while block := fh.read(4 * 1024 * 1024):
+            count += block.count(b"\n")
+    return max(1, count + 1 - run.header_row)
+
+
+def _limited(rows: Iterable[files.SourceRow], limit: int) -> Iterator[files.SourceRow]:
+    for count, row in enumerate(rows, start=1):
+        if count > limit:
+            raise TooManyRows
+        yield row
+
+
+def _progress(run: ImportRun, **fields: Any) -> None:
+    fields.setdefault("heartbeat_at", timezone.now())
+    for name, value in fields.items():
+        setattr(run, name, value)
+    ImportRun.objects.filter(pk=run.pk).update(**fields)
+
+
+def analyse(run: ImportRun) -> None:
+    """Check every row and store what would happen to it; the run ends at the preview, or back
+    at the mapping step with a message when the file cannot be imported."""
+    from enishi.imports.services import layout_of, run_path
+
+    actor = run.created_by
+    with translation.override(run.language):
+        run.rows.all().delete()
+        run.companies.all().delete()
+        path = run_path(run)
+        layout = layout_of(run)
+        try:
+            estimate = estimate_rows(run, path)
+        except files.ImportFileError as exc:
+            _fail_analysis(run, exc.message)
+            return
+        _progress(run, phase="checking", progress_done=0, progress_total=estimate, error="")
+        limit = conf.max_rows()
+        try:
+            if estimate > limit:
+                # Counting is cheap next to checking: a file that is too big says so at once.
+                for _row in _limited(files.iter_rows(path, layout), limit):
+                    pass
+        except TooManyRows:
+            _fail_analysis(run, too_many_rows_message(limit))
+            return
+        except files.ImportFileError as exc:
+            _fail_analysis(run, exc.message)
+            return
+        ctx = check_context(run, actor)
+        parallel = estimate >= conf.parallel_min_rows() and conf.workers() > 1
+        matcher = {"activities": ActivityMatcher, "contracts": ContractMatcher}.get(
+            run.target, CustomerMatcher
+        )(run, actor)
+        done = 0
+        try:
+            chunks = pool.checked_chunks(
+                ctx, _limited(files.iter_rows(path, layout), limit), parallel=parallel
+            )
+            for checked in _batched(chunks, matcher.CHUNK):
+                rows = matcher.chunk(checked)
+                with transaction.atomic():
+                    bulk.insert(ImportRow, rows)
+                done += len(rows)
+                _progress(run, progress_done=done, progress_total=max(estimate, done))
+        except TooManyRows:
+            _fail_analysis(run, too_many_rows_message(limit))
+            return
+        except files.ImportFileError as exc:
+            _fail_analysis(run, exc.message)
+            return
+        if done == 0:
+            _fail_analysis(run, _("The file has no data rows below the header row."))
+            return
+        _progress(run, phase="comparing")
+        matcher.finish()
+        summary = dict(run.rows.values_list("category").annotate(n=Count("id")).order_by())
+        summary["rows"] = done
+        summary["new_companies"] = matcher.new_companies
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.PREVIEW,
+            phase="",
+            row_count=done,
+            summary=summary,
+            progress_done=done,
+            progress_total=done,
+            heartbeat_at=timezone.now(),
+        )
+
+
+def too_many_rows_message(limit: int) -> str:
+    return _(
+        "The file has more than %(limit)s rows, the most one import takes (setting "
+        "ENISHI_IMPORT_MAX_ROWS). Split it into several files: rows already imported "
+        "are recognised when the next file is checked."
+    ) % {"limit": f"{limit:,}"}
+
+
+def _batched(chunks: Iterable[list[Checked]], size: int) -> Iterator[list[Checked]]:
+    buffer: list[Checked] = []
+    for chunk in chunks:
+        buffer.extend(chunk)
+        if len(buffer) >= size:
+            yield buffer
+            buffer = []
+    if buffer:
+        yield buffer
+
+
+def _fail_analysis(run: ImportRun, message: str) -> None:
+    run.rows.all().delete()
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.MAPPING, phase="", error=message, heartbeat_at=timezone.now()
+    )
+    run.status, run.error = ImportRun.Status.MAPPING, message
+
+
+def _row(run: ImportRun, checked: Checked) -> ImportRow:
+    return ImportRow(
+        run=run,
+        number=checked.number,
+        line=checked.line,
+        kind=checked.kind,
+        values=checked.values,
+        data=checked.data,
+        problems=checked.problems,
+        notes=checked.notes,
+        category=Category.INVALID if checked.problems else Category.NEW,
+    )
+
+
+def _apply_fixes(run: ImportRun, fixes: dict[int, dict[str, Any]]) -> None:
+    numbers = sorted(fixes)
+    for start in range(0, len(numbers), WRITE_BATCH):
+        batch = numbers[start : start + WRITE_BATCH]
+        rows = list(run.rows.filter(number__in=batch))
+        fields: set[str] = set()
+        for row in rows:
+            for name, value in fixes[row.number].items():
+                if name == "notes+":
+                    row.notes = row.notes + value
+                    fields.add("notes")
+                elif name == "problems+":
+                    row.problems = row.problems + value
+                    fields.add("problems")
+                else:
+                    setattr(row, name, value)
+                    fields.add(name)
+        if rows and fields:
+            with transaction.atomic():
+                bulk.update(ImportRow, rows, sorted(fields))
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+class CustomerMatcher:
+    CHUNK = 2000
+    # Fields a candidate karte needs for matching and for the preview (not its documents).
+    DEFER = ("search_text", "search_bigrams", "needs", "preferences", "notes", "custom_fields")
+
+    def __init__(self, run: ImportRun, actor: User):
+        self.run = run
+        self.actor = actor
+        self.visible = customer_visible(actor)
+        self.candidate_keys: dict[int, Any] = {}
+        self.file_codes: dict[str, int] = {}
+        self.companies_by_code: dict[str, dict | None] = {}
+        self.companies_by_key: dict[str, dict | None] = {}
+        self.file_company_by_code: dict[str, int] = {}
+        self.file_company_by_key: dict[str, int] = {}
+        self.pending: dict[int, dict[str, Any]] = {}
+        self.keys: list[Any] = []
+        self.categories: dict[int, str] = {}
+        self.new_companies = 0
+
+    # -- per chunk --
+
+    def _candidates(
+        self, rows: list[Checked]
+    ) -> tuple[dict[str, dict[Any, list]], dict[int, Customer]]:
+        wanted: dict[str, set] = defaultdict(set)
+        for c in rows:
+            lookup = c.lookup
+            for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
+                if lookup.get(name):
+                    wanted[name].add(lookup[name])
+            wanted["e164"].update(lookup.get("e164") or [])
+        q = Q(pk__in=[])
+        for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
+            if wanted[name]:
+                q |= Q(**{f"{name}__in": wanted[name]})
+        if wanted["e164"]:
+            q |= Q(phone_e164__in=wanted["e164"]) | Q(mobile_e164__in=wanted["e164"])
+        found = {
+            c.pk: c for c in self.visible.filter(q).select_related("company").defer(*self.DEFER)
+        }
+        index: dict[str, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
+        for customer in found.values():
+            for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
+                value = getattr(customer, name)
+                if value:
+                    index[name][value].append(customer)
+            for phone in {customer.phone_e164, customer.mobile_e164} - {""}:
+                index["e164"][phone].append(customer)
+        return index, found
+
+    def _keys_of(self, customer: Customer):
+        keys = self.candidate_keys.get(customer.pk)
+        if keys is None:
+            keys = self.candidate_keys[customer.pk] = match.record_keys(
+                match.customer_record(customer)
+            )
+        return keys
+
+    def _taken_codes(self, codes: set[str]) -> dict[str, int]:
+        if not codes:
+            return {}
+        return dict(Customer.objects.filter(code__in=codes).values_list("code", "pk"))
+
+    def _existing_companies(self, rows: list[Checked]) -> None:
+        codes = {c.company["code"] for c in rows if c.company.get("code")}
+        keys = {c.company["key"] for c in rows if c.company.get("key")}
+        codes -= set(self.companies_by_code)
+        keys -= set(self.companies_by_key)
+        if not codes and not keys:
+            return
+        found = (
+            self.visible.filter(kind=Customer.Kind.COMPANY)
+            .filter(Q(code__in=codes) | Q(name_key__in=keys))
+            .order_by("pk")
+            .values("pk", "code", "name", "name_key")
+        )
+        for code in codes:
+            self.companies_by_code[code] = None
+        for key in keys:
+            self.companies_by_key[key] = None
+        for company in found:
+            if company["code"] in codes and self.companies_by_code.get(company["code"]) is None:
+                self.companies_by_code[company["code"]] = company
+            if (
+                company["name_key"] in keys
+                and self.companies_by_key.get(company["name_key"]) is None
+            ):
+                self.companies_by_key[company["name_key"]] = company
+
+    def chunk(self, checked: list[Checked]) -> list[ImportRow]:
+        valid = [c for c in checked if c.valid]
+        index, _found = self._candidates(valid)
+        taken = self._taken_codes({c.lookup["code"] for c in valid if c.lookup.get("code")})
+        self._existing_companies([c for c in valid if c.company])
+        rows = []
+        for c in checked:
+            row = _row(self.run, c)
+            rows.append(row)
+            if row.category == Category.INVALID:
+                continue
+            self._decide(c, row, index, taken)
+            if row.category == Category.INVALID:
+                continue
+            self.categories[c.number] = row.category
+            c.keys.id = c.number
+            self.keys.append(c.keys)
+            if c.kind == Customer.Kind.COMPANY:
+                key = c.data.get("name_key")
+                if key:
+                    self.file_company_by_key.setdefault(key, c.number)
+                if c.lookup.get("code"):
+                    self.file_company_by_code.setdefault(c.lookup["code"], c.number)
+            elif c.company:
+                self._link_company(c, row)
+        return rows
+
+    def _decide(self, c: Checked, row: ImportRow, index, taken: dict[str, int]) -> None:
+        lookup = c.lookup
+        code = lookup.get("code", "")
+        if code:
+            first = self.file_codes.get(code)
+            if first is not None:
+                row.problems = row.problems + [
+                    [
+                        "code",
+                        _("This customer code is already used by row %(n)s of the file.")
+                        % {"n": first},
+                    ]
+                ]
+                row.category = Category.INVALID
+                return
+            self.file_codes[code] = c.number
+            same = [k for k in index["code"].get(code, []) if k.code == code]
+            if same:
+                self._matched(c, row, same[0], ["same_code"])
+                return
+            if code in taken:
+                row.problems = row.problems + [
+                    ["code", _("Another customer already has this code.")]
+                ]
+                row.category = Category.INVALID
+                return
+        if c.kind == Customer.Kind.COMPANY and lookup.get("corporate_number"):
+            same = [
+                k
+                for k in index["corporate_number"].get(lookup["corporate_number"], [])
+                if k.kind == Customer.Kind.COMPANY
+            ]
+            if same:
+                self._matched(c, row, same[0], ["same_corporate_number"])
+                return
+        candidates: dict[int, Customer] = {}
+        for name in ("email_key", "name_key", "kana_key"):
+            for k in index[name].get(lookup.get(name) or None, []):
+                candidates[k.pk] = k
+        for phone in lookup.get("e164") or []:
+            for k in index["e164"].get(phone, []):
+                candidates[k.pk] = k
+        best: tuple[float, Customer | None, tuple] = (0.0, None, ())
+        for candidate in sorted(candidates.values(), key=lambda k: k.pk):
+            if candidate.code and code and candidate.code != code:
+                continue  # two different customer codes: the business says they differ
+            scored = match.score_pair(c.keys, self._keys_of(candidate))
+            if scored.score > best[0]:
+                best = (scored.score, candidate, scored.reasons)
+        score, candidate, reasons = best
+        if candidate is not None and score >= match.SIMILAR_THRESHOLD:
+            row.match_id, row.match_score, row.match_reasons = candidate.pk, score, list(reasons)
+            if score >= match.DEFAULT_THRESHOLD:
+                row.category = Category.DUPLICATE
+        self._create_problems(c, row)
+
+    def _create_problems(self, c: Checked, row: ImportRow) -> None:
+        if not c.create_problems:
+            return
+        if row.category == Category.NEW:
+            row.problems = row.problems + c.create_problems
+            row.category = Category.INVALID
+        else:
+            row.data = {**row.data, "_create_problems": c.create_problems}
+
+    def _matched(self, c: Checked, row: ImportRow, karte: Customer, reasons: list[str]) -> None:
+        row.category = Category.MATCHED
+        row.match_id, row.match_score, row.match_reasons = karte.pk, 1.0, reasons
+        if karte.kind != c.kind:
+            row.notes = row.notes + [
+                [
+                    "kind",
+                    _("The karte is a %(kind)s: it stays one.")
+                    % {"kind": karte.get_kind_display()},
+                ]
+            ]
+        self._create_problems(c, row)
+
+    def _link_company(self, c: Checked, row: ImportRow) -> None:
+        company = c.company
+        found = None
+        if company.get("code"):
+            found = self.companies_by_code.get(company["code"])
+        if found is None and company.get("key"):
+            found = self.companies_by_key.get(company["key"])
+        if found is not None:
+            row.company = {"id": found["pk"], "name": found["name"]}
+            return
+        if not company.get("key"):
+            row.notes = row.notes + [
+                [
+                    "company_code",
+                    _(
+                        "No company you can see has this code: the person is imported without a company."
+                    ),
+                ]
+            ]
+            return
+        self.pending[c.number] = company
+
+    # -- after the last chunk --
+
+    def finish(self) -> None:
+        fixes: dict[int, dict[str, Any]] = defaultdict(dict)
+        self._file_duplicates(fixes)
+        self._resolve_companies(fixes)
+        _apply_fixes(self.run, fixes)
+
+    def _file_duplicates(self, fixes) -> None:
+        if len(self.keys) < 2:
+            return
+        groups = match.find_duplicates(self.keys, keys=self.keys)
+        for group in groups:
+            members = sorted(group.members)
+            first = members[0]
+            for number in members[1:]:
+                if self.categories.get(number) not in (Category.NEW, Category.DUPLICATE):
+                    continue
+                reasons: dict[str, None] = {}
+                score = 0.0
+                for a, b, found in group.pairs:
+                    if number in (a, b):
+                        reasons.update(dict.fromkeys(found.reasons))
+                        score = max(score, found.score)
+                fixes[number].update(
+                    category=Category.FILE_DUPLICATE,
+                    duplicate_of=first,
+                    match_reasons=list(reasons),
+                    match_score=score or group.score,
+                )
+
+    def _resolve_companies(self, fixes) -> None:
+        new: dict[str, dict[str, Any]] = {}
+        for number, company in self.pending.items():
+            row_number = None
+            if company.get("code"):
+                row_number = self.file_company_by_code.get(company["code"])
+            if row_number is None:
+                row_number = self.file_company_by_key.get(company["key"])
+            if row_number is not None:
+                fixes[number]["company"] = {"row": row_number, "name": company["name"]}
+                fixes[number]["notes+"] = [
+                    [
+                        "company_name",
+                        _("Linked to the company in row %(n)s of this file.") % {"n": row_number},
+                    ]
+                ]
+                continue
+            first = new.setdefault(company["key"], dict(company))
+            fixes[number]["company"] = {
+                "new": company["key"],
+                "name": first["name"],
+                "kana": first.get("kana", ""),
+                "code": first.get("code", ""),
+            }
+            fixes[number]["notes+"] = [
+                [
+                    "company_name",
+                    _("The company “%(name)s” will be created.") % {"name": first["name"]},
+                ]
+            ]
+        codes = {c["code"] for c in new.values() if c.get("code")}
+        taken = set(Customer.objects.filter(code__in=codes).values_list("code", flat=True)) | set(
+            self.file_codes
+        )
+        for company in new.values():
+            if company.get("code") in taken:
+                company["code"] = ""
+        for fix in fixes.values():
+            company = fix.get("company") or {}
+            if company.get("code") in taken:
+                company["code"] = ""
+        self.new_companies = len(new)
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+class KarteMatcher:
+    """Rows about a karte (activities, contracts): each finds its one karte among those the
+    user may see, by customer code, else phone or e-mail (narrowed by name), else name."""
+
+    CHUNK = 2000
+
+    def __init__(self, run: ImportRun, actor: User):
+        self.run = run
+        self.actor = actor
+        self.visible = customer_visible(actor)
+        self.seen: dict[tuple, int] = {}
+        self.new_companies = 0
+
+    def chunk(self, checked: list[Checked]) -> list[ImportRow]:
+        valid = [c for c in checked if c.valid]
+        codes = {c.lookup["code"] for c in valid if c.lookup.get("code")}
+        phones = set(itertools.chain.from_iterable(c.lookup.get("e164") or [] for c in valid))
+        emails = {c.lookup["email_key"] for c in valid if c.lookup.get("email_key")}
+        names = set(itertools.chain.from_iterable(c.lookup.get("name_keys") or [] for c in valid))
+        q = Q(code__in=codes) | Q(email_key__in=emails) | Q(name_key__in=names)
+        q |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
+        kartes = list(self.visible.filter(q))
+        self.kartes = {k.pk: k for k in kartes}
+        rows = []
+        for c in checked:
+            row = _row(self.run, c)
+            rows.append(row)
+            if row.category == Category.INVALID:
+                continue
+            karte, problem = self._karte(c, kartes)
+            if karte is None:
+                row.problems = row.problems + [["customer_code", problem]]
+                row.category = Category.INVALID
+                continue
+            row.match_id = karte.pk
+            row.data = {**row.data, "customer_name": karte.name}
+        self.decide([r for r in rows if r.category != Category.INVALID])
+        return rows
+
+    def decide(self, rows: list[ImportRow]) -> None:
+        raise NotImplementedError
+
+    def _karte(self, c: Checked, kartes: list[Customer]) -> tuple[Customer | None, str]:
+        lookup = c.lookup
+        if lookup.get("code"):
+            found = [k for k in kartes if k.code == lookup["code"]]
+        else:
+            found = []
+            phones = set(lookup.get("e164") or [])
+            if phones or lookup.get("email_key"):
+                found = [
+                    k
+                    for k in kartes
+                    if (phones & {k.phone_e164, k.mobile_e164})
+                    or (lookup.get("email_key") and k.email_key == lookup["email_key"])
+                ]
+            names = set(lookup.get("name_keys") or [])
+            if names:
+                by_name = [k for k in kartes if k.name_key in names]
+                found = [k for k in found if k.name_key in names] or (found if found else by_name)
+        if len(found) == 1:
+            return found[0], ""
+        if not found:
+            return None, _(
+                "No karte you can see matches this row (customer code, phone, e-mail or name)."
+            )
+        return None, _(
+            "Several kartes match this row (%(names)s): add a customer code column to say which."
+        ) % {"names": "、".join(k.name for k in found[:3])}
+
+    def finish(self) -> None:
+        return None
+
+
+class ActivityMatcher(KarteMatcher):
+    def decide(self, rows: list[ImportRow]) -> None:
+        """An activity the karte already has (same time, type and subject) is a duplicate."""
+        from enishi.activities.models import Activity
+
+        moments = {r.number: datetime.datetime.fromisoformat(r.data["occurred_at"]) for r in rows}
+        # Aware datetimes compare (and hash) by the instant, whatever their time zone.
+        existing = set(
+            Activity.objects.filter(
+                customer_id__in={r.match_id for r in rows},
+                occurred_at__in=set(moments.values()),
+                deleted_at__isnull=True,
+            ).values_list("customer_id", "occurred_at", "type", "subject")
+        )
+        for row in rows:
+            key = (row.match_id, moments[row.number], row.data["type"], row.data.get("subject", ""))
+            if key in self.seen:
+                row.category = Category.FILE_DUPLICATE
+                row.duplicate_of = self.seen[key]
+            elif key in existing:
+                row.category = Category.DUPLICATE
+                row.match_reasons = ["same_activity"]
+            else:
+                self.seen[key] = row.number
+
+
+class _TryOnly(Exception):
+    """Raised inside a savepoint to take back a trial write."""
+
+
+class ContractMatcher(KarteMatcher):
+    def decide(self, rows: list[ImportRow]) -> None:
+        """Each contract is tried with `contract_create` in a savepoint that is rolled back, so
+        the preview shows exactly the rules' problems; one the karte already has (same plan and
+        start) is a duplicate."""
+        from enishi.sales.models import Contract, Product
+
+        codes = {r.data["product_code"] for r in rows if r.data.get("product_code")}
+        products = {p.code: p for p in Product.objects.filter(code__in=codes)}
+        existing = set(
+            Contract.objects.filter(
+                customer_id__in={r.match_id for r in rows}, deleted_at__isnull=True
+            ).values_list("customer_id", "plan", "starts_on")
+        )
+        for row in rows:
+            problems = contract_problems(self.actor, self.kartes[row.match_id], row.data, products)
+            if problems:
+                row.problems = row.problems + problems
+                row.category = Category.INVALID
+                continue
+            plan = row.data.get("plan") or getattr(
+                products.get(row.data.get("product_code")), "name", ""
+            )
+            starts = datetime.date.fromisoformat(row.data["starts_on"])
+            key = (row.match_id, plan, starts)
+            if key in self.seen:
+                row.category = Category.FILE_DUPLICATE
+                row.duplicate_of = self.seen[key]
+            elif key in existing:
+                row.category = Category.DUPLICATE
+                row.match_reasons = ["same_contract"]
+            else:
+                self.seen[key] = row.number
+
+
+def contract_values(
+    data: dict[str, Any], products: dict[str, Any], users: dict[int, Any]
+) -> dict[str, Any]:
+    """A checked contract row as `contract_create` takes it."""
+    values: dict[str, Any] = {}
+    for name in ("plan", "note", "cancellation_reason", "auto_renew", "amount", "period"):
+        if name in data and data[name] not in (None, ""):
+            values[name] = data[name]
+    for name in ("starts_on", "ends_on", "renews_on", "cancelled_on"):
+        if data.get(name):
+            values[name] = datetime.date.fromisoformat(data[name])
+    if data.get("product_code"):
+        values["product"] = products.get(data["product_code"])
+    if data.get("owner_id"):
+        values["owner"] = users.get(data["owner_id"])
+    return values
+
+
+def contract_problems(
+    actor: User, karte: Customer, data: dict[str, Any], products
+) -> list[list[str]]:
+    from django.core.exceptions import ValidationError
+
+    from enishi.sales.services import contract_create
+
+    if data.get("product_code") and data["product_code"] not in products:
+        return [["product_code", _("There is no product with this code.")]]
+    users = (
+        {data["owner_id"]: User.objects.filter(pk=data["owner_id"]).first()}
+        if data.get("owner_id")
+        else {}
+    )
+    try:
+        with transaction.atomic():
+            contract_create(
+                actor=actor, customer=karte, data=contract_values(data, products, users)
+            )
+            raise _TryOnly
+    except _TryOnly:
+        return []
+    except ValidationError as exc:
+        return [
+            [key, message] for key, messages in exc.message_dict.items() for message in messages
+        ]
+
+
+def reasons_text(codes: list[str]) -> str:
+    return "、".join(reason_label(code) for code in codes)

@@ -1,0 +1,667 @@
+"""Checking rows: every cell through the same rules as the karte form, without the database.
+
+`check_rows` turns a chunk of file rows into `Checked` rows: the values ready to write (cleaned
+by `customers.services.customer_clean`, custom fields by `customers.fields.clean_value`, keys
+and search documents by `customers.services.apply_derived_fields`), the problems that reject
+the row, notes worth knowing, and the matching keys (`quality.match.record_keys`). Nothing here
+touches the database, so big files are checked in worker processes (`pool.py`) and small ones
+in the request's own process, with the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from enishi.imports import targets as t
+from enishi.imports.files import UNREADABLE, SourceRow, cell_text, encoding_label
+
+# Values written to the database that are dates (stored as ISO text in the row's data).
+DATE_FIELDS = ("birthday", "founded_on")
+DERIVED_FIELDS = (
+    "legal_form",
+    "legal_form_position",
+    "name_key",
+    "kana_key",
+    "phone_e164",
+    "mobile_e164",
+    "fax_e164",
+    "email_key",
+    "search_text",
+    "search_bigrams",
+)
+COMPANY_ONLY = (
+    "corporate_number",
+    "industry",
+    "employees",
+    "founded_on",
+    "fiscal_month",
+    "website",
+)
+PERSON_ONLY = ("department", "title", "is_key_person", "is_decision_maker", "birthday", "gender")
+
+
+@dataclass
+class CheckContext:
+    """What a worker needs to check rows: small and picklable."""
+
+    target: str
+    mapping: list[str]
+    width: int
+    default_kind: str = "auto"  # auto, person, company
+    language: str = "ja"
+    encoding: str = ""
+    definitions: list[dict[str, Any]] = field(default_factory=list)
+    # Folded user names (user name, display name, full name) → user id; 0 when ambiguous.
+    users: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Checked:
+    number: int
+    line: int
+    values: list[str]
+    kind: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    problems: list[list[str]] = field(default_factory=list)
+    notes: list[list[str]] = field(default_factory=list)
+    # Problems that only matter when the row creates a karte (it may update one instead).
+    create_problems: list[list[str]] = field(default_factory=list)
+    keys: Any = None
+    lookup: dict[str, Any] = field(default_factory=dict)
+    company: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def fold_user(name: str) -> str:
+    from enishi.quality import normalize
+
+    return normalize.collapse_spaces(normalize.nfkc(name)).replace(" ", "").lower()
+
+
+class _Row:
+    """The mapped cells of one row, converted by target type, problems collected by field."""
+
+    def __init__(self, ctx: CheckContext, targets: dict[str, t.Target], row: SourceRow):
+        self.ctx = ctx
+        self.targets = targets
+        self.cells: dict[str, Any] = {}
+        self.problems: list[list[str]] = []
+        self.notes: list[list[str]] = []
+        for index, key in enumerate(ctx.mapping):
+            if key:
+                # Trailing empty cells are not in the row; the column is still the row's.
+                self.cells[key] = row.cells[index] if index < len(row.cells) else None
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append([key, str(message)])
+
+    def note(self, key: str, message: str) -> None:
+        self.notes.append([key, str(message)])
+
+    def has(self, key: str) -> bool:
+        value = self.cells.get(key)
+        return value is not None and cell_text(value).strip() != ""
+
+    def text(self, key: str) -> str:
+        if key not in self.cells:
+            return ""
+        text = t.text_value(self.cells[key])
+        if t.looks_like_formula(text):
+            self.note(key, _("Looks like a spreadsheet formula: imported as text, not calculated."))
+        return text
+
+    def convert(self, key: str, fn) -> Any:
+        if key not in self.cells:
+            return None
+        try:
+            return fn(self.cells[key])
+        except t.CellError as exc:
+            self.problem(key, str(exc))
+            return None
+
+
+def _choice_indexes(targets: dict[str, t.Target]) -> dict[str, dict[str, str]]:
+    return {k: t.choice_index(v) for k, v in targets.items() if v.type == "choice"}
+
+
+_INDEX_CACHE: dict[tuple[str, str], tuple[dict, dict]] = {}
+
+
+def _targets_of(ctx: CheckContext) -> tuple[dict[str, t.Target], dict[str, dict[str, str]]]:
+    cache_key = (ctx.target, translation.get_language() or "")
+    if cache_key not in _INDEX_CACHE:
+        base = {
+            "activities": t.activity_targets,
+            "contracts": t.contract_targets,
+        }.get(ctx.target, t.customer_targets)()
+        found = {target.key: target for target in base}
+        _INDEX_CACHE[cache_key] = (found, _choice_indexes(found))
+    return _INDEX_CACHE[cache_key]
+
+
+def check_rows(ctx: CheckContext, rows: list[SourceRow], first_number: int) -> list[Checked]:
+    """Check a chunk of rows; `first_number` is the 1-based data row number of the first."""
+    with translation.override(ctx.language):
+        targets, indexes = _targets_of(ctx)
+        definitions = _definitions(ctx)
+        checker = {"activities": _check_activity, "contracts": _check_contract}.get(
+            ctx.target, _check_customer
+        )
+        return [
+            checker(ctx, targets, indexes, definitions, row, first_number + offset)
+            for offset, row in enumerate(rows)
+        ]
+
+
+def _definitions(ctx: CheckContext):
+    from enishi.customers.models import FieldDefinition
+
+    return {d["key"]: FieldDefinition(**d) for d in ctx.definitions}
+
+
+def _common(ctx: CheckContext, row: SourceRow, number: int) -> tuple[Checked, list[str]]:
+    values = [cell_text(c) for c in row.cells]
+    checked = Checked(number=number, line=row.line, values=values)
+    extra = [v for v in values[ctx.width :] if v.strip()]
+    if extra:
+        checked.problems.append(
+            [
+                "",
+                _(
+                    "This row has %(count)s more cells than the header row (%(values)s): "
+                    "a delimiter inside a value without quotes?"
+                )
+                % {"count": len(extra), "values": "、".join(v[:20] for v in extra[:3])},
+            ]
+        )
+    if any(UNREADABLE in v for v in values):
+        checked.problems.append(
+            [
+                "",
+                _(
+                    "Some characters of this row could not be read as %(encoding)s: check the "
+                    "file's encoding."
+                )
+                % {"encoding": encoding_label(ctx.encoding) if ctx.encoding else "UTF-8"},
+            ]
+        )
+    return checked, values
+
+
+def _user(r: _Row, key: str) -> int | None:
+    name = r.text(key)
+    if not name:
+        return None
+    found = r.ctx.users.get(fold_user(name))
+    if found is None:
+        r.problem(key, _("There is no active user called “%(name)s”.") % {"name": name})
+        return None
+    if found == 0:
+        r.problem(
+            key, _("Several users are called “%(name)s”: use the user name.") % {"name": name}
+        )
+        return None
+    return found
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+def _kind(ctx: CheckContext, r: _Row, indexes) -> str:
+    if r.has("kind"):
+        value = r.convert("kind", lambda v: t.choice_value(r.targets["kind"], v, indexes["kind"]))
+        if value:
+            return value
+    if ctx.default_kind in ("person", "company"):
+        return ctx.default_kind
+    if r.has("name") or r.has("family_name") or r.has("given_name"):
+        return "person"
+    if r.has("company_name"):
+        return "company"
+    return "person"
+
+
+def _customer_data(ctx, r: _Row, kind: str, indexes, definitions) -> dict[str, Any]:
+    from enishi.quality import normalize
+
+    data: dict[str, Any] = {"kind": kind}
+    texts = (
+        "code", "name", "family_name", "given_name", "legal_name", "corporate_number",
+        "industry", "website", "sns", "department", "title", "prefecture", "city", "town",
+        "street", "building", "email", "email_alt", "payment_terms", "needs", "preferences",
+        "notes",
+    )  # fmt: skip
+    for key in texts:
+        if key in r.cells:
+            data[key] = r.text(key)
+    kana = r.text("name_kana")
+    if not kana and (r.has("family_kana") or r.has("given_kana")):
+        kana = " ".join(p for p in (r.text("family_kana"), r.text("given_kana")) if p)
+    if kana or "name_kana" in r.cells:
+        data["name_kana"] = kana
+    if kind == "company":
+        # A company row may name itself in the company columns.
+        if not data.get("name") and r.has("company_name"):
+            data["name"] = r.text("company_name")
+        if not data.get("name_kana") and r.has("company_kana"):
+            data["name_kana"] = r.text("company_kana")
+        if data.get("name_kana"):
+            data["name_kana"] = t.reading_text(data["name_kana"])
+        if not data.get("code") and r.has("company_code"):
+            data["code"] = r.text("company_code")
+    for key in ("phone", "mobile", "fax"):
+        if key in r.cells:
+            text, restored = t.phone_text(r.cells[key])
+            data[key] = text
+            if restored:
+                r.note(key, _("The leading 0 that Excel drops from numbers was put back."))
+    if "postal_code" in r.cells:
+        text, padded = t.postal_text(r.cells["postal_code"])
+        with contextlib.suppress(ValidationError):
+            # "〒123-4567" is longer than the stored "123-4567": normalise before the checks.
+            text = normalize.normalize_postal_code(text) if text else text
+        data["postal_code"] = text
+        if padded:
+            r.note("postal_code", _("The leading 0 that Excel drops from numbers was put back."))
+    if r.has("address"):
+        parts = t.split_address(r.text("address"), data.get("postal_code", ""))
+        for part, value in parts.items():
+            if not data.get(part):
+                data[part] = value
+    for key in DATE_FIELDS:
+        if key in r.cells:
+            data[key] = r.convert(key, t.date_value)
+    if "employees" in r.cells:
+        data["employees"] = r.convert("employees", t.int_value)
+    if "fiscal_month" in r.cells:
+        data["fiscal_month"] = r.convert("fiscal_month", t.month_value)
+    for key in ("is_key_person", "is_decision_maker"):
+        if key in r.cells:
+            data[key] = bool(r.convert(key, t.bool_value))
+    for key in ("gender", "status", "rank", "acquisition_channel"):
+        if key in r.cells:
+            value = r.convert(key, lambda v, k=key: t.choice_value(r.targets[k], v, indexes[k]))
+            if value or key != "status":
+                data[key] = value or ""
+    permissions = {}
+    for channel in ("email", "phone", "post", "sns"):
+        key = f"contact_{channel}"
+        if key in r.cells:
+            value = r.convert(key, t.bool_value)
+            if value is not None:
+                permissions[channel] = value
+    if permissions:
+        data["contact_permissions"] = permissions
+    if "tags" in r.cells:
+        data["tags"] = t.tags_value(r.cells["tags"])
+    for key in PERSON_ONLY if kind == "company" else COMPANY_ONLY:
+        if data.get(key) not in (None, "", False):
+            r.note(
+                key,
+                _("Ignored: this field is for %(kind)s only.")
+                % {"kind": _("persons") if kind == "company" else _("companies")},
+            )
+        data.pop(key, None)
+    return data
+
+
+def _custom_values(r: _Row, kind: str, definitions) -> dict[str, Any]:
+    from enishi.customers import fields as custom_fields
+    from enishi.customers.models import FieldDefinition
+
+    values: dict[str, Any] = {}
+    for target_key in [k for k in r.cells if k.startswith(t.CUSTOM_PREFIX)]:
+        key = target_key[len(t.CUSTOM_PREFIX) :]
+        definition = definitions.get(key)
+        if definition is None or not definition.applies(kind):
+            if r.has(target_key):
+                r.note(target_key, _("Ignored: this field is not used for this kind of customer."))
+            continue
+        raw = r.cells[target_key]
+        kinds = FieldDefinition.Type
+        try:
+            if definition.type == kinds.DATE:
+                value: Any = t.date_value(raw)
+            elif definition.type == kinds.BOOLEAN:
+                value = t.bool_value(raw)
+            elif definition.type == kinds.MULTI_CHOICE:
+                value = t.tags_value(raw)
+            elif definition.type in (kinds.NUMBER, kinds.MONEY) and isinstance(raw, int | float):
+                value = raw
+            else:
+                value = r.text(target_key)
+        except t.CellError as exc:
+            r.problem(target_key, str(exc))
+            continue
+        if value is None or value == "" or value == []:
+            values[key] = None
+            continue
+        try:
+            values[key] = custom_fields.clean_value(definition, value)
+        except ValidationError as exc:
+            for message in exc.messages:
+                r.problem(target_key, message)
+    return values
+
+
+def _missing_required(kind: str, custom: dict[str, Any], definitions) -> list[list[str]]:
+    return [
+        [t.CUSTOM_PREFIX + key, _("This field is required.")]
+        for key, definition in definitions.items()
+        if definition.required and definition.applies(kind) and custom.get(key) in (None, "", [])
+    ]
+
+
+_PLACEHOLDER = None
+_PROTOTYPE = None
+
+
+def _blank_customer():
+    """A new, unsaved karte with every default: a copy of one made once (a karte has 60 fields,
+    and building one from scratch per row costs more than checking it)."""
+    global _PROTOTYPE
+    from django.db.models.base import ModelState
+
+    from enishi.customers.models import Customer
+
+    if _PROTOTYPE is None:
+        _PROTOTYPE = Customer()
+    customer = Customer.__new__(Customer)
+    customer.__dict__.update(_PROTOTYPE.__dict__)
+    customer._state = ModelState()
+    customer.contact_permissions = {}
+    customer.custom_fields = {}
+    return customer
+
+
+def _placeholder():
+    """An unsaved karte passed as `instance` so that customer_clean checks a row without a name
+    as it would check an update (the row may update a karte; as a new one it needs a name)."""
+    global _PLACEHOLDER
+    if _PLACEHOLDER is None:
+        from enishi.customers.models import Customer
+
+        _PLACEHOLDER = Customer()
+    return _PLACEHOLDER
+
+
+def _clean(data: dict[str, Any], kind: str, problems: list[list[str]]) -> dict[str, Any] | None:
+    from enishi.customers.services import customer_clean
+
+    to_clean = {k: v for k, v in data.items() if k not in ("code", "tags_raw")}
+    has_name = bool(str(to_clean.get("name") or "").strip()) or bool(
+        to_clean.get("family_name") or to_clean.get("given_name")
+    )
+    if not has_name:
+        to_clean.pop("name", None)
+    try:
+        cleaned = customer_clean(to_clean, kind=kind, instance=None if has_name else _placeholder())
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            for message in messages:
+                problems.append(["tags" if key == "tag_names" else key, message])
+        return None
+    if "code" in data:
+        code = str(data["code"] or "").strip()
+        if len(code) > 40:
+            problems.append(
+                [
+                    "code",
+                    _("Too long: at most %(limit)s characters (you entered %(count)s).")
+                    % {"limit": 40, "count": len(code)},
+                ]
+            )
+        cleaned["code"] = code
+    return cleaned
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+_COMPANIES: dict[tuple[str, str], tuple[dict[str, Any], list[list[str]]]] = {}
+
+
+def _company_checked(name: str, kana: str) -> tuple[dict[str, Any], list[list[str]]]:
+    """A company name as a new company karte would store it (companies repeat from row to row:
+    each is checked once per process)."""
+    from enishi.customers.services import customer_clean
+    from enishi.quality import normalize
+
+    found = _COMPANIES.get((name, kana))
+    if found is not None:
+        return found
+    if len(_COMPANIES) > 50_000:
+        _COMPANIES.clear()
+    problems: list[list[str]] = []
+    checked: dict[str, Any] = {}
+    try:
+        cleaned = customer_clean(
+            {"kind": "company", "name": name, "name_kana": kana}, kind="company"
+        )
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            field_key = {"name": "company_name", "name_kana": "company_kana"}.get(key, key)
+            problems.extend([field_key, message] for message in messages)
+    else:
+        checked = {
+            "name": cleaned["name"],
+            "kana": cleaned.get("name_kana", ""),
+            "key": normalize.company_name_key(cleaned["name"]),
+        }
+    _COMPANIES[(name, kana)] = (checked, problems)
+    return checked, problems
+
+
+def _company_of(ctx, r: _Row, kind: str, problems: list[list[str]]) -> dict[str, Any]:
+    """The company a person row names: checked as a new company would be."""
+    if kind != "person" or not (r.has("company_name") or r.has("company_code")):
+        return {}
+    name = r.text("company_name")
+    code = r.text("company_code")
+    kana = t.reading_text(r.text("company_kana"))
+    company: dict[str, Any] = {"name": name, "code": code, "kana": kana}
+    if name:
+        checked, found_problems = _company_checked(name, kana)
+        problems.extend(found_problems)
+        company.update(checked)
+    return company
+
+
+def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: int) -> Checked:
+    from enishi.customers.services import apply_derived_fields
+    from enishi.quality import match
+
+    checked, _values = _common(ctx, row, number)
+    r = _Row(ctx, targets, row)
+    kind = _kind(ctx, r, indexes)
+    checked.kind = kind
+    data = _customer_data(ctx, r, kind, indexes, definitions)
+    owner = _user(r, "owner") if "owner" in r.cells else None
+    custom = _custom_values(r, kind, definitions)
+    problems = checked.problems + r.problems
+    company = _company_of(ctx, r, kind, problems)
+    cleaned = _clean(data, kind, problems)
+    checked.notes = r.notes
+    checked.problems = problems
+    if cleaned is None or problems:
+        return checked
+    name_missing = "name" not in cleaned
+    if name_missing:
+        checked.create_problems.append(["name", _("Enter the name.")])
+    checked.create_problems.extend(_missing_required(kind, custom, definitions))
+    tags = cleaned.pop("tags", None)
+    customer = _blank_customer()
+    for name, value in cleaned.items():
+        setattr(customer, name, value)
+    if company.get("name"):
+        # The documents of a person name their company; the real one is linked when written.
+        stand_in = _blank_customer()
+        stand_in.pk, stand_in.kind, stand_in.name = -1, "company", company["name"]
+        stand_in.name_kana = company.get("kana", "")
+        customer.company = stand_in
+    customer.custom_fields = {k: v for k, v in custom.items() if v is not None}
+    apply_derived_fields(customer)
+    out = {k: json_value(v) for k, v in cleaned.items()}
+    out["custom_fields"] = custom
+    if tags is not None:
+        out["tags"] = tags
+    if owner:
+        out["owner_id"] = owner
+    out["_company_name"] = company.get("name", "")
+    for name in DERIVED_FIELDS:
+        out[name] = getattr(customer, name)
+    if name_missing:
+        out.pop("search_text")
+        out.pop("search_bigrams")
+    checked.data = out
+    checked.company = company
+    record = match.customer_record(customer)
+    record["id"] = number
+    checked.keys = match.record_keys(record)
+    checked.lookup = {
+        "code": cleaned.get("code", ""),
+        "corporate_number": cleaned.get("corporate_number", ""),
+        "email_key": customer.email_key,
+        "e164": [p for p in (customer.phone_e164, customer.mobile_e164) if p],
+        "name_key": customer.name_key if not name_missing else "",
+        "kana_key": customer.kana_key,
+    }
+    return checked
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+
+def _karte_lookup(r: _Row) -> dict[str, Any]:
+    """How a row names its karte: code, phone, e-mail or name (the analysis looks them up)."""
+    from enishi.quality import normalize
+
+    lookup: dict[str, Any] = {"code": r.text("customer_code")}
+    if r.has("customer_phone"):
+        phone, _restored = t.phone_text(r.cells["customer_phone"])
+        try:
+            lookup["e164"] = [normalize.parse_phone(phone).e164]
+        except ValidationError as exc:
+            r.problem("customer_phone", " ".join(exc.messages))
+    if r.has("customer_email"):
+        lookup["email_key"] = normalize.email_key(r.text("customer_email"))
+    if r.has("customer_name"):
+        name = r.text("customer_name")
+        lookup["name_keys"] = list(
+            dict.fromkeys([normalize.person_name_key(name), normalize.company_name_key(name)])
+        )
+    if not any(lookup.get(k) for k in ("code", "e164", "email_key", "name_keys")) and not any(
+        p[0].startswith("customer_") for p in r.problems
+    ):
+        r.problem(
+            "customer_code",
+            _("Say whose record this is: a customer code, phone, e-mail or name column."),
+        )
+    return lookup
+
+
+def _check_activity(ctx, targets, indexes, definitions, row: SourceRow, number: int) -> Checked:
+
+    checked, _values = _common(ctx, row, number)
+    r = _Row(ctx, targets, row)
+    data: dict[str, Any] = {}
+    for key in ("subject", "body", "outcome", "attendees", "next_action"):
+        if key in r.cells:
+            data[key] = r.text(key)
+    limits = {"subject": 200, "outcome": 200, "attendees": 300, "next_action": 200, "body": 20000}
+    for key, limit in limits.items():
+        if len(data.get(key, "")) > limit:
+            r.problem(
+                key,
+                _("Too long: at most %(limit)s characters (you entered %(count)s).")
+                % {"limit": limit, "count": len(data[key])},
+            )
+    occurred = r.convert("occurred_at", t.datetime_value)
+    if occurred is None and not any(p[0] == "occurred_at" for p in r.problems):
+        r.problem("occurred_at", _("Enter when it happened."))
+    elif occurred is not None:
+        if occurred > datetime.datetime.now(tz=occurred.tzinfo) + datetime.timedelta(days=366):
+            r.problem("occurred_at", _("This date is more than a year in the future."))
+        data["occurred_at"] = occurred.isoformat()
+    kind = r.convert("type", lambda v: t.choice_value(r.targets["type"], v, indexes["type"]))
+    data["type"] = kind or "call"
+    if r.has("direction"):
+        data["direction"] = (
+            r.convert(
+                "direction",
+                lambda v: t.choice_value(r.targets["direction"], v, indexes["direction"]),
+            )
+            or ""
+        )
+    due = r.convert("next_action_due", t.date_value)
+    if due is not None:
+        data["next_action_due"] = due.isoformat()
+        if not data.get("next_action"):
+            r.problem("next_action", _("Say what the next action is, or clear its date."))
+    staff = _user(r, "staff") if "staff" in r.cells else None
+    if staff:
+        data["staff_id"] = staff
+    if any("\x00" in str(v) for v in data.values()):
+        r.problem("", _("The text contains a control character that cannot be stored."))
+    lookup = _karte_lookup(r)
+    checked.problems += r.problems
+    checked.notes = r.notes
+    checked.data = data
+    checked.lookup = lookup
+    return checked
+
+
+# --- contracts ----------------------------------------------------------------------------------
+
+
+def _check_contract(ctx, targets, indexes, definitions, row: SourceRow, number: int) -> Checked:
+    """A contract row: its cells as values; the contract rules themselves are checked by the
+    analysis with `sales.services.contract_create` (in a savepoint it rolls back)."""
+    checked, _values = _common(ctx, row, number)
+    r = _Row(ctx, targets, row)
+    data: dict[str, Any] = {}
+    for key in ("plan", "note", "cancellation_reason"):
+        if key in r.cells:
+            data[key] = r.text(key)
+    for key in ("starts_on", "ends_on", "renews_on", "cancelled_on"):
+        value = r.convert(key, t.date_value)
+        if value is not None:
+            data[key] = value.isoformat()
+    if not data.get("starts_on") and not any(p[0] == "starts_on" for p in r.problems):
+        r.problem("starts_on", _("Enter the start date."))
+    if "auto_renew" in r.cells:
+        data["auto_renew"] = bool(r.convert("auto_renew", t.bool_value))
+    amount = r.convert("amount", t.yen_value)
+    if amount is not None:
+        data["amount"] = amount
+    if r.has("period"):
+        data["period"] = (
+            r.convert("period", lambda v: t.choice_value(r.targets["period"], v, indexes["period"]))
+            or ""
+        )
+    if r.has("product_code"):
+        data["product_code"] = r.text("product_code")
+    owner = _user(r, "owner") if "owner" in r.cells else None
+    if owner:
+        data["owner_id"] = owner
+    lookup = _karte_lookup(r)
+    checked.problems += r.problems
+    checked.notes = r.notes
+    checked.data = data
+    checked.lookup = lookup
+    return checked

@@ -1,0 +1,616 @@
+"""Reading uploaded files: what they really are, their encoding, delimiter, sheets and header row.
+
+Nothing here trusts the file name: the first bytes decide whether a file is a workbook, text or
+something else (a PDF, an old .xls, a Word file), and the message says which. Text files are
+decoded by a strict try-order (UTF-8, cp932, EUC-JP; a BOM wins outright); when more than one
+encoding reads the bytes, charset-normalizer's coherence picks one and the page says it was a
+guess. Workbooks are read in openpyxl's read-only mode (constant memory), formulas as their
+text (never evaluated), merged cells filled from their top-left cell.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from enishi.imports import conf
+
+SAMPLE_BYTES = 256 * 1024
+HEADER_SCAN_ROWS = 30
+SAMPLE_ROWS = 5
+# A cell longer than this is not customer data: the file is probably not what it claims.
+CELL_LIMIT = 128 * 1024
+UNREADABLE = "\ufffd"
+
+ENCODINGS: tuple[tuple[str, Any], ...] = (
+    ("utf-8", gettext_lazy("UTF-8")),
+    ("utf-8-sig", gettext_lazy("UTF-8 with BOM")),
+    ("cp932", gettext_lazy("Shift_JIS (cp932, Japanese Windows / Excel)")),
+    ("euc_jp", gettext_lazy("EUC-JP")),
+    ("utf-16", gettext_lazy("UTF-16 (Excel “Unicode text”)")),
+)
+ENCODING_NAMES = {code for code, _label in ENCODINGS}
+DELIMITERS: tuple[tuple[str, Any], ...] = (
+    (",", gettext_lazy("Comma (,)")),
+    ("\t", gettext_lazy("Tab")),
+    (";", gettext_lazy("Semicolon (;)")),
+    ("|", gettext_lazy("Vertical bar (|)")),
+)
+DELIMITER_CHARS = {code for code, _label in DELIMITERS}
+# Sheet XML and shared strings may expand this much beyond the upload limit (zip bombs).
+XLSX_EXPANSION = 25
+
+
+class ImportFileError(Exception):
+    """The file cannot be read as an import; `message` says why, for people."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- what the file is ----------------------------------------------------------------------
+
+
+def sniff_format(head: bytes, names: list[str] | None = None) -> str:
+    """ "xlsx" or "csv" from the first bytes (and a zip's member names); else ImportFileError."""
+    if not head.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
+        raise ImportFileError(_("The file is empty."))
+    if head.startswith(b"PK\x03\x04"):
+        names = names or []
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        if any(n.startswith("word/") for n in names):
+            raise ImportFileError(
+                _("This is a Word document. Save the list as .xlsx or CSV and upload that.")
+            )
+        if "content.xml" in names:
+            raise ImportFileError(
+                _(
+                    "This is an OpenDocument (LibreOffice) file. Save it as .xlsx or CSV "
+                    "and upload that."
+                )
+            )
+        raise ImportFileError(
+            _("This is a ZIP archive, not a workbook. Upload the .xlsx or CSV file inside it.")
+        )
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise ImportFileError(
+            _(
+                "This is an old Excel file (.xls) or a password-protected workbook. Open it in "
+                "Excel and save it as .xlsx (without a password) or as CSV."
+            )
+        )
+    for magic, what in (
+        (b"%PDF", _("a PDF document")),
+        (b"\x89PNG", _("an image")),
+        (b"\xff\xd8\xff", _("an image")),
+        (b"GIF8", _("an image")),
+        (b"{\\rtf", _("a rich-text document")),
+    ):
+        if head.startswith(magic):
+            raise ImportFileError(
+                _("This file is %(what)s, not a spreadsheet. Upload an .xlsx, CSV or TSV file.")
+                % {"what": what}
+            )
+    if _looks_binary(head):
+        raise ImportFileError(
+            _(
+                "This file does not contain text or a workbook that can be read. Upload an "
+                ".xlsx, CSV or TSV file."
+            )
+        )
+    return "csv"
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    sample = head[:8192]
+    if _utf16_without_bom(sample):
+        return False
+    # A stray NUL in a text file happens (it becomes a problem on its row); binary files are
+    # full of them and of other control bytes.
+    controls = sum(1 for b in sample if b < 0x09 or 0x0E <= b < 0x20)
+    return sample.count(0) > max(2, len(sample) // 200) or controls > len(sample) * 0.05
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """ "utf-16-le" / "utf-16-be" when every other byte is NUL (ASCII-heavy UTF-16 text)."""
+    if len(sample) < 8:
+        return None
+    even = sample[0::2]
+    odd = sample[1::2]
+    if odd.count(0) > len(odd) * 0.6 and even.count(0) < len(even) * 0.1:
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.6 and odd.count(0) < len(odd) * 0.1:
+        return "utf-16-be"
+    return None
+
+
+# --- text encodings --------------------------------------------------------------------------
+
+
+def _strict_decode(data: bytes, encoding: str, *, complete: bool) -> str | None:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        # final=False forgives a character cut in half at the end of a sample.
+        return decoder.decode(data, final=complete)
+    except UnicodeDecodeError:
+        return None
+
+
+def detect_encoding(sample: bytes, *, complete: bool = False) -> tuple[str, bool]:
+    """(encoding, certain) for a text sample. A BOM decides; otherwise the encodings that
+    read the bytes strictly are tried in the order UTF-8, cp932, EUC-JP."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", True
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", True
+    if _utf16_without_bom(sample[:8192]):
+        return _utf16_without_bom(sample[:8192]) or "utf-16", False
+    readable = [
+        encoding
+        for encoding in ("utf-8", "cp932", "euc_jp")
+        if _strict_decode(sample, encoding, complete=complete) is not None
+    ]
+    if readable[:1] == ["utf-8"]:
+        # ASCII-only text reads in all three; UTF-8 is then as good as any.
+        return "utf-8", True
+    if len(readable) == 1:
+        return readable[0], True
+    import charset_normalizer
+
+    if readable:
+        best = _best_of(charset_normalizer, sample, readable)
+        return (best or readable[0]), False
+    # A few broken bytes in an otherwise good file: read it, and mark the rows they are in.
+    damaged = []
+    for encoding in ("utf-8", "cp932", "euc_jp"):
+        text = sample.decode(encoding, errors="replace")
+        damaged.append(
+            (
+                text.count(UNREADABLE) - sample.decode(encoding, errors="ignore").count(UNREADABLE),
+                encoding,
+            )
+        )
+    errors, encoding = min(damaged)
+    if errors <= max(3, len(sample) // 2000):
+        return encoding, False
+    guess = charset_normalizer.from_bytes(sample[:65536]).best()
+    if guess is not None:
+        name = codecs.lookup(guess.encoding).name
+        for supported in ("cp932", "euc_jp", "utf-8"):
+            if codecs.lookup(supported).name == name:
+                return supported, False
+    raise ImportFileError(
+        _(
+            "The file's characters could not be read as UTF-8, Shift_JIS (cp932) or EUC-JP. "
+            "Save it from Excel as “CSV UTF-8” or choose the encoding below."
+        )
+    )
+
+
+def _best_of(charset_normalizer, sample: bytes, encodings: list[str]) -> str | None:
+    """Of several encodings that all read the bytes, the one whose text is least chaotic."""
+    scored = []
+    for encoding in encodings:
+        for match in charset_normalizer.from_bytes(sample[:65536], cp_isolation=[encoding]):
+            scored.append((match.chaos, -match.coherence, encodings.index(encoding), encoding))
+    return min(scored)[3] if scored else None
+
+
+def encoding_label(encoding: str) -> str:
+    return str(dict(ENCODINGS).get(encoding, encoding))
+
+
+def delimiter_label(delimiter: str) -> str:
+    return str(dict(DELIMITERS).get(delimiter, delimiter))
+
+
+def detect_delimiter(lines: list[str], *, file_name: str = "") -> str:
+    """The delimiter that splits the first lines into the most consistent number of cells."""
+    if file_name.lower().endswith((".tsv", ".tab")) and any("\t" in line for line in lines):
+        return "\t"
+    best, best_score = ",", 0.0
+    for delimiter in (",", "\t", ";", "|"):
+        try:
+            rows = [r for r in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        widths: dict[int, int] = {}
+        for row in rows:
+            widths[len(row)] = widths.get(len(row), 0) + 1
+        width, count = max(widths.items(), key=lambda item: (item[1], item[0]))
+        if width < 2:
+            continue
+        score = width * count / len(rows)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --- cells ------------------------------------------------------------------------------------
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text, as the person would see it in the spreadsheet."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    text = getattr(value, "text", None)  # openpyxl's ArrayFormula / DataTableFormula
+    if isinstance(text, str):
+        return text
+    return str(value)
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SheetInfo:
+    name: str
+    rows: int
+    hidden: bool = False
+
+
+@dataclass
+class Layout:
+    """How a file is read: what the upload page found, and what the person may override."""
+
+    format: str
+    encoding: str = ""
+    encoding_certain: bool = True
+    delimiter: str = ""
+    sheets: list[SheetInfo] = field(default_factory=list)
+    sheet: str = ""
+    header_row: int = 1  # 1-based; 0: no header row
+    headers: list[str] = field(default_factory=list)
+    sample: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.headers)
+
+
+@dataclass
+class SourceRow:
+    line: int  # row number in the sheet, line number in the text file
+    cells: list[Any]
+
+
+def inspect(
+    path: Path,
+    *,
+    file_name: str = "",
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    known_headers: set[str] | None = None,
+) -> Layout:
+    """Find the layout of an uploaded file (overrides win over what is detected)."""
+    with open_binary(path) as fh:
+        head = fh.read(SAMPLE_BYTES)
+        complete = len(head) < SAMPLE_BYTES
+    names: list[str] = []
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            raise ImportFileError(
+                _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")
+            ) from None
+    file_format = sniff_format(head, names)
+    if file_format == "xlsx":
+        layout = _inspect_xlsx(path, sheet=sheet)
+    else:
+        layout = _inspect_text(
+            head, complete, file_name=file_name, encoding=encoding, delimiter=delimiter
+        )
+        if file_name.lower().endswith((".xlsx", ".xlsm", ".xls")):
+            layout.notes.append(
+                _("The file is named like a workbook but contains text: it is read as CSV.")
+            )
+    first = _first_rows(path, layout, HEADER_SCAN_ROWS + SAMPLE_ROWS)
+    if not first:
+        raise ImportFileError(_("The file is empty: it has no rows with values."))
+    if header_row is None:
+        header_row = detect_header_row(first, known_headers or set())
+    layout.header_row = header_row
+    if header_row:
+        # The header row says how many columns there are; a longer row is a problem of its own.
+        header_cells = next((r.cells for r in first if r.line == header_row), [])
+        width = len(header_cells) or max(len(r.cells) for r in first)
+        layout.headers = header_names([cell_text(c) for c in header_cells], width)
+    else:
+        width = max(len(r.cells) for r in first)
+        layout.headers = header_names([], width)
+    after = [r for r in first if r.line > header_row][:SAMPLE_ROWS]
+    layout.sample = [[cell_text(c) for c in r.cells] + [""] * (width - len(r.cells)) for r in after]
+    return layout
+
+
+def header_names(cells: list[str], width: int) -> list[str]:
+    """Headers as shown: spaces collapsed, empty ones named by their column, repeats numbered."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for index in range(max(width, len(cells))):
+        raw = cells[index] if index < len(cells) else ""
+        name = re.sub(r"\s+", " ", raw).strip()[:100]
+        if not name:
+            name = _("Column %(letter)s") % {"letter": column_letter(index)}
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def _inspect_text(
+    head: bytes, complete: bool, *, file_name: str, encoding: str | None, delimiter: str | None
+) -> Layout:
+    detected, certain = detect_encoding(head, complete=complete)
+    chosen = (
+        encoding if encoding in ENCODING_NAMES or encoding in ("utf-16-le", "utf-16-be") else None
+    )
+    layout = Layout(
+        format="csv", encoding=chosen or detected, encoding_certain=certain or bool(chosen)
+    )
+    text = head.decode(_codec(layout.encoding), errors="replace")
+    lines = text.splitlines()[:60]
+    if not complete and lines:
+        lines = lines[:-1]  # the last line of a sample may be cut short
+    layout.delimiter = (
+        delimiter if delimiter in DELIMITER_CHARS else detect_delimiter(lines, file_name=file_name)
+    )
+    return layout
+
+
+def _codec(encoding: str) -> str:
+    return encoding or "utf-8"
+
+
+def _inspect_xlsx(path: Path, *, sheet: str | None) -> Layout:
+    workbook = _open_workbook(path)
+    try:
+        sheets = []
+        for ws in workbook.worksheets:
+            rows = ws.max_row or 0
+            sheets.append(SheetInfo(name=ws.title, rows=rows, hidden=ws.sheet_state != "visible"))
+        names = [s.name for s in sheets]
+        if sheet not in names:
+            active = workbook.active.title if workbook.active is not None else None
+            with_data = [s.name for s in sheets if s.rows > 1 and not s.hidden]
+            sheet = active if active in with_data else (with_data or names or [""])[0]
+    finally:
+        workbook.close()
+    return Layout(format="xlsx", sheets=sheets, sheet=sheet or "")
+
+
+def _open_workbook(path: Path):
+    import openpyxl
+
+    open_binary(path).close()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(i.file_size for i in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise ImportFileError(
+            _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")
+        ) from None
+    if expanded > conf.max_bytes() * XLSX_EXPANSION:
+        raise ImportFileError(
+            _("This workbook unpacks to more data than imports accept. Save it as CSV instead.")
+        )
+    try:
+        # Formulas are read as their text (data_only=False) and never evaluated.
+        return openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    except Exception:  # openpyxl raises many kinds for damaged files
+        raise ImportFileError(
+            _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")
+        ) from None
+
+
+# --- header row -----------------------------------------------------------------------------
+
+
+def _is_number_like(text: str) -> bool:
+    return bool(re.fullmatch(r"[\d\s,.\-+/:年月日〒()（）]+", text))
+
+
+def detect_header_row(rows: list[SourceRow], known: set[str]) -> int:
+    """The 1-based row holding the headers: the one naming the most known headers, else the
+    first row that is as wide as the table and made of distinct words, not numbers."""
+    from enishi.imports.targets import header_key
+
+    best_line, best_known = 0, 0
+    widest = max((sum(1 for c in r.cells if cell_text(c).strip()) for r in rows), default=0)
+    for row in rows[:HEADER_SCAN_ROWS]:
+        texts = [cell_text(c).strip() for c in row.cells if cell_text(c).strip()]
+        recognised = sum(1 for t in texts if header_key(t) in known)
+        if recognised > best_known:
+            best_line, best_known = row.line, recognised
+    if best_known >= 2 or (best_known == 1 and widest <= 2):
+        return best_line
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        texts = [cell_text(c).strip() for c in row.cells if cell_text(c).strip()]
+        if len(texts) < max(2, round(widest * 0.6)):
+            continue
+        if any(not isinstance(c, str) for c in row.cells if c not in (None, "")):
+            continue
+        if len(set(texts)) != len(texts) or any(_is_number_like(t) for t in texts):
+            continue
+        if index + 1 < len(rows) or len(rows) == 1:
+            return row.line
+    return rows[0].line if rows else 1
+
+
+# --- reading rows --------------------------------------------------------------------------------
+
+
+def _first_rows(path: Path, layout: Layout, limit: int) -> list[SourceRow]:
+    rows = []
+    for row in iter_source(path, layout, skip_header=False):
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def iter_rows(path: Path, layout: Layout) -> Iterator[SourceRow]:
+    """The data rows (after the header row), blank rows left out."""
+    return iter_source(path, layout, skip_header=True)
+
+
+def iter_source(path: Path, layout: Layout, *, skip_header: bool) -> Iterator[SourceRow]:
+    source = _iter_xlsx(path, layout.sheet) if layout.format == "xlsx" else _iter_text(path, layout)
+    for row in source:
+        if skip_header and row.line <= layout.header_row:
+            continue
+        cells = list(row.cells)
+        while cells and (
+            cells[-1] is None or (isinstance(cells[-1], str) and not cells[-1].strip())
+        ):
+            cells.pop()
+        if cells:
+            yield SourceRow(row.line, cells)
+
+
+def _nul_free(stream: io.TextIOBase) -> Iterator[str]:
+    # The csv module refuses NUL; it cannot be stored anyway. It becomes the mark of an
+    # unreadable character, which puts a problem on the row instead of failing the file.
+    for line in stream:
+        yield line.replace("\x00", UNREADABLE) if "\x00" in line else line
+
+
+def open_binary(path: Path):
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError:
+        raise ImportFileError(
+            _("The uploaded file is no longer on the server: upload it again.")
+        ) from None
+
+
+def _iter_text(path: Path, layout: Layout) -> Iterator[SourceRow]:
+    with open_binary(path) as raw:
+        stream = io.TextIOWrapper(
+            raw, encoding=_codec(layout.encoding), errors="replace", newline=""
+        )
+        reader = csv.reader(_nul_free(stream), delimiter=layout.delimiter or ",")
+        previous = 0
+        try:
+            for cells in reader:
+                yield SourceRow(previous + 1, cells)
+                previous = reader.line_num
+        except csv.Error as exc:
+            if "field larger" in str(exc):
+                raise ImportFileError(
+                    _(
+                        "Line %(line)s has a cell longer than %(limit)s characters: this does "
+                        "not look like a list of customers (or a quote is not closed)."
+                    )
+                    % {"line": f"{previous + 1:,}", "limit": f"{CELL_LIMIT:,}"}
+                ) from None
+            raise ImportFileError(
+                _("Line %(line)s cannot be read as CSV: %(error)s")
+                % {"line": f"{previous + 1:,}", "error": exc}
+            ) from None
+
+
+csv.field_size_limit(CELL_LIMIT)
+
+
+def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
+    """(min_row, min_col, max_row, max_col) of the sheet's merged cells, 1-based."""
+    from openpyxl.utils.cell import range_boundaries
+
+    ranges = []
+    with ws._get_source() as source:
+        # expat 2.4+ refuses entity-expansion bombs and ElementTree resolves no external
+        # entities; openpyxl parses the same file with the same parser.
+        for _event, element in ElementTree.iterparse(source, events=("end",)):  # noqa: S314
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "mergeCell":
+                try:
+                    min_col, min_row, max_col, max_row = range_boundaries(element.get("ref", ""))
+                except (ValueError, TypeError):
+                    continue
+                ranges.append((min_row, min_col, max_row, max_col))
+            elif tag in ("row", "c", "v", "f", "is", "t"):
+                element.clear()
+    return ranges
+
+
+def _iter_xlsx(path: Path, sheet: str) -> Iterator[SourceRow]:
+    workbook = _open_workbook(path)
+    try:
+        if sheet not in workbook.sheetnames:
+            raise ImportFileError(
+                _("The workbook has no sheet called “%(name)s”.") % {"name": sheet}
+            )
+        ws = workbook[sheet]
+        merged = sorted(_merged_ranges(ws))
+        ws.reset_dimensions()  # some writers record a wrong size; read what is there
+        pending = list(merged)
+        active: list[tuple[int, int, int, int, Any]] = []
+        for line, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            cells = list(values)
+            while pending and pending[0][0] <= line:
+                min_row, min_col, max_row, max_col = pending.pop(0)
+                value = cells[min_col - 1] if min_col - 1 < len(cells) else None
+                active.append((min_row, min_col, max_row, max_col, value))
+            if active:
+                for min_row, min_col, _max_row, max_col, value in active:
+                    if len(cells) < max_col:
+                        cells.extend([None] * (max_col - len(cells)))
+                    for col in range(min_col, max_col + 1):
+                        if (line, col) != (min_row, min_col):
+                            cells[col - 1] = value
+                active = [a for a in active if a[2] > line]
+            yield SourceRow(line, cells)
+    finally:
+        workbook.close()

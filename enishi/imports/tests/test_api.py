@@ -1,0 +1,146 @@
+"""The import wizard through the API: upload, columns, check, rows, decisions, run, rejected rows,
+undo — with the same permissions as the screens."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from enishi.api.tests.conftest import ApiClient, issue_token
+from enishi.core import testing
+from enishi.customers.models import Customer
+from enishi.imports.models import ImportRun
+
+from .conftest import csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+FILE = "顧客コード,氏名,電話番号,メール\nA1,山田 太郎,03-1234-5678,taro@example.jp\nA2,佐藤 花子,0312,hanako@example.jp\nA3,鈴木 一郎,090-1111-2222,ichiro@example.jp\n"
+
+
+@pytest.fixture
+def bob_api(client, bob):
+    return ApiClient(client, issue_token(bob), language="en")
+
+
+def upload(api, content: bytes, name="顧客.csv", target="customers"):
+    return api.client.post(
+        "/api/v1/imports",
+        {"file": SimpleUploadedFile(name, content), "target": target},
+        **api.headers,
+    )
+
+
+def test_the_whole_wizard(bob_api, bob):
+    twin = testing.make_customer(bob, name="鈴木 一郎", mobile="090-1111-2222")
+    response = upload(bob_api, csv_bytes(FILE, "cp932"))
+    assert response.status_code == 201, response.content
+    created = response.json()
+    run_id = created["id"]
+    assert (created["status"], created["encoding"], created["delimiter"]) == (
+        "mapping",
+        "cp932",
+        ",",
+    )
+    assert created["mapping"] == ["code", "name", "phone", "email"]
+
+    columns = bob_api.get(f"/imports/{run_id}/columns").json()
+    assert columns["columns"][1]["samples"][0] == "山田 太郎"
+    assert any(t["key"] == "name_kana" for t in columns["targets"])
+
+    mapped = bob_api.send(
+        "PUT", f"/imports/{run_id}/mapping", {"mapping": created["mapping"], "template_name": "API"}
+    )
+    assert mapped.status_code == 200 and mapped.json()["template_id"]
+
+    checked = bob_api.post(f"/imports/{run_id}/check")
+    assert checked.status_code == 202
+    status = bob_api.get(f"/imports/{run_id}").json()
+    assert status["status"] == "preview"
+    assert status["actions"] == {"create": 1, "update": 0, "skip": 1, "reject": 1}
+
+    rows = bob_api.get(f"/imports/{run_id}/rows", {"show": "all", "limit": 2}).json()
+    assert [r["number"] for r in rows["results"]] == [1, 2] and rows["next_cursor"]
+    bad = rows["results"][1]
+    assert bad["action"] == "reject" and bad["problems"][0]["field"] == "phone"
+    assert bad["problems"][0]["column"] == "電話番号"
+    rest = bob_api.get(f"/imports/{run_id}/rows", {"cursor": rows["next_cursor"]}).json()
+    third = rest["results"][0]
+    assert (third["category"], third["match_id"]) == ("duplicate", twin.pk)
+    assert "Same mobile number" in third["match_reason_labels"]
+
+    decided = bob_api.send(
+        "PUT", f"/imports/{run_id}/decision", {"number": 3, "decision": "update"}
+    )
+    assert decided.status_code == 200 and decided.json()["action"] == "update"
+    rules = bob_api.send("PUT", f"/imports/{run_id}/rules", {"empty": "clear"})
+    assert rules.json()["rules"]["empty"] == "clear"
+
+    started = bob_api.post(f"/imports/{run_id}/run")
+    assert started.status_code == 202
+    done = bob_api.get(f"/imports/{run_id}").json()
+    assert (
+        done["status"] == "done"
+        and done["counts"]["created"] == 1
+        and done["counts"]["updated"] == 1
+    )
+    twin.refresh_from_db()
+    assert twin.code == "A3"
+
+    rejected = bob_api.get(f"/imports/{run_id}/rejected")
+    assert rejected.status_code == 200
+    assert "0312" in b"".join(rejected.streaming_content).decode("cp932")
+
+    undone = bob_api.post(f"/imports/{run_id}/undo")
+    assert undone.status_code == 202
+    assert bob_api.get(f"/imports/{run_id}").json()["status"] == "undone"
+    assert list(Customer.objects.values_list("code", flat=True)) == [""]
+
+
+def test_a_file_over_the_limit_is_413(bob_api, settings):
+    settings.ENISHI_IMPORT_MAX_BYTES = 100
+    response = upload(bob_api, b"a,b\n" * 100)
+    assert response.status_code == 413
+    assert "imports accept at most" in response.json()["detail"]
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_422_with_the_reason(bob_api):
+    response = upload(bob_api, b"%PDF-1.4 xxx", name="a.xlsx")
+    assert response.status_code == 422
+    assert "PDF" in response.json()["detail"]
+
+
+def test_mapping_errors_are_422_and_steps_out_of_order_too(bob_api):
+    run_id = upload(bob_api, FILE.encode()).json()["id"]
+    response = bob_api.send(
+        "PUT", f"/imports/{run_id}/mapping", {"mapping": ["phone", "phone", "", ""]}
+    )
+    assert response.status_code == 422
+    assert bob_api.post(f"/imports/{run_id}/run").status_code == 422
+    assert (
+        bob_api.send(
+            "PUT", f"/imports/{run_id}/mapping", {"mapping": ["x"], "extra": 1}
+        ).status_code
+        == 422
+    )
+
+
+def test_a_read_only_token_reads_but_does_not_import(client, bob):
+    run_id = upload(ApiClient(client, issue_token(bob)), FILE.encode()).json()["id"]
+    reader = ApiClient(client, issue_token(bob, scopes="read"))
+    assert reader.get(f"/imports/{run_id}").status_code == 200
+    assert reader.post(f"/imports/{run_id}/check").status_code == 403
+    assert upload(reader, FILE.encode()).status_code == 403
+
+
+def test_others_cannot_see_an_import(client, bob, carol):
+    run_id = upload(ApiClient(client, issue_token(bob)), FILE.encode()).json()["id"]
+    carol_api = ApiClient(client, issue_token(carol))
+    assert carol_api.get(f"/imports/{run_id}").status_code == 404
+    assert carol_api.get("/imports").json()["results"] == []
+    assert carol_api.delete(f"/imports/{run_id}").status_code == 404
+    assert ImportRun.objects.filter(pk=run_id).exists()
+
+
+def test_an_import_that_wrote_nothing_can_be_discarded(bob_api):
+    run_id = upload(bob_api, FILE.encode()).json()["id"]
+    assert bob_api.delete(f"/imports/{run_id}").status_code == 204
+    assert not ImportRun.objects.exists()

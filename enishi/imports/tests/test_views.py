@@ -1,0 +1,223 @@
+"""The wizard's screens: upload → columns → preview and decisions → run → result → undo."""
+
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from enishi.core import testing
+from enishi.customers.models import Customer
+from enishi.imports.models import ImportRun
+
+from .conftest import csv_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+FILE = "氏名,電話番号,メール\n山田 太郎,03-1234-5678,taro@example.jp\n佐藤 花子,0312,hanako@example.jp\n鈴木 一郎,090-1111-2222,ichiro@example.jp\n"
+
+
+@pytest.fixture
+def english_bob(bob):
+    bob.language = "en"
+    bob.save()
+    return bob
+
+
+@pytest.fixture
+def bob_web(client, english_bob):
+    client.force_login(english_bob)
+    return client
+
+
+def start(client, content: bytes, name="顧客.csv", target="customers"):
+    return client.post(
+        reverse("imports:start"), {"target": target, "file": SimpleUploadedFile(name, content)}
+    )
+
+
+def columns(run) -> dict:
+    return {f"col_{i}": key for i, key in enumerate(run.mapping)}
+
+
+def test_the_whole_journey(bob_web, english_bob):
+    twin = testing.make_customer(english_bob, name="鈴木 一郎", mobile="090-1111-2222")
+    response = start(bob_web, csv_bytes(FILE, "cp932"))
+    run = ImportRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "imports:mapping", args=[run.pk]
+    )
+
+    page = bob_web.get(response["Location"]).content.decode()
+    assert 'id="import-encoding"' in page and "Shift_JIS" in page and "山田 太郎" in page
+
+    response = bob_web.post(
+        reverse("imports:mapping", args=[run.pk]),
+        {"action": "check", "default_kind": "auto", "template_name": "名簿", **columns(run)},
+    )
+    assert response.status_code == 302
+    preview = bob_web.get(response["Location"])
+    body = preview.content.decode()
+    assert preview.status_code == 200
+    assert 'data-count="create">1<' in body and 'data-count="reject">1<' in body
+    assert f'href="/customers/{twin.pk}/"' in body  # the probable duplicate, linked
+
+    row = bob_web.post(
+        reverse("imports:decide", args=[run.pk, 3]), {"decision": "update"}, HTTP_HX_REQUEST="true"
+    )
+    assert row.status_code == 200 and row["HX-Trigger"] == "import-decided"
+    assert 'data-action="update"' in row.content.decode()
+    counts = bob_web.get(
+        reverse("imports:preview", args=[run.pk]) + "?part=counts", HTTP_HX_REQUEST="true"
+    )
+    assert 'data-count="update">1<' in counts.content.decode()
+
+    response = bob_web.post(reverse("imports:execute", args=[run.pk]))
+    assert response.status_code == 302
+    result = bob_web.get(reverse("imports:detail", args=[run.pk]), follow=True)
+    body = result.content.decode()
+    assert 'data-count="created">1<' in body and 'data-count="updated">1<' in body
+    twin.refresh_from_db()
+    assert twin.email == "ichiro@example.jp"
+
+    download = bob_web.get(reverse("imports:rejected", args=[run.pk]))
+    text = b"".join(download.streaming_content).decode("cp932")
+    assert download["Content-Type"] == "text/csv; charset=Windows-31J"
+    assert text.splitlines()[0] == "氏名,電話番号,メール,Row in the file,Why it was rejected"
+    assert text.splitlines()[1].startswith('佐藤 花子,0312,hanako@example.jp,3,"電話番号: ')
+
+    response = bob_web.post(reverse("imports:undo", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == "undone"
+    assert list(Customer.objects.values_list("name", flat=True)) == ["鈴木 一郎"]
+    assert (
+        "import-undo-report"
+        in bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
+    )
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_stored(bob_web, settings):
+    settings.ENISHI_IMPORT_MAX_BYTES = 2048
+    response = start(bob_web, b"a,b\n" * 2000)
+    assert response.status_code == 400
+    assert "imports accept at most 2 KB" in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_with_the_reason(bob_web):
+    response = start(bob_web, b"%PDF-1.5 ...", name="customers.xlsx")
+    assert response.status_code == 400
+    assert "PDF" in response.content.decode()
+
+
+def test_a_workbook_offers_its_sheets(bob_web):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "メモ"
+    workbook.active.append(["メモ"])
+    workbook.active.append(["見込み客は別シート"])
+    sheet = workbook.create_sheet("顧客")
+    sheet.append(["会社名", "電話番号"])
+    sheet.append(["株式会社山田商事", "03-1234-5678"])
+    workbook.active = 1
+    out = io.BytesIO()
+    workbook.save(out)
+    run_url = start(bob_web, out.getvalue(), name="顧客.xlsx")["Location"]
+    page = bob_web.get(run_url).content.decode()
+    assert 'id="import-sheet"' in page and ">顧客 " in page
+    run = ImportRun.objects.get()
+    response = bob_web.post(run_url, {"action": "layout", "sheet": "メモ", "header_row": ""})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.sheet, run.headers) == ("メモ", ["メモ"])
+
+
+def test_the_mapping_page_explains_a_bad_choice(bob_web):
+    start(bob_web, FILE.encode())
+    run = ImportRun.objects.get()
+    response = bob_web.post(
+        reverse("imports:mapping", args=[run.pk]),
+        {
+            "action": "check",
+            "default_kind": "auto",
+            "col_0": "",
+            "col_1": "phone",
+            "col_2": "phone",
+        },
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "is chosen for two columns" in body and "who a row is about" in body
+
+
+def test_the_progress_fragment_moves_on_when_the_step_is_over(bob_web, english_bob):
+    run = upload(english_bob, FILE.encode())
+    response = bob_web.get(reverse("imports:status", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("imports:mapping", args=[run.pk])
+    ImportRun.objects.filter(pk=run.pk).update(
+        status="analysing", progress_total=10, progress_done=4
+    )
+    from django.utils import timezone
+
+    ImportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    response = bob_web.get(reverse("imports:status", args=[run.pk]), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert (
+        "HX-Redirect" not in response and 'hx-trigger="every 1s"' in body and 'value="40"' in body
+    )
+
+
+def test_an_interrupted_import_offers_to_continue_or_undo(bob_web, english_bob):
+    run = upload(english_bob, FILE.encode())
+    ImportRun.objects.filter(pk=run.pk).update(
+        status="running", heartbeat_at=None, progress_total=3
+    )
+    body = bob_web.get(reverse("imports:detail", args=[run.pk]), follow=True).content.decode()
+    assert 'id="import-interrupted"' in body
+    assert (
+        reverse("imports:resume", args=[run.pk]) in body
+        and reverse("imports:undo", args=[run.pk]) in body
+    )
+
+
+def test_read_only_users_and_others_get_404(client, english_bob, dave, carol):
+    run = upload(english_bob, FILE.encode())
+    for user in (dave, carol):
+        client.force_login(user)
+        assert client.get(reverse("imports:start")).status_code == 404 if user == dave else True
+        assert client.get(reverse("imports:mapping", args=[run.pk])).status_code == 404
+        assert client.post(reverse("imports:discard", args=[run.pk])).status_code == 404
+    assert ImportRun.objects.filter(pk=run.pk).exists()
+
+
+def test_an_admin_sees_everyones_imports(client, alice, english_bob):
+    run = upload(english_bob, FILE.encode())
+    client.force_login(alice)
+    assert client.get(reverse("imports:mapping", args=[run.pk])).status_code == 200
+    assert (
+        reverse("imports:detail", args=[run.pk])
+        in client.get(reverse("imports:start")).content.decode()
+    )
+
+
+def test_a_template_is_deleted_by_its_maker_only(bob_web, english_bob, client, carol):
+    run = upload(english_bob, FILE.encode())
+    from enishi.imports import services
+
+    services.import_set_mapping(
+        actor=english_bob, run=run, mapping=run.mapping, template_name="共有"
+    )
+    template = run.template
+    client.force_login(carol)
+    assert client.post(reverse("imports:template_delete", args=[template.pk])).status_code == 404
+    client.force_login(english_bob)
+    assert client.post(reverse("imports:template_delete", args=[template.pk])).status_code == 302
+    assert not type(template).objects.exists()
+
+
+def test_a_discarded_import_leaves_nothing(bob_web, english_bob, settings):
+    run = upload(english_bob, FILE.encode())
+    folder = settings.ENISHI_IMPORT_DIR / run.stored_name.split("/")[0]
+    assert folder.exists()
+    assert bob_web.post(reverse("imports:discard", args=[run.pk])).status_code == 302
+    assert not ImportRun.objects.exists() and not folder.exists()

@@ -1,0 +1,402 @@
+"""Taking an import back as a whole (a background task; also what a failed run does itself).
+
+Kartes and activities the import created are removed — unless someone has worked on them
+since (a newer version, or records people added to them: activities, tasks, deals, inquiries,
+orders, contracts, contact persons); kartes it updated get back the values they had, as stored
+with each row — unless someone changed them since. What is left as it is, and why, is reported.
+Every removal and restore is recorded in the history (action "import_undo", the import's
+batch). Chunks are transactions of their own, so an interrupted undo continues where it stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from enishi.accounts.models import User
+from enishi.customers.models import Customer, Tag
+from enishi.customers.selectors import customer_visible
+from enishi.customers.services import apply_derived_fields, customers_reindex
+from enishi.history.models import HistoryEntry
+from enishi.history.services import history_batch, history_record, snapshot
+from enishi.imports import bulk, conf
+from enishi.imports.models import ImportCompany, ImportRow, ImportRun
+from enishi.imports.records import SNAPSHOT_FIELDS, from_json
+
+Result = ImportRow.Result
+UNDONE = "undone"
+KEPT = "kept"
+MAX_LISTED = 500
+# Records people make about a karte: while any exists, a karte the import created stays.
+WORK_APPS = {"activities", "deals", "inquiries", "sales", "customers"}
+
+
+def _report(run: ImportRun) -> dict[str, Any]:
+    report = dict(run.undo_report or {})
+    report.setdefault("removed", 0)
+    report.setdefault("restored", 0)
+    report.setdefault("kept", [])
+    report.setdefault("kept_count", 0)
+    return report
+
+
+def _keep(report: dict, row_number: int | None, pk: int, name: str, reason: str) -> None:
+    report["kept_count"] += 1
+    if len(report["kept"]) < MAX_LISTED:
+        report["kept"].append({"row": row_number, "id": pk, "name": name, "reason": reason})
+
+
+def _changed_since(customer) -> str:
+    who = customer.updated_by.label if getattr(customer, "updated_by", None) else _("someone")
+    when = formats.date_format(timezone.localtime(customer.updated_at), "Y-m-d H:i")
+    return _("Changed since the import (by %(who)s, %(when)s).") % {"who": who, "when": when}
+
+
+def _worked_on(ids: set[int]) -> set[int]:
+    """Which of these kartes have records people added (they must not vanish with them)."""
+    if not ids:
+        return set()
+    busy: set[int] = set()
+    for relation in Customer._meta.related_objects:
+        if relation.many_to_many or relation.related_model._meta.app_label not in WORK_APPS:
+            continue
+        field = relation.field
+        found = relation.related_model._base_manager.filter(**{f"{field.name}__in": ids})
+        if relation.related_model is Customer:
+            found = found.exclude(pk__in=ids)
+        busy.update(found.values_list(field.attname, flat=True).distinct())
+    return busy
+
+
+def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, Any]:
+    with translation.override(run.language), history_batch(run.batch):
+        report = _report(run)
+        rows = run.rows.filter(result__in=(Result.CREATED, Result.UPDATED))
+        total = rows.count() + run.companies.count()
+        ImportRun.objects.filter(pk=run.pk).update(
+            phase="undoing", progress_total=total, progress_done=0, heartbeat_at=timezone.now()
+        )
+        size = conf.chunk_rows()
+        done = 0
+        if run.target == "activities":
+            steps = [(rows.filter(result=Result.CREATED), _undo_activities)]
+        elif run.target == "contracts":
+            steps = [(rows.filter(result=Result.CREATED), _undo_contracts)]
+        else:
+            steps = [
+                (rows.filter(result=Result.UPDATED), _restore_customers),
+                (
+                    rows.filter(result=Result.CREATED).exclude(kind=Customer.Kind.COMPANY),
+                    _remove_customers,
+                ),
+                (rows.filter(result=Result.CREATED, kind=Customer.Kind.COMPANY), _remove_customers),
+            ]
+        for queryset, step in steps:
+            while True:
+                with transaction.atomic():
+                    batch = list(
+                        queryset.select_for_update(skip_locked=True).order_by("-number")[:size]
+                    )
+                    if not batch:
+                        break
+                    step(run, actor, batch, report)
+                    bulk.update(ImportRow, batch, ["result", "result_message"])
+                    done += len(batch)
+                    ImportRun.objects.filter(pk=run.pk).update(
+                        progress_done=done, heartbeat_at=timezone.now(), undo_report=report
+                    )
+        if run.target == "customers":
+            while True:
+                with transaction.atomic():
+                    companies = list(
+                        run.companies.select_for_update(skip_locked=True).order_by("-id")[:size]
+                    )
+                    if not companies:
+                        break
+                    _remove_auto_companies(run, actor, companies, report)
+                    done += len(companies)
+                    ImportRun.objects.filter(pk=run.pk).update(
+                        progress_done=done, heartbeat_at=timezone.now(), undo_report=report
+                    )
+        with transaction.atomic():
+            status = ImportRun.Status.FAILED if automatic else ImportRun.Status.UNDONE
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=status,
+                phase="",
+                undo_report=report,
+                undone_at=timezone.now(),
+                undone_by=actor,
+                heartbeat_at=timezone.now(),
+                counts={**run.counts, "written": report["kept_count"]},
+            )
+            run.refresh_from_db()
+            history_record(
+                actor=actor,
+                via=HistoryEntry.Via.IMPORT,
+                action=HistoryEntry.Action.IMPORT_UNDO,
+                instance=run,
+                customer_id=None,
+                changes={
+                    "file_name": [run.file_name, None],
+                    "removed": [None, report["removed"]],
+                    "restored": [None, report["restored"]],
+                    "kept": [None, report["kept_count"]],
+                },
+            )
+        return report
+
+
+def _remove(run: ImportRun, actor, customers: list[Customer], report: dict) -> None:
+    entries = []
+    for customer in customers:
+        entries.append(
+            HistoryEntry(
+                batch=run.batch,
+                actor=actor,
+                via=HistoryEntry.Via.IMPORT,
+                action=HistoryEntry.Action.IMPORT_UNDO,
+                model="customers.customer",
+                object_id=customer.pk,
+                customer_id=customer.pk,
+                object_repr=customer.name[:200],
+                changes={"name": [customer.name, None]},
+            )
+        )
+    Customer.objects.filter(pk__in=[c.pk for c in customers]).delete()
+    bulk.insert(HistoryEntry, entries)
+    report["removed"] += len(customers)
+
+
+def _removable(
+    actor, candidates: dict[int, tuple[int | None, int]], report
+) -> tuple[list[Customer], set[int]]:
+    """Of {karte id: (row number, version the import left)}, the kartes nobody worked on since,
+    and the ids that are already gone."""
+    found = {
+        c.pk: c for c in Customer.objects.filter(pk__in=candidates).select_related("updated_by")
+    }
+    visible = set(
+        customer_visible(actor, trash=False).filter(pk__in=candidates).values_list("pk", flat=True)
+    )
+    busy = _worked_on(set(found))
+    removable = []
+    gone = set()
+    for pk, (number, version) in candidates.items():
+        customer = found.get(pk)
+        if customer is None:
+            gone.add(pk)  # removed by someone, or by an earlier attempt of this undo
+            continue
+        if customer.deleted_at is not None or customer.version != version:
+            _keep(report, number, pk, customer.name, _changed_since(customer))
+        elif pk not in visible:
+            _keep(report, number, pk, customer.name, _("You can no longer see this karte."))
+        elif pk in busy:
+            _keep(
+                report,
+                number,
+                pk,
+                customer.name,
+                _(
+                    "Records were added to it since the import (activities, tasks, deals, orders or contact persons)."
+                ),
+            )
+        else:
+            removable.append(customer)
+    return removable, gone
+
+
+def _remove_customers(run, actor, rows: list[ImportRow], report) -> None:
+    candidates = {r.result_id: (r.number, r.version_after or 1) for r in rows}
+    removable, gone = _removable(actor, candidates, report)
+    _remove(run, actor, removable, report)
+    done = {c.pk for c in removable} | gone
+    for row in rows:
+        if row.result_id in done:
+            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+        else:
+            row.result, row.result_message = KEPT, _("Kept: changed or worked on since the import.")
+
+
+def _remove_auto_companies(run, actor, companies: list[ImportCompany], report) -> None:
+    candidates = {c.customer_id: (None, 1) for c in companies}
+    removable, _gone = _removable(actor, candidates, report)
+    _remove(run, actor, removable, report)
+    ImportCompany.objects.filter(pk__in=[c.pk for c in companies]).delete()
+
+
+def _restore_customers(run, actor, rows: list[ImportRow], report) -> None:
+    current = {
+        c.pk: c
+        for c in customer_visible(actor)
+        .filter(pk__in=[r.result_id for r in rows])
+        .select_related("owner", "team", "company", "parent", "updated_by")
+        .prefetch_related("tags")
+        .select_for_update(of=("self",))
+    }
+    for row in rows:
+        customer = current.get(row.result_id)
+        if customer is None:
+            name = Customer.objects.filter(pk=row.result_id).values_list("name", flat=True).first()
+            _keep(
+                report,
+                row.number,
+                row.result_id,
+                name or "",
+                _("You can no longer see this karte."),
+            )
+            row.result, row.result_message = KEPT, _("Kept: you can no longer see it.")
+            continue
+        if customer.version != row.version_after:
+            reason = _changed_since(customer)
+            _keep(report, row.number, customer.pk, customer.name, reason)
+            row.result, row.result_message = KEPT, reason
+            continue
+        before = snapshot(customer, SNAPSHOT_FIELDS)
+        tags_before = sorted(t.name for t in customer.tags.all())
+        name_before = customer.name
+        for attname, value in row.before.items():
+            if attname != "tags":
+                # Setting an id (owner_id …) also forgets the related object read with it.
+                setattr(customer, attname, from_json(attname, value))
+        apply_derived_fields(customer)
+        customer.version += 1
+        customer.updated_by = actor
+        customer.save()
+        changes = {
+            k: [before.get(k), v]
+            for k, v in snapshot(customer, SNAPSHOT_FIELDS).items()
+            if before.get(k) != v
+        }
+        if "tags" in row.before:
+            customer.tags.set(Tag.objects.filter(name__in=row.before["tags"]))
+            changes["tags"] = [", ".join(tags_before), ", ".join(sorted(row.before["tags"]))]
+        history_record(
+            actor=actor,
+            via=HistoryEntry.Via.IMPORT,
+            action=HistoryEntry.Action.IMPORT_UNDO,
+            instance=customer,
+            customer_id=customer.pk,
+            changes=changes,
+        )
+        if customer.kind == Customer.Kind.COMPANY and customer.name != name_before:
+            customers_reindex(customer.contacts.select_related("company"))
+        report["restored"] += 1
+        row.result, row.result_message = UNDONE, _("Restored to the values before the import.")
+
+
+def _undo_activities(run, actor, rows: list[ImportRow], report) -> None:
+    from enishi.activities.models import Activity, Task
+
+    visible = set(
+        customer_visible(actor)
+        .filter(
+            pk__in={
+                a
+                for a in Activity.objects.filter(pk__in=[r.result_id for r in rows]).values_list(
+                    "customer_id", flat=True
+                )
+            }
+        )
+        .values_list("pk", flat=True)
+    )
+    activities = {a.pk: a for a in Activity.objects.filter(pk__in=[r.result_id for r in rows])}
+    task_ids = [r.before.get("task_id") for r in rows if r.before.get("task_id")]
+    tasks = {t.pk: t for t in Task.objects.filter(pk__in=task_ids)}
+    remove_activities, remove_tasks, entries = [], [], []
+    for row in rows:
+        activity = activities.get(row.result_id)
+        if activity is None:
+            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+            continue
+        task = tasks.get(row.before.get("task_id"))
+        reason = ""
+        if activity.customer_id not in visible:
+            reason = _("You can no longer see this karte.")
+        elif activity.deleted_at is not None or activity.version != (row.version_after or 1):
+            reason = _("Changed since the import.")
+        elif task is not None and (task.version != 1 or task.deleted_at is not None):
+            reason = _("Its follow-up task was changed or done since the import.")
+        if reason:
+            _keep(report, row.number, activity.customer_id, str(activity), reason)
+            row.result, row.result_message = KEPT, reason
+            continue
+        remove_activities.append(activity.pk)
+        for record in (activity, task):
+            if record is None:
+                continue
+            entries.append(
+                HistoryEntry(
+                    batch=run.batch,
+                    actor=actor,
+                    via=HistoryEntry.Via.IMPORT,
+                    action=HistoryEntry.Action.IMPORT_UNDO,
+                    model=record._meta.label_lower,
+                    object_id=record.pk,
+                    customer_id=record.customer_id,
+                    object_repr=str(record)[:200],
+                    changes={"subject" if record is activity else "title": [str(record), None]},
+                )
+            )
+        if task is not None:
+            remove_tasks.append(task.pk)
+        row.result, row.result_message = UNDONE, _("Removed by the undo.")
+    Task.objects.filter(pk__in=remove_tasks).delete()
+    Activity.objects.filter(pk__in=remove_activities).delete()
+    bulk.insert(HistoryEntry, entries)
+    report["removed"] += len(remove_activities)
+
+
+def _undo_contracts(run, actor, rows: list[ImportRow], report) -> None:
+    """A contract nobody changed since goes, with the renewal reminder it made (if untouched)."""
+    from enishi.activities.models import Task
+    from enishi.sales.models import Contract
+
+    contracts = {c.pk: c for c in Contract.objects.filter(pk__in=[r.result_id for r in rows])}
+    visible = set(
+        customer_visible(actor)
+        .filter(pk__in={c.customer_id for c in contracts.values()})
+        .values_list("pk", flat=True)
+    )
+    tasks: dict[int, list] = {}
+    for task in Task.objects.filter(contract_id__in=list(contracts)):
+        tasks.setdefault(task.contract_id, []).append(task)
+    entries, removed = [], []
+    for row in rows:
+        contract = contracts.get(row.result_id)
+        if contract is None:
+            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+            continue
+        reason = ""
+        if contract.customer_id not in visible:
+            reason = _("You can no longer see this karte.")
+        elif contract.deleted_at is not None or contract.version != (row.version_after or 1):
+            reason = _("Changed since the import.")
+        elif any(t.version != 1 or t.done_at or t.deleted_at for t in tasks.get(contract.pk, [])):
+            reason = _("Its renewal reminder was changed or done since the import.")
+        if reason:
+            _keep(report, row.number, contract.customer_id, str(contract), reason)
+            row.result, row.result_message = KEPT, reason
+            continue
+        removed.append(contract.pk)
+        entries.append(
+            bulk.new(
+                HistoryEntry,
+                batch=run.batch,
+                actor=actor,
+                via=HistoryEntry.Via.IMPORT,
+                action=HistoryEntry.Action.IMPORT_UNDO,
+                model=contract._meta.label_lower,
+                object_id=contract.pk,
+                customer_id=contract.customer_id,
+                object_repr=str(contract)[:200],
+                changes={"plan": [contract.plan, None]},
+            )
+        )
+        row.result, row.result_message = UNDONE, _("Removed by the undo.")
+    Task.objects.filter(contract_id__in=removed).delete()
+    Contract.objects.filter(pk__in=removed).delete()
+    bulk.insert(HistoryEntry, entries)
+    report["removed"] += len(removed)

@@ -1,0 +1,633 @@
+"""Writing an import (a background task): the bulk path.
+
+Rows are written in chunks, each chunk one short transaction that also stores every row's
+result and the run's progress: other people's saves wait at most one chunk, an interrupted run
+continues from its last chunk (`services.import_resume`), and a run that fails is taken back
+by the task (`undo.undo`), so no half-finished import stays behind.
+
+Creating: the values were checked by the analysis with the customer service's own rules
+(`customer_clean`, `clean_value`, `apply_derived_fields`), so a chunk is inserted in bulk
+(`bulk.insert`; the search index follows through its triggers, whose cost per row measured
+less than dropping them and rebuilding the index), with its history entries and tags. Updating re-reads each karte inside the transaction (locked on
+PostgreSQL; SQLite's IMMEDIATE transaction holds the write lock), applies the row, derives the
+keys again and records before → after, as `customer_update` does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from enishi.accounts.models import User
+from enishi.customers import fields as custom_fields
+from enishi.customers.models import Customer, Tag
+from enishi.customers.search import build_search_documents
+from enishi.customers.selectors import customer_visible
+from enishi.customers.services import apply_derived_fields, customer_clean, customers_reindex
+from enishi.history.models import HistoryEntry
+from enishi.history.services import history_batch, history_record, snapshot
+from enishi.imports import bulk, conf, decisions
+from enishi.imports.checking import DERIVED_FIELDS
+from enishi.imports.models import ImportCompany, ImportRow, ImportRun
+from enishi.imports.records import (
+    ROW_FIELDS,
+    SNAPSHOT_FIELDS,
+    from_json,
+    is_empty,
+    raw_values,
+)
+from enishi.quality import normalize
+
+logger = logging.getLogger("enishi.imports")
+Action = ImportRow.Action
+Result = ImportRow.Result
+VIA = HistoryEntry.Via.IMPORT
+
+
+def problems_text(problems: list[list[str]], labels: dict[str, str]) -> str:
+    parts = []
+    for key, message in problems:
+        label = labels.get(key, "")
+        parts.append(f"{label}: {message}" if label else message)
+    return " / ".join(parts)
+
+
+def column_labels(run: ImportRun) -> dict[str, str]:
+    """Target key → the header of the column mapped to it (how the person knows the column)."""
+    from enishi.imports.targets import targets_for
+
+    labels = {t.key: str(t.label) for t in targets_for(run.target, sensitive_allowed=True)}
+    for header, key in zip(run.headers, run.mapping, strict=False):
+        if key:
+            labels[key] = header
+    return labels
+
+
+def _pending(run: ImportRun):
+    rows = run.rows.filter(result="")
+    if run.target == "customers":
+        # Companies first: persons of the same file link to them.
+        return [rows.filter(kind=Customer.Kind.COMPANY), rows.exclude(kind=Customer.Kind.COMPANY)]
+    return [rows]
+
+
+def execute(run: ImportRun) -> None:
+    actor = run.created_by
+    with translation.override(run.language), history_batch(run.batch):
+        writer = {"activities": ActivityWriter, "contracts": ContractWriter}.get(
+            run.target, CustomerWriter
+        )(run, actor)
+        ImportRun.objects.filter(pk=run.pk).update(phase="writing", heartbeat_at=timezone.now())
+        size = conf.chunk_rows()
+        for queryset in _pending(run):
+            while True:
+                with transaction.atomic():
+                    # Read inside the transaction (locked): a second worker that continued an
+                    # import thought interrupted can never take the same rows.
+                    rows = list(
+                        queryset.select_for_update(skip_locked=True).order_by("number")[:size]
+                    )
+                    if not rows:
+                        break
+                    writer.write(rows)
+                    bulk.update(
+                        ImportRow,
+                        rows,
+                        ["result", "result_id", "result_message", "before", "version_after"],
+                    )
+                    done = run.rows.exclude(result="").count()
+                    ImportRun.objects.filter(pk=run.pk).update(
+                        progress_done=done,
+                        heartbeat_at=timezone.now(),
+                        counts=writer.counts(),
+                    )
+        with transaction.atomic():
+            counts = writer.counts()
+            # The checked values were only needed to write (and to continue an interrupted
+            # run); what undo needs is in each row's result and `before`.
+            run.rows.exclude(data={}).update(data={})
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=ImportRun.Status.DONE,
+                phase="",
+                counts=counts,
+                progress_done=run.row_count,
+                finished_at=timezone.now(),
+                heartbeat_at=timezone.now(),
+            )
+            run.refresh_from_db()
+            history_record(
+                actor=actor,
+                via=VIA,
+                action=HistoryEntry.Action.IMPORT,
+                instance=run,
+                customer_id=None,
+                changes={
+                    "file_name": [None, run.file_name],
+                    "target": [None, run.get_target_display()],
+                    **{k: [None, v] for k, v in counts.items() if v and k != "written"},
+                },
+            )
+
+
+class _Writer:
+    def __init__(self, run: ImportRun, actor: User):
+        self.run = run
+        self.actor = actor
+        self.rules = decisions.rules_of(run)
+        self.labels = column_labels(run)
+        self.users: dict[int, User] = {actor.pk: actor}
+
+    def user(self, pk: int | None) -> User | None:
+        if not pk:
+            return None
+        if pk not in self.users:
+            self.users[pk] = User.objects.filter(pk=pk, is_active=True).first()
+        return self.users[pk]
+
+    def counts(self) -> dict[str, int]:
+        from django.db.models import Count
+
+        by_result = dict(
+            self.run.rows.exclude(result="")
+            .values_list("result")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        counts = {r: by_result.get(r, 0) for r in Result.values}
+        counts["companies_created"] = self.run.companies.count()
+        counts["written"] = (
+            counts[Result.CREATED] + counts[Result.UPDATED] + counts["companies_created"]
+        )
+        return counts
+
+    def triage(self, rows: list[ImportRow]) -> tuple[list[ImportRow], list[ImportRow]]:
+        """(rows to create, rows to update); the others get their result here."""
+        creates, updates = [], []
+        for row in rows:
+            action = decisions.effective_action(row.category, row.decision, self.rules)
+            if action == Action.REJECT:
+                row.result = Result.REJECTED
+                row.result_message = problems_text(row.problems, self.labels)
+            elif action == Action.SKIP:
+                row.result = Result.SKIPPED
+            elif action == Action.CREATE and row.data.get("_create_problems"):
+                row.result = Result.REJECTED
+                row.result_message = problems_text(row.data["_create_problems"], self.labels)
+            elif action == Action.UPDATE and not row.match_id:
+                row.result = Result.SKIPPED
+            else:
+                (creates if action == Action.CREATE else updates).append(row)
+        return creates, updates
+
+    def history(self, entries: list[HistoryEntry]) -> None:
+        bulk.insert(HistoryEntry, entries)
+
+    def entry(self, action: str, instance, customer_id: int, changes: dict) -> HistoryEntry:
+        return bulk.new(
+            HistoryEntry,
+            batch=self.run.batch,
+            actor=self.actor,
+            via=VIA,
+            action=action,
+            model=instance._meta.label_lower,
+            object_id=instance.pk,
+            customer_id=customer_id,
+            object_repr=str(instance)[:200],
+            changes=changes,
+        )
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+class CustomerWriter(_Writer):
+    def __init__(self, run: ImportRun, actor: User):
+        super().__init__(run, actor)
+        self.tags: dict[str, Tag] = {}
+        self.definitions = {d.key: d for d in custom_fields.active_definitions()}
+
+    def tag_objects(self, names: Iterable[str]) -> list[Tag]:
+        wanted = []
+        for raw in names:
+            name = normalize.collapse_spaces(normalize.nfkc(raw))[:50]
+            if name and name not in self.tags:
+                wanted.append(name)
+        if wanted:
+            for tag in Tag.objects.filter(name__in=wanted):
+                self.tags[tag.name] = tag
+            for name in wanted:
+                if name not in self.tags:
+                    self.tags[name] = Tag.objects.get_or_create(name=name)[0]
+        result = []
+        for raw in names:
+            name = normalize.collapse_spaces(normalize.nfkc(raw))[:50]
+            if name and self.tags[name] not in result:
+                result.append(self.tags[name])
+        return result
+
+    def write(self, rows: list[ImportRow]) -> None:
+        creates, updates = self.triage(rows)
+        companies = self.companies([r for r in creates + updates if r.kind == Customer.Kind.PERSON])
+        if creates:
+            self.create(creates, companies)
+        if updates:
+            self.update(updates, companies)
+
+    # -- companies that persons name --
+
+    def companies(self, rows: list[ImportRow]) -> dict[int, Customer | None]:
+        """The company karte of each person row (None: without a company)."""
+        linked: dict[int, Any] = {}
+        wanted_ids = {r.company["id"] for r in rows if r.company.get("id")}
+        row_numbers = {r.company["row"] for r in rows if r.company.get("row")}
+        by_row = {
+            n: (res, rid, mid)
+            for n, res, rid, mid in self.run.rows.filter(number__in=row_numbers).values_list(
+                "number", "result", "result_id", "match_id"
+            )
+        }
+        for result, result_id, match_id in by_row.values():
+            if result in (Result.CREATED, Result.UPDATED, Result.UNCHANGED) and result_id:
+                wanted_ids.add(result_id)
+            elif match_id:
+                wanted_ids.add(match_id)
+        visible = {
+            c.pk: c
+            for c in customer_visible(self.actor)
+            .filter(pk__in=wanted_ids, kind=Customer.Kind.COMPANY)
+            .only("pk", "name", "kind")
+        }
+        to_create: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            company = row.company
+            target_id = company.get("id")
+            if company.get("row"):
+                result, result_id, match_id = by_row.get(company["row"], ("", None, None))
+                target_id = (
+                    result_id
+                    if result_id and result in (Result.CREATED, Result.UPDATED, Result.UNCHANGED)
+                    else match_id
+                )
+            if target_id and target_id in visible:
+                linked[row.number] = visible[target_id]
+            elif company.get("name"):
+                key = company.get("new") or normalize.company_name_key(company["name"])
+                to_create.setdefault(key, company)
+                linked[row.number] = key
+            else:
+                linked[row.number] = None
+        created = self.create_companies(to_create)
+        return {n: (created[v] if isinstance(v, str) else v) for n, v in linked.items()}
+
+    def create_companies(self, wanted: dict[str, dict[str, Any]]) -> dict[str, Customer]:
+        if not wanted:
+            return {}
+        found = {
+            c.key: c.customer_id
+            for c in ImportCompany.objects.filter(run=self.run, key__in=list(wanted))
+        }
+        existing = {
+            c.pk: c
+            for c in Customer.objects.filter(pk__in=found.values()).only("pk", "name", "kind")
+        }
+        result = {key: existing[pk] for key, pk in found.items() if pk in existing}
+        new = []
+        for key, company in wanted.items():
+            if key in result:
+                continue
+            data = {
+                "kind": Customer.Kind.COMPANY,
+                "name": company["name"],
+                "name_kana": company.get("kana", ""),
+            }
+            cleaned = customer_clean(data, kind=Customer.Kind.COMPANY)
+            customer = Customer(
+                **cleaned, owner=self.actor, created_by=self.actor, updated_by=self.actor
+            )
+            code = company.get("code", "")
+            if code and not Customer.objects.filter(code=code).exists():
+                customer.code = code
+            apply_derived_fields(customer)
+            new.append((key, customer))
+        if new:
+            bulk.insert(Customer, [c for _k, c in new])
+            ImportCompany.objects.bulk_create(
+                [ImportCompany(run=self.run, key=k, name=c.name, customer_id=c.pk) for k, c in new]
+            )
+            self.history(
+                [
+                    self.entry(
+                        HistoryEntry.Action.CREATE,
+                        c,
+                        c.pk,
+                        snapshot(c, SNAPSHOT_FIELDS, only_filled=True),
+                    )
+                    for _k, c in new
+                ]
+            )
+            result.update(dict(new))
+        return result
+
+    # -- new kartes --
+
+    def create(self, rows: list[ImportRow], companies: dict[int, Customer | None]) -> None:
+        objects = []
+        for row in rows:
+            data = row.data
+            customer = bulk.new(Customer, created_by=self.actor, updated_by=self.actor)
+            for name in ROW_FIELDS + DERIVED_FIELDS:
+                if name in data:
+                    setattr(customer, name, from_json(name, data[name]))
+            customer.custom_fields = {
+                k: v for k, v in (data.get("custom_fields") or {}).items() if not is_empty(v)
+            }
+            customer.owner = self.user(data.get("owner_id")) or self.actor
+            company = companies.get(row.number) if row.kind == Customer.Kind.PERSON else None
+            customer.company = company
+            actual = company.name if company is not None else ""
+            if actual != data.get("_company_name", "") or "search_text" not in data:
+                customer.search_text, customer.search_bigrams = build_search_documents(customer)
+            objects.append(customer)
+        bulk.insert(Customer, objects)
+        through = Customer.tags.through
+        links = []
+        entries = []
+        for row, customer in zip(rows, objects, strict=True):
+            tags = self.tag_objects(row.data.get("tags") or [])
+            links.extend(through(customer_id=customer.pk, tag_id=tag.pk) for tag in tags)
+            changes = snapshot(customer, SNAPSHOT_FIELDS, only_filled=True)
+            if tags:
+                changes["tags"] = [None, ", ".join(sorted(t.name for t in tags))]
+            entries.append(self.entry(HistoryEntry.Action.CREATE, customer, customer.pk, changes))
+            row.result, row.result_id, row.version_after = (
+                Result.CREATED,
+                customer.pk,
+                customer.version,
+            )
+        bulk.insert(through, links)
+        self.history(entries)
+
+    # -- kartes the rows update --
+
+    def update(self, rows: list[ImportRow], companies: dict[int, Customer | None]) -> None:
+        ids = [r.match_id for r in rows]
+        current = {
+            c.pk: c
+            for c in customer_visible(self.actor)
+            .filter(pk__in=ids)
+            .select_related("owner", "team", "company", "parent")
+            .prefetch_related("tags")
+            .select_for_update(of=("self",))
+        }
+        changed: list[Customer] = []
+        done: set[int] = set()
+        entries = []
+        fields: set[str] = set()
+        renamed_companies = []
+        clear = self.rules.get("empty") == "clear"
+        for row in rows:
+            customer = current.get(row.match_id)
+            if customer is None:
+                row.result = Result.SKIPPED
+                row.result_message = _("The karte is no longer there or you can no longer see it.")
+                continue
+            if customer.pk in done:
+                row.result = Result.SKIPPED
+                row.result_message = _("Another row of this file already updated this karte.")
+                continue
+            data = row.data
+            values: dict[str, Any] = {}
+            for name in ROW_FIELDS:
+                if name in data and name != "kind":
+                    value = from_json(name, data[name])
+                    if is_empty(value) and not clear:
+                        continue
+                    values[name] = value
+            if "owner_id" in data:
+                owner = self.user(data["owner_id"])
+                if owner is not None:
+                    values["owner"] = owner
+            company = companies.get(row.number)
+            if company is not None and customer.kind == Customer.Kind.PERSON:
+                values["company"] = company
+            merged = dict(customer.custom_fields or {})
+            for key, value in (data.get("custom_fields") or {}).items():
+                if is_empty(value):
+                    if clear:
+                        merged.pop(key, None)
+                    continue
+                merged[key] = value
+            missing = [
+                d.label
+                for d in self.definitions.values()
+                if d.required and d.applies(customer.kind) and is_empty(merged.get(d.key))
+            ]
+            if missing:
+                row.result = Result.REJECTED
+                row.result_message = _("The karte would lack required fields: %(names)s.") % {
+                    "names": "、".join(missing)
+                }
+                continue
+            values["custom_fields"] = merged
+            tags_before = sorted(t.name for t in customer.tags.all())
+            tag_objects = None
+            if data.get("tags"):
+                tag_objects = self.tag_objects(data["tags"])
+                if not clear:
+                    tag_objects = list(
+                        {t.pk: t for t in [*customer.tags.all(), *tag_objects]}.values()
+                    )
+            before = snapshot(customer, SNAPSHOT_FIELDS)
+            attnames = [Customer._meta.get_field(n).attname for n in values]
+            raw_before = raw_values(customer, attnames)
+            name_before = customer.name
+            for name, value in values.items():
+                setattr(customer, name, value)
+            apply_derived_fields(customer)
+            after = snapshot(customer, SNAPSHOT_FIELDS)
+            changes = {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
+            tags_after = (
+                sorted(t.name for t in tag_objects) if tag_objects is not None else tags_before
+            )
+            if tags_after != tags_before:
+                changes["tags"] = [", ".join(tags_before), ", ".join(tags_after)]
+            if not changes:
+                row.result, row.result_id = Result.UNCHANGED, customer.pk
+                row.version_after = customer.version
+                continue
+            changed_attnames = {Customer._meta.get_field(k).attname for k in changes if k != "tags"}
+            row.before = {k: v for k, v in raw_before.items() if k in changed_attnames}
+            if "tags" in changes:
+                row.before["tags"] = tags_before
+                customer.tags.set(tag_objects)
+            customer.version += 1
+            customer.updated_by = self.actor
+            customer.updated_at = timezone.now()
+            fields.update(changed_attnames)
+            changed.append(customer)
+            done.add(customer.pk)
+            entries.append(self.entry(HistoryEntry.Action.UPDATE, customer, customer.pk, changes))
+            row.result, row.result_id, row.version_after = (
+                Result.UPDATED,
+                customer.pk,
+                customer.version,
+            )
+            if customer.kind == Customer.Kind.COMPANY and customer.name != name_before:
+                renamed_companies.append(customer)
+        if changed:
+            bulk.update(
+                Customer,
+                changed,
+                sorted(fields | set(DERIVED_FIELDS) | {"version", "updated_by_id", "updated_at"}),
+            )
+            self.history(entries)
+        for company in renamed_companies:
+            customers_reindex(company.contacts.select_related("company"))
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+
+class ActivityWriter(_Writer):
+    def write(self, rows: list[ImportRow]) -> None:
+        from enishi.activities.models import Activity, Task
+        from enishi.activities.services import ACTIVITY_FIELDS, TASK_FIELDS
+
+        creates, _updates = self.triage(rows)
+        if not creates:
+            return
+        kartes = set(
+            customer_visible(self.actor)
+            .filter(pk__in={r.match_id for r in creates})
+            .values_list("pk", flat=True)
+        )
+        activities = []
+        kept = []
+        for row in creates:
+            if row.match_id not in kartes:
+                row.result = Result.SKIPPED
+                row.result_message = _("The karte is no longer there or you can no longer see it.")
+                continue
+            data = row.data
+            staff = self.user(data.get("staff_id")) or self.actor
+            activities.append(
+                Activity(
+                    customer_id=row.match_id,
+                    type=data["type"],
+                    direction=data.get("direction", ""),
+                    occurred_at=datetime.datetime.fromisoformat(data["occurred_at"]),
+                    staff=staff,
+                    attendees=data.get("attendees", ""),
+                    subject=data.get("subject", ""),
+                    body=data.get("body", ""),
+                    outcome=data.get("outcome", ""),
+                    next_action=data.get("next_action", ""),
+                    next_action_due=(
+                        datetime.date.fromisoformat(data["next_action_due"])
+                        if data.get("next_action_due")
+                        else None
+                    ),
+                    created_by=self.actor,
+                )
+            )
+            kept.append(row)
+        bulk.insert(Activity, activities)
+        tasks = [
+            Task(
+                customer_id=a.customer_id,
+                title=a.next_action.strip(),
+                due_on=a.next_action_due,
+                assignee=a.staff,
+                activity=a,
+                created_by=self.actor,
+            )
+            for a in activities
+            if a.next_action.strip()
+        ]
+        bulk.insert(Task, tasks)
+        task_of = {t.activity_id: t for t in tasks}
+        entries = []
+        for row, activity in zip(kept, activities, strict=True):
+            entries.append(
+                self.entry(
+                    HistoryEntry.Action.CREATE,
+                    activity,
+                    activity.customer_id,
+                    snapshot(activity, ACTIVITY_FIELDS, only_filled=True),
+                )
+            )
+            row.result, row.result_id, row.version_after = (
+                Result.CREATED,
+                activity.pk,
+                activity.version,
+            )
+            task = task_of.get(activity.pk)
+            if task is not None:
+                row.before = {"task_id": task.pk}
+                entries.append(
+                    self.entry(
+                        HistoryEntry.Action.CREATE,
+                        task,
+                        task.customer_id,
+                        snapshot(task, TASK_FIELDS, only_filled=True),
+                    )
+                )
+        self.history(entries)
+
+
+# --- contracts ----------------------------------------------------------------------------------
+
+
+class ContractWriter(_Writer):
+    """Contracts come in hundreds, not hundred-thousands, and have their own rules (renewal
+    reminders): each is made by `sales.services.contract_create`, inside the chunk's
+    transaction and the import's history batch."""
+
+    def write(self, rows: list[ImportRow]) -> None:
+        from django.core.exceptions import ValidationError
+
+        from enishi.imports.analysis import contract_values
+        from enishi.sales.models import Product
+        from enishi.sales.services import contract_create
+
+        creates, _updates = self.triage(rows)
+        if not creates:
+            return
+        kartes = {
+            k.pk: k
+            for k in customer_visible(self.actor).filter(pk__in={r.match_id for r in creates})
+        }
+        codes = {r.data["product_code"] for r in creates if r.data.get("product_code")}
+        products = {p.code: p for p in Product.objects.filter(code__in=codes)}
+        for row in creates:
+            karte = kartes.get(row.match_id)
+            if karte is None:
+                row.result = Result.SKIPPED
+                row.result_message = _("The karte is no longer there or you can no longer see it.")
+                continue
+            users = {pk: self.user(pk) for pk in [row.data.get("owner_id")] if pk}
+            try:
+                with transaction.atomic():
+                    contract = contract_create(
+                        actor=self.actor,
+                        customer=karte,
+                        data=contract_values(row.data, products, users),
+                        via=VIA,
+                    )
+            except ValidationError as exc:
+                row.result = Result.REJECTED
+                row.result_message = problems_text(
+                    [[k, m] for k, ms in exc.message_dict.items() for m in ms], self.labels
+                )
+                continue
+            row.result, row.result_id, row.version_after = (
+                Result.CREATED,
+                contract.pk,
+                contract.version,
+            )

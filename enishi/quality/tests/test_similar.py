@@ -1,0 +1,165 @@
+"""「似たお客様がいます」: the look-up while a new karte is typed."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from enishi.core.testing import make_company, make_customer
+from enishi.customers.models import Customer
+from enishi.quality.match import REASONS, SIMILAR_THRESHOLD
+from enishi.quality.similar import similar_customers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def taro(alice):
+    return make_customer(
+        alice,
+        name="山田 太郎",
+        name_kana="ヤマダ タロウ",
+        mobile="090-1234-5678",
+        email="taro.yamada@example.jp",
+        postal_code="156-0053",
+        prefecture="東京都",
+        city="世田谷区",
+        town="桜",
+        street="1-2-3",
+        birthday=datetime.date(1980, 1, 2),
+    )
+
+
+def ids(found) -> list[int]:
+    return [customer.pk for customer, _match in found]
+
+
+def test_it_finds_a_karte_by_a_phone_typed_another_way(alice, taro):
+    found = similar_customers(alice, {"name": "山田太郎", "mobile": "+81 90-1234-5678"})
+    assert ids(found) == [taro.pk]
+    customer, result = found[0]
+    assert result.score >= SIMILAR_THRESHOLD
+    assert "same_mobile" in result.reasons
+    assert result.candidate == taro.pk
+    assert all(str(REASONS[r]) for r in result.reasons)
+
+
+def test_it_finds_a_karte_by_e_mail_whatever_the_case(alice, taro):
+    found = similar_customers(alice, {"name": "山田 太郎", "email": "Taro.Yamada@Example.JP"})
+    assert ids(found) == [taro.pk]
+    assert "same_email" in found[0][1].reasons
+
+
+def test_it_finds_a_karte_by_name_and_reading(alice, taro):
+    found = similar_customers(alice, {"name": "髙田 一郎"})
+    assert found == []
+    found = similar_customers(
+        alice, {"name": "山田　太郎", "name_kana": "やまだ たろう", "birthday": "昭和55年1月2日"}
+    )
+    assert ids(found) == [taro.pk]
+    assert {"same_name", "same_kana", "same_birth_date"} <= set(found[0][1].reasons)
+
+
+def test_a_household_member_is_not_offered(alice, taro):
+    found = similar_customers(
+        alice,
+        {
+            "name": "山田 花子",
+            "name_kana": "ヤマダ ハナコ",
+            "postal_code": "1560053",
+            "prefecture": "東京都",
+            "city": "世田谷区",
+            "town": "桜",
+            "street": "1丁目2番3号",
+        },
+    )
+    assert found == []
+
+
+def test_it_matches_company_kartes_in_any_legal_form(alice):
+    company = make_company(
+        alice, name="株式会社山田商事", name_kana="ヤマダショウジ", phone="03-1234-5678"
+    )
+    found = similar_customers(
+        alice, {"kind": "company", "name": "(株)山田商事", "phone": "０３－１２３４－５６７８"}
+    )
+    assert ids(found) == [company.pk]
+    assert "company_variant" in found[0][1].reasons
+    # A person with the same phone is not a company.
+    assert similar_customers(alice, {"name": "山田商事", "phone": "03-1234-5678"}) == []
+
+
+def test_it_reads_the_persons_company_by_pk_or_instance(alice):
+    company = make_company(alice, name="株式会社山田商事")
+    sato = make_customer(alice, name="佐藤 一郎", company=company, email="sato@yamada.jp")
+    for value in (company, company.pk, str(company.pk)):
+        found = similar_customers(
+            alice, {"name": "佐藤一郎", "company": value, "email": "SATO@yamada.jp"}
+        )
+        assert ids(found) == [sato.pk]
+        assert "same_company" in found[0][1].reasons
+
+
+def test_it_shows_only_what_the_user_may_see(alice, bob, taro):
+    assert similar_customers(bob, {"name": "山田太郎", "mobile": "090-1234-5678"}) == []
+    mine = make_customer(bob, name="山田 太郎", mobile="090-1234-5678")
+    assert ids(similar_customers(bob, {"name": "山田太郎", "mobile": "09012345678"})) == [mine.pk]
+
+
+def test_the_karte_being_edited_and_the_trash_are_left_out(alice, taro):
+    data = {"name": "山田太郎", "mobile": "090-1234-5678"}
+    assert similar_customers(alice, data, exclude_id=taro.pk) == []
+    Customer.objects.filter(pk=taro.pk).update(deleted_at=datetime.datetime.now(tz=datetime.UTC))
+    assert similar_customers(alice, data) == []
+
+
+def test_it_returns_the_best_first_up_to_the_limit(alice, taro):
+    twins = [
+        make_customer(alice, name="山田 太郎", name_kana="ヤマダ タロウ", email=f"t{i}@example.jp")
+        for i in range(4)
+    ]
+    found = similar_customers(
+        alice, {"name": "山田太郎", "name_kana": "ヤマダタロウ", "mobile": "090-1234-5678"}, limit=3
+    )
+    assert len(found) == 3
+    assert found[0][0].pk == taro.pk
+    scores = [result.score for _c, result in found]
+    assert scores == sorted(scores, reverse=True)
+    assert {c.pk for c, _r in found[1:]} <= {t.pk for t in twins}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"name": ""},
+        {"phone": "not a phone", "email": "not an e-mail"},
+        {"corporate_number": "123", "kind": "company"},
+        {"name": "山田太郎", "birthday": "いつか", "postal_code": "郵便"},
+        {"name": "山田太郎", "company": "999999"},
+        {"name": "山田太郎", "company": "9" * 30},
+        {"name": "山田\x00太郎", "email": "taro\x00@example.jp", "kind": "robot"},
+    ],
+)
+def test_bad_or_empty_input_finds_nothing_and_never_fails(alice, taro, data):
+    found = similar_customers(alice, data)
+    assert all(result.score >= SIMILAR_THRESHOLD for _c, result in found)
+
+
+def test_it_takes_a_handful_of_queries_however_many_candidates(
+    alice, taro, django_assert_max_num_queries
+):
+    company = make_company(alice, name="株式会社山田商事")
+    for i in range(30):
+        make_customer(alice, name="山田 太郎", company=company, email=f"t{i}@example.jp")
+    data = {
+        "name": "山田太郎",
+        "name_kana": "ヤマダタロウ",
+        "mobile": "090-1234-5678",
+        "email": "taro.yamada@example.jp",
+        "company": company.pk,
+    }
+    with django_assert_max_num_queries(4):
+        found = similar_customers(alice, data)
+    assert found[0][0].pk == taro.pk

@@ -1,0 +1,260 @@
+"""House style settings with their one-time clean-up, and the freshness report.
+
+Services (writes) and selectors (reads) of the upkeep pages; the rules themselves are the pure
+functions in `house_style.py`. The clean-up saves each karte through `customer_update`, so it
+gets the same validation, history (via "system", batch "cleanup:<id>"), version check and
+search index as an edit by hand.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
+from django_tasks import task
+
+from enishi.accounts.models import User
+from enishi.core.models import HouseStyle, StyleCleanup
+from enishi.core.records import StaleVersionError
+from enishi.customers.models import Customer
+from enishi.customers.selectors import customer_visible
+from enishi.history.models import HistoryEntry
+from enishi.history.services import history_batch, history_record
+from enishi.quality import house_style
+
+CHUNK = 1000
+PREVIEW_SIZE = 50
+FRESHNESS_MONTHS = (3, 6, 12, 24, 36)
+
+# --- House style ---------------------------------------------------------------------------
+
+
+def house_style_get() -> HouseStyle:
+    return HouseStyle.objects.get_or_create(pk=1)[0]
+
+
+@transaction.atomic
+def house_style_update(
+    *, actor: User, data: dict[str, str], version: int | None, via: str = HistoryEntry.Via.UI
+) -> HouseStyle:
+    """Save the house style (admins). A stale version raises StaleVersionError."""
+    current, _ = HouseStyle.objects.select_for_update().get_or_create(pk=1)
+    if version is not None and current.version != version:
+        raise StaleVersionError(current)
+    fields = {
+        "company_name": HouseStyle.CompanyName,
+        "street": HouseStyle.Street,
+        "dates": HouseStyle.Dates,
+    }
+    errors = {
+        name: [gettext("Choose one of the offered options.")]
+        for name, choices in fields.items()
+        if name in data and data[name] not in choices.values
+    }
+    if errors:
+        raise ValidationError(errors)
+    changes = {}
+    for name, choices in fields.items():
+        if name in data and getattr(current, name) != data[name]:
+            changes[name] = [
+                str(choices(getattr(current, name)).label),
+                str(choices(data[name]).label),
+            ]
+            setattr(current, name, data[name])
+    if not changes:
+        return current
+    current.version += 1
+    current.updated_by = actor
+    current.save()
+    history_record(
+        actor=actor,
+        via=via,
+        action=HistoryEntry.Action.UPDATE,
+        instance=current,
+        customer_id=None,
+        changes=changes,
+    )
+    style = house_style.Style(
+        company_name=current.company_name, street=current.street, dates=current.dates
+    )
+    transaction.on_commit(lambda: house_style.remember(style))
+    return current
+
+
+# --- One-time clean-up ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the clean-up would change on one karte: {field: (before, after)}."""
+
+    customer_id: int
+    name: str
+    version: int
+    changes: dict[str, tuple[str, str]]
+
+
+def _proposals(
+    style: house_style.Style, *, progress: Callable[[int], None] | None = None
+) -> Iterator[Proposal]:
+    """Every karte the style would change, in id order, read CHUNK rows at a time;
+    `progress(n)` is told how many kartes have been looked at after each chunk."""
+    rows = Customer.objects.filter(deleted_at__isnull=True).order_by("pk")
+    after_id = scanned = 0
+    while True:
+        chunk = list(
+            rows.filter(pk__gt=after_id).values_list("pk", "kind", "name", "street", "version")[
+                :CHUNK
+            ]
+        )
+        if not chunk:
+            return
+        for pk, kind, name, street, version in chunk:
+            changes = {}
+            if kind == Customer.Kind.COMPANY:
+                styled = house_style.company_name_styled(name, style.company_name)
+                if styled != name:
+                    changes["name"] = (name, styled)
+            styled = house_style.street_styled(street, style.street)
+            if styled != street:
+                changes["street"] = (street, styled)
+            if changes:
+                yield Proposal(pk, name, version, changes)
+        after_id = chunk[-1][0]
+        scanned += len(chunk)
+        if progress is not None:
+            progress(scanned)
+
+
+def cleanup_preview(style: house_style.Style, *, size: int = PREVIEW_SIZE) -> list[Proposal]:
+    """The first `size` changes the clean-up would make (the run counts them all)."""
+    found = []
+    for proposal in _proposals(style):
+        found.append(proposal)
+        if len(found) >= size:
+            break
+    return found
+
+
+def cleanup_start(*, actor: User) -> StyleCleanup:
+    """Queue the clean-up with the house style as saved now (admins)."""
+    style = house_style_get()
+    run = StyleCleanup.objects.create(
+        created_by=actor,
+        company_name=style.company_name,
+        street=style.street,
+        total=Customer.objects.filter(deleted_at__isnull=True).count(),
+    )
+    transaction.on_commit(lambda: cleanup_run.enqueue(run.pk))
+    return run
+
+
+@task()
+def cleanup_run(run_id: int) -> None:
+    """Apply the style karte by karte. Each karte is saved on its own, so an interrupted run
+    leaves every karte either cleaned or untouched; starting again finishes the rest."""
+    run = StyleCleanup.objects.get(pk=run_id)
+    style = house_style.Style(company_name=run.company_name, street=run.street)
+    StyleCleanup.objects.filter(pk=run.pk).update(status=StyleCleanup.Status.RUNNING)
+    from enishi.customers.services import customer_update
+
+    try:
+        with history_batch(f"cleanup:{run.pk}"):
+
+            def progress(scanned: int) -> None:
+                run.done = min(scanned, run.total)
+                StyleCleanup.objects.filter(pk=run.pk).update(
+                    done=run.done, changed=run.changed, skipped=run.skipped
+                )
+
+            for proposal in _proposals(style, progress=progress):
+                customer = Customer.objects.get(pk=proposal.customer_id)
+                try:
+                    customer_update(
+                        actor=run.created_by,
+                        customer=customer,
+                        data={field: after for field, (_, after) in proposal.changes.items()},
+                        version=proposal.version,
+                        via=HistoryEntry.Via.SYSTEM,
+                    )
+                    run.changed += 1
+                except (StaleVersionError, ValidationError):
+                    # Changed by someone meanwhile, or the styled value does not fit: the
+                    # karte stays as it is and is counted as skipped.
+                    run.skipped += 1
+    except Exception as exc:
+        StyleCleanup.objects.filter(pk=run.pk).update(
+            status=StyleCleanup.Status.FAILED,
+            error=str(exc)[:2000],
+            changed=run.changed,
+            skipped=run.skipped,
+            finished_at=timezone.now(),
+        )
+        raise
+    StyleCleanup.objects.filter(pk=run.pk).update(
+        status=StyleCleanup.Status.DONE,
+        done=run.total,
+        changed=run.changed,
+        skipped=run.skipped,
+        finished_at=timezone.now(),
+    )
+
+
+def cleanup_latest() -> StyleCleanup | None:
+    return StyleCleanup.objects.select_related("created_by").first()
+
+
+def cleanup_get(pk: int) -> StyleCleanup:
+    return StyleCleanup.objects.select_related("created_by").get(pk=pk)
+
+
+# --- Freshness -----------------------------------------------------------------------------
+
+
+def stale_since(months: int, *, today: datetime.date | None = None) -> datetime.datetime:
+    """The moment before which a karte neither updated nor confirmed counts as stale."""
+    today = today or timezone.localdate()
+    month = today.month - months
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    day = min(today.day, 28)
+    return timezone.make_aware(datetime.datetime(year, month, day))
+
+
+def stale_customers(
+    user: User, *, months: int, owner_id: int | None = None, unowned: bool = False
+) -> QuerySet[Customer]:
+    """Kartes the user may see that nobody has updated or confirmed for `months`, oldest first."""
+    cut = stale_since(months)
+    qs = customer_visible(user).filter(
+        Q(updated_at__lt=cut) & (Q(last_confirmed_at__isnull=True) | Q(last_confirmed_at__lt=cut))
+    )
+    if unowned:
+        qs = qs.filter(owner__isnull=True)
+    elif owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    return qs.select_related("owner").order_by("updated_at", "pk")
+
+
+@dataclass(frozen=True)
+class OwnerCount:
+    owner: User | None
+    stale: int
+
+
+def stale_by_owner(user: User, *, months: int) -> list[OwnerCount]:
+    counts = (
+        stale_customers(user, months=months)
+        .order_by()
+        .values("owner")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    owners = User.objects.in_bulk([row["owner"] for row in counts if row["owner"]])
+    return [OwnerCount(owners.get(row["owner"]), row["n"]) for row in counts]

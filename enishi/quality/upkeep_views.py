@@ -1,0 +1,178 @@
+"""Screens for the house style, its one-time clean-up and the freshness report."""
+
+import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from enishi.core.models import HouseStyle, StyleCleanup
+from enishi.core.permissions import admin_required, can_write, is_admin
+from enishi.core.records import StaleVersionError
+from enishi.quality import house_style, upkeep
+
+EXAMPLE_COMPANIES = ("(株)山田商事", "山田商事㈱", "ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ", "株式会社 山田商事")
+EXAMPLE_STREETS = ("一丁目２番地の３ 山田ビル5F", "4丁目20番20号 101号室")
+
+
+def _examples(style: house_style.Style) -> dict:
+    return {
+        "companies": [
+            (n, house_style.company_name_styled(n, style.company_name)) for n in EXAMPLE_COMPANIES
+        ],
+        "streets": [(s, house_style.street_styled(s, style.street)) for s in EXAMPLE_STREETS],
+        "date": house_style.date_styled(datetime.date(2026, 4, 1), style.dates),
+    }
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def style_edit(request: HttpRequest) -> HttpResponse:
+    current = upkeep.house_style_get()
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "") for k in ("company_name", "street", "dates")}
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = None
+        try:
+            upkeep.house_style_update(actor=request.user, data=data, version=version)
+        except ValidationError as exc:
+            errors, status = exc.message_dict, 400
+        except StaleVersionError:
+            messages.error(
+                request,
+                _("Someone else changed the house style meanwhile. Check it and save again."),
+            )
+            return redirect("upkeep:style")
+        else:
+            messages.success(request, _("House style saved. It applies from the next save."))
+            return redirect("upkeep:style")
+    style = house_style.Style(
+        company_name=current.company_name, street=current.street, dates=current.dates
+    )
+    return render(
+        request,
+        "quality/upkeep_style.html",
+        {
+            "style": current,
+            "choices": {
+                "company_name": HouseStyle.CompanyName.choices,
+                "street": HouseStyle.Street.choices,
+                "dates": HouseStyle.Dates.choices,
+            },
+            "errors": errors,
+            "examples": _examples(style),
+            "latest": upkeep.cleanup_latest(),
+            "settings_section": "style",
+        },
+        status=status,
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def cleanup(request: HttpRequest) -> HttpResponse:
+    """Preview of what the house style would change in existing kartes, and the button to run it."""
+    if request.method == "POST":
+        run = upkeep.cleanup_start(actor=request.user)
+        return redirect("upkeep:cleanup_run", pk=run.pk)
+    current = upkeep.house_style_get()
+    style = house_style.Style(company_name=current.company_name, street=current.street)
+    return render(
+        request,
+        "quality/upkeep_cleanup.html",
+        {
+            "style": current,
+            "proposals": upkeep.cleanup_preview(style),
+            "preview_size": upkeep.PREVIEW_SIZE,
+            "latest": upkeep.cleanup_latest(),
+            "settings_section": "style",
+        },
+    )
+
+
+@admin_required
+@require_GET
+def cleanup_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(StyleCleanup.objects.select_related("created_by"), pk=pk)
+    template = (
+        "quality/upkeep_cleanup_progress.html"
+        if request.htmx
+        else "quality/upkeep_cleanup_run.html"
+    )
+    return render(request, template, {"run": run, "settings_section": "style"})
+
+
+def _months(value: str | None) -> int:
+    try:
+        months = int(value or 12)
+    except ValueError:
+        return 12
+    return months if months in upkeep.FRESHNESS_MONTHS else 12
+
+
+@require_GET
+def freshness(request: HttpRequest) -> HttpResponse:
+    """Kartes nobody has updated or confirmed for N months, by owner, oldest first."""
+    months = _months(request.GET.get("months"))
+    owner = request.GET.get("owner", "")
+    owner_id = int(owner) if owner.isdigit() and len(owner) < 19 else None
+    stale = upkeep.stale_customers(
+        request.user, months=months, owner_id=owner_id, unowned=owner == "none"
+    )
+    page = Paginator(stale, settings.ENISHI_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"months": months, **({"owner": owner} if owner else {})}
+    return render(
+        request,
+        "quality/upkeep_freshness.html",
+        {
+            "months": months,
+            "month_choices": upkeep.FRESHNESS_MONTHS,
+            "owner": owner,
+            "by_owner": upkeep.stale_by_owner(request.user, months=months),
+            "page": page,
+            "querystring": urlencode(query),
+            "can_confirm": can_write(request.user),
+        },
+    )
+
+
+@require_POST
+def confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Confirmed today" from the freshness report: the row answers in place."""
+    from enishi.customers import selectors, services
+
+    customer = selectors.customer_get_for_edit(request.user, pk)
+    services.customer_confirm(actor=request.user, customer=customer)
+    if request.htmx:
+        return render(request, "quality/upkeep_confirmed.html", {"customer": customer})
+    messages.success(request, _("Marked as confirmed today."))
+    return redirect(request.POST.get("next") if _safe(request) else "upkeep:freshness")
+
+
+def _safe(request: HttpRequest) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    return bool(target) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+@require_GET
+def data_hub(request: HttpRequest) -> HttpResponse:
+    """Moving data in and out and keeping it clean: one page that leads to each tool."""
+    return render(
+        request,
+        "quality/upkeep_data.html",
+        {"can_write": can_write(request.user), "is_admin": is_admin(request.user)},
+    )

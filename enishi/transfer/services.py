@@ -1,0 +1,749 @@
+"""Exports as use cases: check the choice, write (or prepare to stream) the file, record it.
+
+Who may export: everyone who may see kartes exports exactly what they see on the customer
+list (same permission filter, same filters and search), read-only users included, with the
+sensitive-field rule of the karte. The full-data export is for administrators only. Every
+export is recorded in the history (who, when, rows, columns, format, filters) and shown in
+the audit log, and listed on the export history page (the `Export` rows).
+
+Small exports (up to ENISHI_EXPORT_BACKGROUND_ROWS) are answered at once. Bigger ones, and
+every full-data export, are written by a background task into DATA_DIR/exports: first as a
+`.part` file, renamed when complete, so a file that is there is always whole. The task keeps
+its progress on the `Export` row; the page polls it. A failed or cancelled export leaves no
+file behind. Kept files are removed after ENISHI_EXPORT_KEEP_DAYS.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from enishi.accounts.models import User
+from enishi.core.permissions import can_view_sensitive, is_admin
+from enishi.customers.models import Customer
+from enishi.customers.selectors import CustomerFilters, customer_list
+from enishi.history.models import HistoryEntry
+from enishi.history.services import history_record
+from enishi.transfer import selectors
+from enishi.transfer.export import (
+    CP932,
+    UTF8_BOM,
+    XLSX_MAX_ROWS,
+    Column,
+    EncodingReport,
+    ExportRow,
+    csv_chunks,
+    customer_rows,
+    export_columns,
+    write_csv,
+    write_xlsx,
+)
+from enishi.transfer.models import STALE_AFTER, Export
+
+logger = logging.getLogger("enishi.transfer")
+
+CONTENT_TYPES = {
+    Export.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Export.Format.CSV_UTF8: "text/csv; charset=utf-8",
+    Export.Format.CSV_CP932: "text/csv; charset=Windows-31J",
+    Export.Format.ZIP: "application/zip",
+}
+EXTENSIONS = {
+    Export.Format.XLSX: "xlsx",
+    Export.Format.CSV_UTF8: "csv",
+    Export.Format.CSV_CP932: "csv",
+    Export.Format.ZIP: "zip",
+}
+# The task backend exports are queued on (tests of the real queue switch it to "database").
+TASK_BACKEND = "default"
+# Exports one person may have waiting or running at once.
+MAX_ACTIVE_PER_USER = 3
+# Files in the export folder that no export row points to are removed after this long.
+ORPHAN_AFTER = datetime.timedelta(days=1)
+# Refuse to start a background export when the disk is this close to full.
+MIN_FREE_BYTES = 200 * 1024 * 1024
+
+
+def background_threshold() -> int:
+    """Exports with more rows than this are prepared in the background."""
+    return int(getattr(settings, "ENISHI_EXPORT_BACKGROUND_ROWS", 5000))
+
+
+def keep_days() -> int:
+    """How long a prepared file stays available for download."""
+    return int(getattr(settings, "ENISHI_EXPORT_KEEP_DAYS", 7))
+
+
+def export_dir() -> Path:
+    return Path(settings.DATA_DIR) / "exports"
+
+
+class UnencodableCharacters(ValidationError):
+    """cp932 cannot hold some characters and the user did not choose to replace them."""
+
+    def __init__(self, report: EncodingReport) -> None:
+        super().__init__(
+            _(
+                "Shift_JIS (cp932) cannot hold %(count)s characters in this export. Export as "
+                "CSV in UTF-8 with BOM (Excel opens it too), or replace them with 〓."
+            )
+            % {"count": report.characters},
+            code="unencodable",
+        )
+        self.report = report
+
+
+class ExportCancelled(Exception):
+    """The export's row was cancelled while the task was writing it."""
+
+
+@dataclass
+class ExportFile:
+    """A finished export: either a file already written (xlsx, cp932, a kept background file)
+    or bytes made while they are sent (UTF-8 CSV, any size, constant memory)."""
+
+    record: Export
+    filename: str
+    content_type: str
+    file: IO[bytes] | None = None
+    chunks: Iterator[bytes] | None = None
+    report: EncodingReport | None = None
+
+
+@dataclass
+class ExportPlan:
+    """A checked choice: the columns, the filters and how many kartes it will write."""
+
+    columns: list[Column]
+    filters: CustomerFilters
+    file_format: str
+    count: int
+
+    @property
+    def background(self) -> bool:
+        return self.count > background_threshold()
+
+
+def export_columns_pick(user: User, keys: list[str]) -> list[Column]:
+    """The chosen columns in the order given; a key the user may not export is an error."""
+    available = {column.key: column for column in export_columns(user)}
+    unknown = [key for key in keys if key not in available]
+    if unknown:
+        raise ValidationError(
+            {
+                "columns": [
+                    _("Unknown columns: %(keys)s.") % {"keys": ", ".join(unknown[:20])},
+                ]
+            }
+        )
+    chosen = list(dict.fromkeys(keys))
+    if not chosen:
+        raise ValidationError({"columns": [_("Choose at least one column.")]})
+    return [available[key] for key in chosen]
+
+
+def export_file_name(file_format: str, day=None, *, kind: str = Export.Kind.CUSTOMERS) -> str:
+    day = day or timezone.localdate()
+    if kind == Export.Kind.FULL:
+        stem = pgettext("export file name", "enishi-full-data")
+    else:
+        stem = pgettext("export file name", "customers")
+    return f"{stem}-{day.isoformat()}.{EXTENSIONS[file_format]}"
+
+
+def filters_from_record(filters: dict[str, Any]) -> CustomerFilters:
+    known = CustomerFilters.__dataclass_fields__
+    return CustomerFilters(**{k: v for k, v in filters.items() if k in known})
+
+
+def describe_filters(filters: CustomerFilters) -> str:
+    """The list's filters as people read them (for the history and the export page)."""
+    labels = {
+        "kind": dict(Customer.Kind.choices),
+        "status": dict(Customer.Status.choices),
+        "channel": dict(Customer.Channel.choices),
+    }
+    names = {
+        "kind": _("Kind"),
+        "status": _("Status"),
+        "rank": _("Rank"),
+        "owner": _("Owner"),
+        "tag": _("Tag"),
+        "prefecture": _("Prefecture"),
+        "channel": _("Acquisition channel"),
+        "q": _("Search"),
+    }
+    parts = []
+    for key, value in filters.active().items():
+        if key == "owner":
+            shown = selectors.user_label(value)
+        elif key == "tag":
+            shown = selectors.tag_name(value)
+        else:
+            shown = str(labels.get(key, {}).get(value, value))
+        parts.append(f"{names.get(key, key)}: {shown}")
+    return "、".join(parts)
+
+
+def customer_export_plan(
+    *, actor: User, filters: CustomerFilters, column_keys: list[str], file_format: str
+) -> ExportPlan:
+    """Check a customer export before anything is written. Raises ValidationError."""
+    if file_format not in (Export.Format.XLSX, Export.Format.CSV_UTF8, Export.Format.CSV_CP932):
+        raise ValidationError({"format": [_("Choose a file format.")]})
+    columns = export_columns_pick(actor, column_keys)
+    count = selectors.export_count(actor, filters)
+    if file_format == Export.Format.XLSX and count > XLSX_MAX_ROWS:
+        raise ValidationError(
+            _(
+                "Excel sheets hold at most %(max)s rows; this export has %(count)s. "
+                "Export as CSV instead, or narrow the list."
+            )
+            % {"max": f"{XLSX_MAX_ROWS:,}", "count": f"{count:,}"},
+            code="too_many_rows",
+        )
+    return ExportPlan(columns=columns, filters=filters, file_format=file_format, count=count)
+
+
+# --- small exports: answered at once -------------------------------------------------------------
+
+
+def customer_export(
+    *,
+    actor: User,
+    filters: CustomerFilters,
+    column_keys: list[str],
+    file_format: str,
+    replace_unencodable: bool = False,
+    via: str = HistoryEntry.Via.UI,
+) -> ExportFile:
+    """Export the kartes of the user's customer list with these filters, at once.
+
+    xlsx and cp932 CSV are written to a temporary file first (cp932 must be checked whole
+    before anything is sent); UTF-8 CSV is produced while it is sent. Raises ValidationError
+    for a bad choice and UnencodableCharacters when cp932 cannot hold the data.
+    """
+    plan = customer_export_plan(
+        actor=actor, filters=filters, column_keys=column_keys, file_format=file_format
+    )
+    columns = plan.columns
+    rows = customer_rows(actor, customer_list(actor, filters), columns)
+    filename = export_file_name(file_format)
+    result = ExportFile(record=Export(), filename=filename, content_type=CONTENT_TYPES[file_format])
+    count, replaced = plan.count, 0
+    if file_format == Export.Format.CSV_UTF8:
+        result.chunks = csv_chunks(rows, columns, encoding=UTF8_BOM)
+    else:
+        result.file = tempfile.TemporaryFile(prefix="enishi-export-")  # noqa: SIM115 - sent, then closed by the response
+        try:
+            if file_format == Export.Format.XLSX:
+                count = write_xlsx(rows, columns, result.file, sheet_title=_("Customers"))
+            else:
+                result.report = write_csv(rows, columns, result.file, encoding=CP932)
+                count = result.report.rows
+                if result.report.count and not replace_unencodable:
+                    raise UnencodableCharacters(result.report)
+                replaced = result.report.characters
+        except BaseException:
+            result.file.close()
+            raise
+        result.file.seek(0)
+    record = Export(
+        created_by=actor,
+        via=via,
+        kind=Export.Kind.CUSTOMERS,
+        format=file_format,
+        status=Export.Status.DONE,
+        language=translation.get_language() or "",
+        row_count=count,
+        done=count,
+        total=count,
+        columns=[column.key for column in columns],
+        filters=_filters_json(filters),
+        replace_unencodable=replace_unencodable and file_format == Export.Format.CSV_CP932,
+        replaced=replaced,
+        file_name=filename,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    result.record = _export_record(record, columns=columns, filters=filters)
+    return result
+
+
+def _filters_json(filters: CustomerFilters) -> dict[str, Any]:
+    return {**filters.active(), "sort": filters.sort}
+
+
+@transaction.atomic
+def _export_record(record: Export, *, columns: list[Column], filters: CustomerFilters) -> Export:
+    """Save a small export's row and its history entry together."""
+    record.save()
+    _export_history(record, columns=columns, filters=filters)
+    return record
+
+
+def _export_history(record: Export, *, columns: list[Column], filters: CustomerFilters) -> None:
+    changes: dict[str, Any] = {
+        "format": [None, record.format],
+        "row_count": [None, record.row_count],
+    }
+    if record.kind == Export.Kind.FULL:
+        changes = {"kind": [None, record.kind], **changes, "file_size": [None, record.file_size]}
+    else:
+        changes["columns"] = [None, "、".join(column.label for column in columns)]
+        changes["filters"] = [
+            None,
+            describe_filters(filters) or _("none (all customers you can see)"),
+        ]
+    if record.replaced:
+        changes["replaced"] = [None, record.replaced]
+    if record.background:
+        changes["background"] = [None, True]
+    history_record(
+        actor=record.created_by,
+        via=record.via,
+        action=HistoryEntry.Action.EXPORT,
+        instance=record,
+        customer_id=None,
+        changes=changes,
+    )
+
+
+# --- big exports: a background task -------------------------------------------------------------
+
+
+def _check_can_start(actor: User) -> None:
+    active = selectors.exports_active_count(actor)
+    if active >= MAX_ACTIVE_PER_USER:
+        raise ValidationError(
+            _(
+                "You already have %(count)s exports being prepared. Wait until one is ready "
+                "(or cancel one) before starting another."
+            )
+            % {"count": active},
+            code="too_many_exports",
+        )
+    directory = export_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        stat = os.statvfs(directory)
+    except (AttributeError, OSError):
+        return
+    free = stat.f_bavail * stat.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise ValidationError(
+            _("The server's disk is almost full: the export cannot be prepared now."),
+            code="disk_full",
+        )
+
+
+def _enqueue(record: Export) -> Export:
+    """Queue the task for a saved row. The row is committed first (callers are not inside a
+    transaction), so a worker in another thread or process finds it."""
+    from enishi.transfer.tasks import export_run_task
+
+    try:
+        result = export_run_task.using(backend=TASK_BACKEND).enqueue(record.pk)
+    except Exception:
+        logger.exception("could not queue export %s", record.pk)
+        Export.objects.filter(pk=record.pk).update(
+            status=Export.Status.FAILED,
+            error=_("The export could not be queued. Try again later."),
+            finished_at=timezone.now(),
+        )
+        raise
+    Export.objects.filter(pk=record.pk, task_id="").update(task_id=str(result.id)[:64])
+    record.refresh_from_db()
+    return record
+
+
+def customer_export_start(
+    *,
+    actor: User,
+    filters: CustomerFilters,
+    column_keys: list[str],
+    file_format: str,
+    replace_unencodable: bool = False,
+    via: str = HistoryEntry.Via.UI,
+) -> Export:
+    """Check the choice and queue the export as a background task; returns its row.
+
+    The kartes are read when the task runs, with the user's permissions at that moment.
+    """
+    plan = customer_export_plan(
+        actor=actor, filters=filters, column_keys=column_keys, file_format=file_format
+    )
+    _check_can_start(actor)
+    exports_expire()
+    record = Export.objects.create(
+        created_by=actor,
+        via=via,
+        kind=Export.Kind.CUSTOMERS,
+        format=file_format,
+        status=Export.Status.QUEUED,
+        language=translation.get_language() or "",
+        background=True,
+        total=plan.count,
+        columns=[column.key for column in plan.columns],
+        filters=_filters_json(filters),
+        replace_unencodable=replace_unencodable and file_format == Export.Format.CSV_CP932,
+        file_name=export_file_name(file_format),
+    )
+    return _enqueue(record)
+
+
+def full_export_start(*, actor: User, via: str = HistoryEntry.Via.UI) -> Export:
+    """Queue a full-data export (administrators only; one at a time)."""
+    if not is_admin(actor):
+        raise ValidationError(_("Only administrators may export all data."), code="forbidden")
+    if selectors.full_export_running():
+        raise ValidationError(
+            _("A full-data export is already being prepared. Wait until it is ready."),
+            code="already_running",
+        )
+    _check_can_start(actor)
+    exports_expire()
+    record = Export.objects.create(
+        created_by=actor,
+        via=via,
+        kind=Export.Kind.FULL,
+        format=Export.Format.ZIP,
+        status=Export.Status.QUEUED,
+        language=translation.get_language() or "",
+        background=True,
+        file_name=export_file_name(Export.Format.ZIP, kind=Export.Kind.FULL),
+    )
+    return _enqueue(record)
+
+
+class _Progress:
+    """Writes progress to the row every chunk; notices a cancellation there."""
+
+    def __init__(self, record: Export) -> None:
+        self.pk = record.pk
+        self.done = 0
+
+    def __call__(self, rows: int) -> None:
+        self.done += rows
+        updated = Export.objects.filter(pk=self.pk, status=Export.Status.RUNNING).update(
+            done=self.done, heartbeat_at=timezone.now()
+        )
+        if not updated:
+            raise ExportCancelled
+
+    def counting(self, rows: Iterable[ExportRow], every: int = 2000) -> Iterator[ExportRow]:
+        pending = 0
+        for row in rows:
+            yield row
+            pending += 1
+            if pending == every:
+                self(pending)
+                pending = 0
+        if pending:
+            self(pending)
+
+
+def export_run(*, export_id: int) -> Export | None:
+    """The background task's work: write the file of a queued export, keeping progress.
+
+    Runs once: an export that is no longer waiting (cancelled, or already run by another
+    worker) is left alone. Whatever happens, either a whole file is kept and the row says
+    "ready", or no file is left and the row says why.
+    """
+    claimed = Export.objects.filter(pk=export_id, status=Export.Status.QUEUED).update(
+        status=Export.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    record = Export.objects.select_related("created_by").get(pk=export_id)
+    directory = export_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{record.pk}-{get_random_string(16)}.{EXTENSIONS[record.format]}"
+    part = directory / (name + ".part")
+    progress = _Progress(record)
+    language = record.language or settings.LANGUAGE_CODE
+    columns: list[Column] = []
+    try:
+        with translation.override(language):
+            if record.kind == Export.Kind.FULL:
+                rows, report = _write_full(record, part, progress), None
+            else:
+                columns, rows, report = _write_customers(record, part, progress)
+    except ExportCancelled:
+        part.unlink(missing_ok=True)
+        return Export.objects.get(pk=export_id)
+    except UnencodableCharacters as exc:
+        part.unlink(missing_ok=True)
+        with translation.override(language):
+            _fail(record, str(exc.message), problems=_problems_json(exc.report))
+        return Export.objects.get(pk=export_id)
+    except ValidationError as exc:
+        part.unlink(missing_ok=True)
+        _fail(record, " ".join(exc.messages))
+        return Export.objects.get(pk=export_id)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        logger.exception("export %s could not be written", export_id)
+        with translation.override(language):
+            if exc.errno == errno.ENOSPC:
+                message = _("The server's disk is full: the export could not be written.")
+            else:
+                message = _("The file could not be written (%(error)s).") % {
+                    "error": exc.strerror or exc.__class__.__name__
+                }
+            _fail(record, message)
+        return Export.objects.get(pk=export_id)
+    except Exception as exc:
+        part.unlink(missing_ok=True)
+        logger.exception("export %s failed", export_id)
+        with translation.override(language):
+            _fail(
+                record,
+                _(
+                    "The export failed unexpectedly (%(error)s). Try again; if it fails again, "
+                    "tell your administrator."
+                )
+                % {"error": exc.__class__.__name__},
+            )
+        return Export.objects.get(pk=export_id)
+
+    final = directory / name
+    os.replace(part, final)
+    now = timezone.now()
+    finished = {
+        "status": Export.Status.DONE,
+        "path": name,
+        "file_size": final.stat().st_size,
+        "row_count": rows,
+        "done": rows,
+        "replaced": report.characters if report else 0,
+        "finished_at": now,
+        "heartbeat_at": now,
+        "expires_at": now + datetime.timedelta(days=keep_days()),
+    }
+    with transaction.atomic():
+        # Only a row still running becomes ready: one cancelled at the very end stays so.
+        if not Export.objects.filter(pk=export_id, status=Export.Status.RUNNING).update(**finished):
+            final.unlink(missing_ok=True)
+            return Export.objects.get(pk=export_id)
+        record = Export.objects.select_related("created_by").get(pk=export_id)
+        with translation.override(language):
+            _export_history(record, columns=columns, filters=filters_from_record(record.filters))
+    _schedule_expiry(record)
+    return record
+
+
+def _write_customers(
+    record: Export, part: Path, progress: _Progress
+) -> tuple[list[Column], int, EncodingReport | None]:
+    actor = record.created_by
+    if not actor.is_active:
+        raise ValidationError(_("The person who asked for this export can no longer log in."))
+    filters = filters_from_record(record.filters)
+    columns = export_columns_pick(actor, list(record.columns))
+    queryset = customer_list(actor, filters)
+    total = queryset.order_by().count()
+    if record.format == Export.Format.XLSX and total > XLSX_MAX_ROWS:
+        raise ValidationError(
+            _(
+                "Excel sheets hold at most %(max)s rows; this export has %(count)s. "
+                "Export as CSV instead, or narrow the list."
+            )
+            % {"max": f"{XLSX_MAX_ROWS:,}", "count": f"{total:,}"}
+        )
+    Export.objects.filter(pk=record.pk).update(total=total)
+    rows = progress.counting(customer_rows(actor, queryset, columns))
+    with open(part, "wb") as out:
+        if record.format == Export.Format.XLSX:
+            return columns, write_xlsx(rows, columns, out, sheet_title=_("Customers")), None
+        encoding = CP932 if record.format == Export.Format.CSV_CP932 else UTF8_BOM
+        report = write_csv(rows, columns, out, encoding=encoding)
+    if report.count and not record.replace_unencodable:
+        raise UnencodableCharacters(report)
+    return columns, report.rows, report
+
+
+def _write_full(record: Export, part: Path, progress: _Progress) -> int:
+    from enishi.transfer import full_export
+
+    actor = record.created_by
+    if not is_admin(actor):
+        raise ValidationError(_("Only administrators may export all data."))
+    Export.objects.filter(pk=record.pk).update(total=full_export.row_total())
+    result = full_export.write_full_export(
+        part,
+        actor_label=f"{actor.username} ({actor.label})",
+        show_sensitive=can_view_sensitive(actor),
+        progress=progress,
+    )
+    return result.rows
+
+
+def _problems_json(report: EncodingReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "row": p.row,
+            "column": p.column,
+            "characters": p.characters,
+            "code_points": p.code_points(),
+            "customer_id": p.customer_id,
+            "customer_name": p.customer_name,
+        }
+        for p in report.problems
+    ] + (
+        [{"more": report.count - len(report.problems)}]
+        if report.count > len(report.problems)
+        else []
+    )
+
+
+def _fail(record: Export, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
+    Export.objects.filter(pk=record.pk).update(
+        status=Export.Status.FAILED,
+        error=message,
+        problems=problems or [],
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+
+
+def _schedule_expiry(record: Export) -> None:
+    """Ask the queue to remove the file when its time is up (a backend that cannot run a task
+    later leaves it to the next export or to `enishi exports_expire`)."""
+    from enishi.transfer.tasks import exports_expire_task
+
+    task = exports_expire_task.using(backend=TASK_BACKEND)
+    if not task.get_backend().supports_defer:
+        return
+    try:
+        task.using(run_after=record.expires_at + datetime.timedelta(minutes=1)).enqueue()
+    except Exception:
+        logger.exception("could not schedule the removal of export %s", record.pk)
+
+
+# --- afterwards: download, cancel, delete, expire -----------------------------------------------
+
+
+def export_path(record: Export) -> Path:
+    return export_dir() / record.path
+
+
+def export_open(*, actor: User, record: Export, via: str = HistoryEntry.Via.UI) -> ExportFile:
+    """The kept file of a background export, for its creator or an administrator.
+
+    Raises ValidationError (code "not_ready" or "expired") when there is nothing to send.
+    Someone other than the creator (an administrator) downloading it is recorded.
+    """
+    if record.has_expired:
+        raise ValidationError(
+            _("This file was kept for %(days)s days and has been removed. Export again.")
+            % {"days": keep_days()},
+            code="expired",
+        )
+    if not record.downloadable:
+        raise ValidationError(_("This export has no file to download."), code="not_ready")
+    try:
+        handle = open(export_path(record), "rb")  # noqa: SIM115 - closed by the response
+    except FileNotFoundError:
+        Export.objects.filter(pk=record.pk).update(path="", status=Export.Status.EXPIRED)
+        raise ValidationError(
+            _("The file is no longer on the server. Export again."), code="expired"
+        ) from None
+    Export.objects.filter(pk=record.pk).update(download_count=F("download_count") + 1)
+    if actor.pk != record.created_by_id:
+        history_record(
+            actor=actor,
+            via=via,
+            action=HistoryEntry.Action.EXPORT,
+            instance=record,
+            customer_id=None,
+            changes={"download_count": [record.download_count, record.download_count + 1]},
+        )
+    record.download_count += 1
+    return ExportFile(
+        record=record,
+        filename=record.file_name,
+        content_type=CONTENT_TYPES[record.format],
+        file=handle,
+    )
+
+
+def export_discard(*, actor: User, record: Export) -> Export:
+    """Cancel an export still being prepared, or remove a kept file before its time."""
+    if record.status in (Export.Status.QUEUED, Export.Status.RUNNING):
+        Export.objects.filter(
+            pk=record.pk, status__in=[Export.Status.QUEUED, Export.Status.RUNNING]
+        ).update(
+            status=Export.Status.CANCELLED,
+            error=_("Cancelled by %(name)s.") % {"name": actor.label},
+            finished_at=timezone.now(),
+        )
+    elif record.path:
+        _remove_file(record)
+        Export.objects.filter(pk=record.pk).update(
+            path="",
+            status=Export.Status.EXPIRED,
+            error=_("Removed by %(name)s.") % {"name": actor.label},
+            expires_at=timezone.now(),
+        )
+    record.refresh_from_db()
+    return record
+
+
+def _remove_file(record: Export) -> None:
+    try:
+        export_path(record).unlink(missing_ok=True)
+    except OSError:
+        logger.exception("could not remove the file of export %s", record.pk)
+
+
+def exports_expire(now: datetime.datetime | None = None) -> int:
+    """Remove kept files whose time is up, mark interrupted exports, and sweep files no
+    export points to. Returns how many files were removed."""
+    now = now or timezone.now()
+    removed = 0
+    for record in Export.objects.filter(expires_at__lte=now).exclude(path=""):
+        _remove_file(record)
+        Export.objects.filter(pk=record.pk).update(path="", status=Export.Status.EXPIRED)
+        removed += 1
+    Export.objects.filter(status=Export.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
+        status=Export.Status.FAILED,
+        error=_(
+            "The export was interrupted (the server stopped while preparing it). Export again."
+        ),
+        finished_at=now,
+    )
+    directory = export_dir()
+    if directory.is_dir():
+        kept = set(Export.objects.exclude(path="").values_list("path", flat=True))
+        running = {
+            str(pk)
+            for pk in Export.objects.filter(
+                status__in=[Export.Status.QUEUED, Export.Status.RUNNING]
+            ).values_list("pk", flat=True)
+        }
+        cutoff = (now - ORPHAN_AFTER).timestamp()
+        for entry in directory.iterdir():
+            if not entry.is_file() or entry.name in kept:
+                continue
+            if entry.name.split("-", 1)[0] in running or entry.stat().st_mtime > cutoff:
+                continue
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,106 @@
+"""An import in a real browser: a cp932 CSV from Japanese Excel is uploaded, its columns are
+checked, the preview shows a row with a problem and a probable duplicate, the person decides,
+imports, downloads the rejected rows and finally undoes the import."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from enishi.core import testing
+from enishi.customers.models import Customer
+
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FILE = (
+    "顧客名簿 2024年4月\r\n"
+    "会社名,氏名,フリガナ,電話番号,メール,〒,住所\r\n"
+    "株式会社山田商事,山田 太郎,ヤマダ タロウ,03-1234-5678,taro@example.jp,100-0001,東京都千代田区千代田1-1\r\n"
+    "株式会社山田商事,佐藤 花子,サトウ ハナコ,0312,hanako@example,100-0001,東京都千代田区千代田1-2\r\n"
+    ",髙橋 一郎,タカハシ イチロウ,090-1111-2222,ichiro@example.jp,,\r\n"
+).encode("cp932")
+
+
+@pytest.fixture(autouse=True)
+def _import_dir(settings, tmp_path):
+    settings.ENISHI_IMPORT_DIR = tmp_path / "imports"
+
+
+@pytest.fixture
+def alice(transactional_db):
+    return testing.make_user("alice", admin=True, name="有栖 アリス")
+
+
+@pytest.fixture
+def known_ichiro(alice):
+    return testing.make_customer(alice, name="高橋 一郎", mobile="090-1111-2222")
+
+
+def test_import_a_cp932_csv_decide_download_the_rejects_and_undo(page, alice, known_ichiro):
+    log_in(page)
+    page.goto(reverse("imports:start"))
+    page.set_input_files(
+        "#id_file", files=[{"name": "顧客名簿.csv", "mimeType": "text/csv", "buffer": FILE}]
+    )
+    page.click("#import-upload button[type=submit]")
+
+    # Columns: the encoding is detected and shown, the title row skipped, targets guessed.
+    page.wait_for_url(re.compile(r"/imports/\d+/columns/"))
+    expect(page.locator("#import-encoding")).to_have_value("cp932")
+    expect(page.locator("#import-detected")).to_contain_text("2")
+    expect(page.locator("#id_col_1")).to_have_value("name")
+    expect(page.locator("#id_col_0")).to_have_value("company_name")
+    page.fill("#id_template_name", "毎月の名簿")
+    page.click("#import-check")
+
+    # Preview: one new karte, one row with problems, one probable duplicate of 高橋 一郎.
+    page.wait_for_url(re.compile(r"/imports/\d+/preview/"))
+    counts = page.locator("#import-counts")
+    expect(counts.locator("[data-count=create]")).to_have_text("1")
+    expect(counts.locator("[data-count=reject]")).to_have_text("1")
+    expect(counts.locator("[data-count=skip]")).to_have_text("1")
+    problem_row = page.locator("tr.import-row[data-number='2']")
+    expect(problem_row.locator(".import-problem")).to_have_count(2)
+    duplicate = page.locator("tr.import-row[data-number='3']")
+    expect(duplicate.locator(f"a[href='/customers/{known_ichiro.pk}/']")).to_be_visible()
+
+    # Deciding for one row updates it in place, and the counts follow.
+    duplicate.locator("select[name=decision]").select_option("update")
+    expect(page.locator("tr.import-row[data-number='3']")).to_have_attribute(
+        "data-action", "update"
+    )
+    expect(page.locator("#import-counts [data-count=update]")).to_have_text("1")
+    expect(page.locator("#import-counts [data-count=skip]")).to_have_text("0")
+
+    page.click("#import-go button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/(result|progress)/"))
+    page.wait_for_url(re.compile(r"/imports/\d+/result/"))
+    expect(page.locator("#import-result-counts [data-count=created]")).to_have_text("1")
+    expect(page.locator("#import-result-counts [data-count=updated]")).to_have_text("1")
+    expect(page.locator("#import-result-counts [data-count=companies_created]")).to_have_text("1")
+    assert Customer.objects.filter(name="山田 太郎", company__name="株式会社山田商事").exists()
+    known_ichiro.refresh_from_db()
+    assert known_ichiro.email == "ichiro@example.jp"
+
+    # The rejected rows come back as the file came: cp932, same columns, and the reason.
+    with page.expect_download() as download_info:
+        page.click("#import-rejected")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    text = Path(download.path()).read_text(encoding="cp932")
+    header, row = text.splitlines()[:2]
+    assert header.startswith("会社名,氏名,フリガナ,電話番号,メール,〒,住所,")
+    assert row.startswith("株式会社山田商事,佐藤 花子,サトウ ハナコ,0312,hanako@example,")
+    assert "電話番号" in row and "メール" in row
+
+    # Undo: the created kartes go, the updated one gets its old values back.
+    page.click("#import-undo button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/result/"))
+    expect(page.locator("#import-undo-report")).to_be_visible()
+    assert list(Customer.objects.values_list("name", flat=True)) == ["高橋 一郎"]
+    known_ichiro.refresh_from_db()
+    assert known_ichiro.email == ""

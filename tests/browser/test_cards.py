@@ -81,7 +81,7 @@ def test_import_a_phones_vcf_and_find_the_new_karte(page, alice, taro, tmp_path)
     expect(rows).to_have_count(3)
     expect(page.locator("#card-1")).to_contain_text("サトウ ハナコ")
     expect(page.locator("#card-1")).to_contain_text("株式会社山田商事")
-    expect(page.locator("#card-1")).to_contain_text("(linked)")
+    expect(page.locator("#card-1")).to_contain_text("（カルテに紐付け）")
     expect(page.locator("#card-3")).to_contain_text("高橋 能子")
     assert not Customer.objects.filter(name="佐藤 花子").exists()
 

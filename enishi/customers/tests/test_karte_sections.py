@@ -121,18 +121,18 @@ class TestTimeline:
         settings.ENISHI_TIMELINE_PAGE_SIZE = 2
         customer = testing.make_customer(alice)
         for day in range(1, 6):
-            make_order(customer, datetime.date(2026, 4, day), Decimal(day * 1000), number=f"O{day}")
+            make_order(customer, datetime.date(2026, 4, day), Decimal(day * 1000), number=f"注文-{day}番")
         body = alice_client.get(customer.get_absolute_url()).content.decode()
         body = body[body.index('id="timeline"') :]
-        assert "O5" in body and "O4" in body and "O3" not in body
+        assert "注文-5番" in body and "注文-4番" in body and "注文-3番" not in body
         start = body.index('hx-get="?part=timeline&amp;before_at=') + len('hx-get="')
         link = body[start : body.index('"', start)].replace("&amp;", "&")
         part = alice_client.get(customer.get_absolute_url() + link, HTTP_HX_REQUEST="true")
         text = part.content.decode()
-        assert "O3" in text and "O2" in text and "O5" not in text
+        assert "注文-3番" in text and "注文-2番" in text and "注文-5番" not in text
         only_activities = alice_client.get(customer.get_absolute_url(), {"kind": "activity"})
         text = only_activities.content.decode()
-        assert "O5" not in text[text.index('id="timeline"') :]
+        assert "注文-5番" not in text[text.index('id="timeline"') :]
 
 
 class TestFigures:

@@ -277,7 +277,7 @@ class TestMerge:
             },
         )
         assert response.status_code == 400
-        assert "同じ種類" in body(response) or "same kind" in body(response)
+        assert "同じ区分のカルテだけ" in body(response)
 
     def test_nothing_to_merge_without_two_kartes_the_user_may_change(
         self, client, bob, carol, world

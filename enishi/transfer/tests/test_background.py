@@ -319,7 +319,7 @@ class TestNothingHalfDone:
         )
         result = services.export_run(export_id=record.pk)
         assert result.status == Export.Status.CANCELLED
-        assert "Cancelled by" in result.error
+        assert "が中止しました" in result.error
         assert not list((data_dir / "exports").iterdir())
         assert services.export_run(export_id=record.pk) is None  # never runs twice
 

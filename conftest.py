@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from enishi.accounts.models import User
 from enishi.core import testing
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
@@ -80,3 +81,40 @@ def alice_client(client, alice):
 def bob_client(client, bob):
     client.force_login(bob)
     return client
+
+
+# Personas beyond Alice and Bob: Carol is a member of 営業2課, Dave is read-only in 営業1課,
+# Erin manages 営業1課.
+@pytest.fixture
+def carol(db):
+    return testing.make_user("carol", team="営業2課", name="キャロル")
+
+
+@pytest.fixture
+def dave(db):
+    dave = testing.make_user("dave", team="営業1課", name="デイブ")
+    dave.role = User.Role.READONLY
+    dave.save()
+    return dave
+
+
+@pytest.fixture
+def erin(db):
+    erin = testing.make_user("erin", team="営業1課", name="エリン")
+    erin.role = User.Role.MANAGER
+    erin.save()
+    return erin
+
+
+@pytest.fixture
+def alice_api(client, alice):
+    from enishi.api.tests.conftest import ApiClient, issue_token
+
+    return ApiClient(client, issue_token(alice))
+
+
+@pytest.fixture
+def bob_api(client, bob):
+    from enishi.api.tests.conftest import ApiClient, issue_token
+
+    return ApiClient(client, issue_token(bob))

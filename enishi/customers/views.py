@@ -39,6 +39,7 @@ from enishi.history import services as history_services
 from enishi.history.selectors import history_for_customer
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
+from enishi.quality.selectors import similar_to_typed
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -277,10 +278,12 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         if customer is not None:
             messages.success(request, _("Saved %(name)s.") % {"name": customer.name})
             return redirect(customer)
+    # Shown again after an error, the form keeps its hint ("似たお客様がいます").
+    similar = similar_to_typed(request.user, request.POST) if form.errors else []
     return render(
         request,
         "customers/form.html",
-        {"form": form, "customer": None},
+        {"form": form, "customer": None, "similar": similar},
         status=400 if form.errors else 200,
     )
 

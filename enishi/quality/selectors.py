@@ -476,3 +476,46 @@ def merged_redirect(user: User, pk: int) -> tuple[Customer, MergedCustomer] | No
     if not merged.exists() or not customer_visible(user).filter(pk=survivor.pk).exists():
         return None
     return survivor, member
+
+
+# --- "似たお客様がいます" ----------------------------------------------------------------------------
+
+# The form fields the hint reads; the address parts are joined.
+HINT_FIELDS = (
+    "kind",
+    "name",
+    "name_kana",
+    "phone",
+    "mobile",
+    "email",
+    "email_alt",
+    "postal_code",
+    "corporate_number",
+    "birthday",
+)
+
+
+def similar_to_typed(user: User, post) -> list[tuple[Customer, list[str], float]]:
+    """Kartes the user may see that look like the half-typed new-customer form `post`:
+    (karte, reason labels, score), best first, at most five. Used by the htmx hint and by
+    the form re-shown after an error, so the hint does not vanish."""
+    from enishi.quality.similar import similar_customers
+
+    def typed(name: str, limit: int) -> str:
+        # Half-typed input is no error here; NUL cannot even be compared on PostgreSQL.
+        return post.get(name, "")[:limit].replace("\x00", "")
+
+    data = {name: typed(name, 300) for name in HINT_FIELDS}
+    data["address"] = "".join(
+        typed(part, 200) for part in ("prefecture", "city", "town", "street", "building")
+    )
+    company_id = post.get("company", "")
+    if company_id.isdigit():
+        company = customer_visible(user).filter(pk=int(company_id)).first()
+        if company is not None:
+            data["company"] = company.name
+            data["company_kana"] = company.name_kana
+    if not any(data.get(n) for n in ("name", "name_kana", "phone", "mobile", "email", "email_alt")):
+        return []
+    found = similar_customers(user, data, limit=5)
+    return [(customer, reason_labels(list(m.reasons)), m.score) for customer, m in found]

@@ -17,7 +17,7 @@ from enishi.accounts.models import User
 from enishi.core.permissions import can_write, is_manager_or_admin, write_required
 from enishi.core.records import StaleVersionError
 from enishi.customers.models import Customer
-from enishi.customers.selectors import capped_count, customer_visible
+from enishi.customers.selectors import capped_count
 from enishi.history.models import HistoryEntry
 from enishi.quality import selectors, services
 from enishi.quality.forms import PICK, MergeForm
@@ -30,7 +30,6 @@ from enishi.quality.merge import (
 )
 from enishi.quality.merge_undo import customer_merge_undo, merge_undo_problems
 from enishi.quality.models import DuplicatePair, ScanRun
-from enishi.quality.similar import similar_customers
 
 MAX_ID = 2**63 - 1
 
@@ -416,43 +415,11 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- "似たお客様がいます" ----------------------------------------------------------------------------
 
-HINT_FIELDS = (
-    "kind",
-    "name",
-    "name_kana",
-    "phone",
-    "mobile",
-    "email",
-    "email_alt",
-    "postal_code",
-    "corporate_number",
-    "birthday",
-)
-
 
 @require_POST
 @write_required
 def similar_hint(request: HttpRequest) -> HttpResponse:
     """Kartes like the one being typed (an htmx fragment of the new-customer form); empty
     when nothing is similar. Only kartes the user may see."""
-    post = request.POST
-
-    def typed(name: str, limit: int) -> str:
-        # Half-typed input is no error here; NUL cannot even be compared on PostgreSQL.
-        return post.get(name, "")[:limit].replace("\x00", "")
-
-    data = {name: typed(name, 300) for name in HINT_FIELDS}
-    data["address"] = "".join(
-        typed(part, 200) for part in ("prefecture", "city", "town", "street", "building")
-    )
-    company_id = _int_or_none(post.get("company"))
-    if company_id:
-        company = customer_visible(request.user).filter(pk=company_id).first()
-        if company is not None:
-            data["company"] = company.name
-            data["company_kana"] = company.name_kana
-    found = []
-    if any(data.get(n) for n in ("name", "name_kana", "phone", "mobile", "email", "email_alt")):
-        found = similar_customers(request.user, data, limit=5)
-    rows = [(customer, selectors.reason_labels(list(m.reasons)), m.score) for customer, m in found]
+    rows = selectors.similar_to_typed(request.user, request.POST)
     return render(request, "quality/_similar.html", {"similar": rows})

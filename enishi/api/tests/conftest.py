@@ -10,10 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from enishi.accounts.models import User
 from enishi.api import services
 from enishi.api.models import ApiToken
-from enishi.core import testing
 
 
 def issue_token(user, *, scopes: str = ApiToken.Scopes.WRITE, days: int = 30) -> str:
@@ -67,24 +65,3 @@ def _fresh_rate_limits():
     cache.clear()
 
 
-@pytest.fixture
-def carol(db):
-    return testing.make_user("carol", team="営業2課", name="キャロル")
-
-
-@pytest.fixture
-def dave(db):
-    dave = testing.make_user("dave", team="営業1課", name="デイブ")
-    dave.role = User.Role.READONLY
-    dave.save()
-    return dave
-
-
-@pytest.fixture
-def alice_api(client, alice):
-    return ApiClient(client, issue_token(alice))
-
-
-@pytest.fixture
-def bob_api(client, bob):
-    return ApiClient(client, issue_token(bob))

@@ -3,22 +3,8 @@ Carol a member of 営業2課; Dave is read-only in 営業1課."""
 
 import pytest
 
-from enishi.accounts.models import User
 from enishi.core import testing
 from enishi.deals.services import default_pipeline_ensure
-
-
-@pytest.fixture
-def carol(db):
-    return testing.make_user("carol", team="営業2課", name="キャロル")
-
-
-@pytest.fixture
-def dave(db):
-    dave = testing.make_user("dave", team="営業1課", name="デイブ")
-    dave.role = User.Role.READONLY
-    dave.save()
-    return dave
 
 
 @pytest.fixture

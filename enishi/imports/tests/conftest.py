@@ -6,8 +6,6 @@ import io
 import pytest
 from django.utils import translation
 
-from enishi.accounts.models import User
-from enishi.core import testing
 from enishi.imports import services
 
 
@@ -21,19 +19,6 @@ def _english():
     # Messages are asserted in English, the source language, whatever the catalogue holds.
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def carol(db):
-    return testing.make_user("carol", team="営業2課", name="キャロル")
-
-
-@pytest.fixture
-def dave(db):
-    dave = testing.make_user("dave", team="営業1課", name="デイブ")
-    dave.role = User.Role.READONLY
-    dave.save()
-    return dave
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:

@@ -4,8 +4,6 @@ of 営業2課, Dave is read-only in 営業1課. Plus a karte of Bob's and API cl
 import pytest
 from django.core.cache import cache
 
-from enishi.accounts.models import User
-from enishi.api.tests.conftest import ApiClient, issue_token
 from enishi.core import testing
 
 
@@ -28,29 +26,8 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
-def carol(db):
-    return testing.make_user("carol", team="営業2課", name="キャロル")
-
-
-@pytest.fixture
-def dave(db):
-    dave = testing.make_user("dave", team="営業1課", name="デイブ")
-    dave.role = User.Role.READONLY
-    dave.save()
-    return dave
-
-
-@pytest.fixture
 def hanako(bob):
     """A karte of Bob's (営業1課): Bob, Dave and Alice see it; Carol does not."""
     return testing.make_customer(bob, name="佐藤 花子")
 
 
-@pytest.fixture
-def alice_api(client, alice):
-    return ApiClient(client, issue_token(alice))
-
-
-@pytest.fixture
-def bob_api(client, bob):
-    return ApiClient(client, issue_token(bob))

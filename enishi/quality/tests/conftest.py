@@ -10,7 +10,6 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from enishi.accounts.models import User
 from enishi.activities.services import task_create
 from enishi.core import testing
 from enishi.customers.models import Customer
@@ -21,41 +20,6 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def carol(db):
-    return testing.make_user("carol", team="営業2課", name="キャロル")
-
-
-@pytest.fixture
-def dave(db):
-    dave = testing.make_user("dave", team="営業1課", name="デイブ")
-    dave.role = User.Role.READONLY
-    dave.save()
-    return dave
-
-
-@pytest.fixture
-def erin(db):
-    erin = testing.make_user("erin", team="営業1課", name="エリン")
-    erin.role = User.Role.MANAGER
-    erin.save()
-    return erin
-
-
-@pytest.fixture
-def alice_api(client, alice):
-    from enishi.api.tests.conftest import ApiClient, issue_token
-
-    return ApiClient(client, issue_token(alice))
-
-
-@pytest.fixture
-def bob_api(client, bob):
-    from enishi.api.tests.conftest import ApiClient, issue_token
-
-    return ApiClient(client, issue_token(bob))
 
 
 def add_records(actor, customer: Customer, label: str) -> dict:

@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from enishi.core import testing
+from enishi.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,17 @@ def test_half_typed_and_hostile_input_is_no_error(bob_client, bob):
 def test_read_only_users_get_no_hint(client, dave):
     client.force_login(dave)
     assert client.post(reverse("quality:similar"), {"name": "山田"}).status_code == 404
+
+
+def test_the_hint_stays_when_the_form_comes_back_with_an_error(bob_client, bob):
+    existing = testing.make_customer(bob, name="山田 太郎", mobile="090-1234-5678")
+    response = bob_client.post(
+        reverse("customers:create"),
+        {"kind": "person", "name": "山田太郎", "mobile": "09012345678", "email": "not-an-address"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    hint_part = page.split('id="similar-hint"')[1].split("</div>\n")[0]
+    assert any(h in hint_part for h in HINT)
+    assert existing.get_absolute_url() in hint_part
+    assert not Customer.objects.filter(email="not-an-address").exists()

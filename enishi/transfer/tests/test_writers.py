@@ -10,6 +10,7 @@ from operator import itemgetter
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from enishi.transfer.export import (
     CODE,
@@ -230,7 +231,7 @@ class TestXlsxLimits:
         from enishi.transfer.export import XLSX_MAX_CELL
 
         data = [ExportRow(1, "#1", ["短い"]), ExportRow(2, "#2", ["長" * (XLSX_MAX_CELL + 1)])]
-        with pytest.raises(ValidationError) as caught:
+        with translation.override("en"), pytest.raises(ValidationError) as caught:
             write_xlsx(data, [NOTES], io.BytesIO(), sheet_title="顧客")
         assert "Row 3, column 備考 holds 32,768 characters" in caught.value.messages[0]
 

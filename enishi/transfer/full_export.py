@@ -6,6 +6,12 @@ BOM, for people and spreadsheets; a cell a spreadsheet would take for a formula 
 apostrophe, as in every CSV Enishi writes). `manifest.json` says what is inside: the schema
 version, when and by whom, each table's columns and row count, and what was left out.
 
+All tables are read in one snapshot (a read transaction: DEFERRED on SQLite, whose WAL lets
+writers go on beside it; REPEATABLE READ READ ONLY on PostgreSQL), so a customer saved while
+the export runs is either in every file that concerns it or in none: the history never names a
+karte the customers file lacks. Progress is written from a helper thread on its own
+connection, outside that snapshot.
+
 Memory stays flat whatever the size: rows are read in primary-key order 2,000 at a time
 (keyset pagination, no long-running cursor), the JSON Lines go straight into the zip, the CSV
 is spooled to a temporary file on disk and copied in afterwards (a zip can be written one
@@ -28,6 +34,8 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +43,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.duration import duration_iso_string
@@ -381,9 +389,17 @@ def write_full_export(
     )
     custom_keys = [d["key"] for d in definitions if d["key"] not in hidden]
     result = FullExportResult()
-    with zipfile.ZipFile(
-        path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL, allowZip64=True
-    ) as zf:
+    with (
+        read_snapshot() as own_transaction,
+        _beside(progress, own_transaction) as progress,
+        zipfile.ZipFile(
+            path,
+            "w",
+            compression=zipfile.ZIP_DEFLATED,
+            compresslevel=COMPRESS_LEVEL,
+            allowZip64=True,
+        ) as zf,
+    ):
         for table in tables_present():
             done = _write_table(
                 zf, table, hidden=hidden, custom_keys=custom_keys, progress=progress
@@ -395,6 +411,49 @@ def write_full_export(
         )
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return result
+
+
+@contextmanager
+def read_snapshot() -> Iterator[bool]:
+    """Every read inside sees the database as it was at the first one; yields whether it
+    opened a transaction of its own. Inside a transaction already (an atomic block, as in
+    tests) that transaction is the snapshot; an in-memory SQLite database has no WAL to give
+    one beside writers, so it reads as it goes."""
+    if connection.in_atomic_block or (
+        connection.vendor == "sqlite" and connection.is_in_memory_db()
+    ):
+        yield False
+        return
+    connection.ensure_connection()
+    begin = (
+        "BEGIN DEFERRED"
+        if connection.vendor == "sqlite"
+        else ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(begin)
+    try:
+        yield True
+    finally:
+        # Nothing was written in it: ending it keeps and loses nothing.
+        with connection.cursor() as cursor:
+            cursor.execute("COMMIT")
+
+
+@contextmanager
+def _beside(progress: Callable[[int], None], needed: bool) -> Iterator[Callable[[int], None]]:
+    """`progress` run in a helper thread with its own database connection (and waited for,
+    so a cancellation it notices still stops the export): its writes must not join the
+    snapshot's read transaction."""
+    if not needed:
+        yield progress
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-progress")
+    try:
+        yield lambda rows: pool.submit(progress, rows).result()
+    finally:
+        pool.submit(connections.close_all).result()
+        pool.shutdown()
 
 
 def _manifest(

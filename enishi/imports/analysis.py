@@ -51,6 +51,8 @@ def reason_label(code: str) -> str:
         return gettext("Same customer code")
     if code == "same_contract":
         return gettext("The karte already has this contract (same plan and start)")
+    if code == "already_imported":
+        return gettext("Already imported: the karte has an order with this number")
     if code == "same_activity":
         return gettext("The karte already has this activity (same time, type and subject)")
     label = match.REASONS.get(code)
@@ -155,9 +157,11 @@ def analyse(run: ImportRun) -> None:
             return
         ctx = check_context(run, actor)
         parallel = estimate >= conf.parallel_min_rows() and conf.workers() > 1
-        matcher = {"activities": ActivityMatcher, "contracts": ContractMatcher}.get(
-            run.target, CustomerMatcher
-        )(run, actor)
+        matcher = {
+            "activities": ActivityMatcher,
+            "contracts": ContractMatcher,
+            "orders": OrderMatcher,
+        }.get(run.target, CustomerMatcher)(run, actor)
         done = 0
         try:
             chunks = pool.checked_chunks(
@@ -738,6 +742,275 @@ def contract_problems(
         return [
             [key, message] for key, messages in exc.message_dict.items() for message in messages
         ]
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+# Where the order rules' problems belong: a line's field → its column, an order field → its column.
+_ORDER_FIELD_KEYS = {"status": "order_status"}
+
+
+class OrderMatcher(KarteMatcher):
+    """Rows of orders, one line each: every row finds its karte and its product (by code, else
+    by exact name; an unknown one leaves a line with its description only). After the last
+    chunk the rows are grouped into orders — rows with the same order number for the same karte
+    are the lines of one order, a row without a number is an order of its own — and each order
+    is tried with `sales.services.order_create` in a savepoint that is rolled back, so the
+    preview shows exactly the order rules' problems. An order is imported with all its lines or
+    not at all. An order number the karte already has was imported before: a duplicate,
+    skipped unless the person says otherwise."""
+
+    def decide(self, rows: list[ImportRow]) -> None:
+        from enishi.sales.models import Product
+
+        codes = {r.data["product_code"] for r in rows if r.data.get("product_code")}
+        names = {
+            r.data["product_name"]
+            for r in rows
+            if r.data.get("product_name") and not r.data.get("product_code")
+        }
+        by_code: dict[str, Any] = {}
+        by_name: dict[str, list[Any]] = defaultdict(list)
+        for product in Product.objects.filter(Q(code__in=codes) | Q(name__in=names)):
+            by_code[product.code] = product
+            by_name[product.name].append(product)
+        for row in rows:
+            self._product(row, by_code, by_name)
+
+    def _product(self, row: ImportRow, by_code, by_name) -> None:
+        data = row.data
+        code, name = data.get("product_code", ""), data.get("product_name", "")
+        product = None
+        if code:
+            product = by_code.get(code)
+        elif name:
+            found = by_name.get(name, [])
+            if len(found) > 1:
+                row.problems = row.problems + [
+                    [
+                        "product_name",
+                        _("Several products are called “%(name)s”: use the product code.")
+                        % {"name": name},
+                    ]
+                ]
+                row.category = Category.INVALID
+                return
+            product = found[0] if found else None
+        if product is not None:
+            data["product_id"] = product.pk
+        elif code or name:
+            key = "product_code" if code else "product_name"
+            description = data.get("description") or name
+            if not description:
+                row.problems = row.problems + [[key, _("There is no product with this code.")]]
+                row.category = Category.INVALID
+                return
+            data["description"] = description
+            row.notes = row.notes + [
+                [
+                    key,
+                    _("There is no product “%(product)s”: the line is imported with its "
+                      "description only.") % {"product": code or name},
+                ]
+            ]  # fmt: skip
+
+    def finish(self) -> None:
+        from enishi.sales.models import Order, Product
+
+        broken: dict[str, list[int]] = defaultdict(list)
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        for row in self.run.rows.order_by("number").values(
+            "number", "category", "match_id", "data"
+        ):
+            order_number = row["data"].get("number", "")
+            if row["category"] == Category.INVALID:
+                if order_number:
+                    broken[order_number].append(row["number"])
+                continue
+            key = ("number", order_number) if order_number else ("row", row["number"])
+            groups.setdefault((row["match_id"], *key), []).append(row)
+        kartes_of: dict[str, set[int]] = defaultdict(set)
+        for karte, kind, value in groups:
+            if kind == "number":
+                kartes_of[value].add(karte)
+        existing: dict[str, int] = {}
+        numbers = sorted(kartes_of)
+        for start in range(0, len(numbers), WRITE_BATCH):
+            existing.update(
+                Order.objects.filter(number__in=numbers[start : start + WRITE_BATCH]).values_list(
+                    "number", "customer_id"
+                )
+            )
+        members = [m for group in groups.values() for m in group]
+        products = Product.objects.in_bulk(
+            {m["data"]["product_id"] for m in members if m["data"].get("product_id")}
+        )
+        owners = {m["data"]["owner_id"] for m in members if m["data"].get("owner_id")}
+        users = User.objects.filter(is_active=True).in_bulk(owners)
+        kartes = Customer.objects.in_bulk({m["match_id"] for m in members})
+        fixes: dict[int, dict[str, Any]] = {}
+        for (karte_id, kind, value), group in groups.items():
+            order_number = value if kind == "number" else ""
+            head = group[0]["number"]
+            for position, member in enumerate(group):
+                data = {**member["data"], "order_group": head}
+                if position == 0:
+                    data["order_rows"] = [m["number"] for m in group]
+                fixes[member["number"]] = {"data": data}
+                if len(group) > 1:
+                    fixes[member["number"]]["notes+"] = [
+                        [
+                            "number",
+                            _("Line %(line)s of %(count)s of order %(number)s.")
+                            % {"line": position + 1, "count": len(group), "number": order_number},
+                        ]
+                    ]
+            duplicate = bool(order_number) and existing.get(order_number) == karte_id
+            problems = self._order_problems(
+                group, order_number, duplicate, broken, kartes_of, existing,
+                kartes[karte_id], products, users,
+            )  # fmt: skip
+            if problems:
+                for index, member in enumerate(group):
+                    own = problems.get(index) or [
+                        [
+                            "",
+                            _("Another row of this order has problems: an order is imported "
+                              "only with all its lines."),
+                        ]
+                    ]  # fmt: skip
+                    fixes[member["number"]]["problems+"] = own
+                    fixes[member["number"]]["category"] = Category.INVALID
+            elif duplicate:
+                for member in group:
+                    fixes[member["number"]]["category"] = Category.DUPLICATE
+                    fixes[member["number"]]["match_reasons"] = ["already_imported"]
+        _apply_fixes(self.run, fixes)
+
+    def _order_problems(
+        self, group, order_number, duplicate, broken, kartes_of, existing, karte, products, users
+    ) -> dict[int, list[list[str]]]:
+        """Problems per row (by its index in the order) that keep the order out."""
+        if order_number and broken.get(order_number):
+            message = _(
+                "Row %(rows)s of this order has problems: an order is imported only with all "
+                "its lines."
+            ) % {"rows": "、".join(str(n) for n in broken[order_number][:5])}
+            return {i: [["", message]] for i in range(len(group))}
+        if order_number and len(kartes_of[order_number]) > 1:
+            message = _(
+                "The order number %(number)s is used for several customers in this file."
+            ) % {"number": order_number}
+            return {i: [["number", message]] for i in range(len(group))}
+        if order_number and order_number in existing and not duplicate:
+            message = _("Another order already has the number %(number)s.") % {
+                "number": order_number
+            }
+            return {0: [["number", message]]}
+        first = group[0]["data"].get("ordered_on")
+        dates = {
+            i: [["ordered_on", _("The rows of one order need the same order date.")]]
+            for i, member in enumerate(group)
+            if member["data"].get("ordered_on") != first
+        }
+        if dates:
+            return dates
+        datas = [m["data"] for m in group]
+        return order_problems(
+            self.actor, karte, datas, products, users, number="" if duplicate else order_number
+        )
+
+
+def order_values(
+    datas: list[dict[str, Any]], products: dict[int, Any], users: dict[int, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The checked rows of one order as `order_create` takes them: (the order's fields from
+    its first row, its lines)."""
+    head = datas[0]
+    header: dict[str, Any] = {}
+    for name in ("number", "status"):
+        if head.get(name):
+            header[name] = head[name]
+    for name in ("ordered_on", "delivered_on"):
+        if head.get(name):
+            header[name] = datetime.date.fromisoformat(head[name])
+    notes = list(dict.fromkeys(d["note"] for d in datas if d.get("note")))
+    if notes:
+        header["note"] = "\n".join(notes)
+    if users.get(head.get("owner_id")) is not None:
+        header["owner"] = users[head["owner_id"]]
+    lines = [
+        {
+            "product": products.get(d.get("product_id")),
+            "description": d.get("description", ""),
+            "unit_price": d.get("unit_price"),
+            "quantity": d.get("quantity"),
+            "discount": d.get("discount"),
+            "tax_rate": d.get("tax_rate"),
+        }
+        for d in datas
+    ]
+    return header, lines
+
+
+def _order_errors(exc, count: int) -> dict[int, list[list[str]]]:
+    """An order service's ValidationError as problems per line ("lines.<i>.<field>")."""
+    found: dict[int, list[list[str]]] = defaultdict(list)
+    for key, messages in exc.message_dict.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit():
+            targets = [(int(parts[1]), parts[2])]
+        elif parts[0] == "lines":
+            targets = [(i, "") for i in range(count)]
+        else:
+            targets = [(0, _ORDER_FIELD_KEYS.get(key, key))]
+        for index, field in targets:
+            found[index] += [[field, message] for message in messages]
+    return dict(found)
+
+
+def order_problems(
+    actor: User,
+    karte: Customer,
+    datas: list[dict[str, Any]],
+    products: dict[int, Any],
+    users: dict[int, Any],
+    *,
+    number: str,
+) -> dict[int, list[list[str]]]:
+    """Problems per line of one order: the sales rules (tried in a savepoint that is rolled
+    back) and the file's own amounts, which must be unit price × quantity − discount."""
+    from django.core.exceptions import ValidationError
+
+    from enishi.sales.services import money_text, order_create, order_lines_price
+
+    header, lines = order_values(datas, products, users)
+    header["number"] = number
+    try:
+        priced, _totals = order_lines_price(lines)
+    except ValidationError as exc:
+        return _order_errors(exc, len(lines))
+    mismatched: dict[int, list[list[str]]] = {}
+    for index, (data, line) in enumerate(zip(datas, priced, strict=True)):
+        if data.get("amount") is not None and data["amount"] != line.amount:
+            mismatched[index] = [
+                [
+                    "amount",
+                    _("The amount %(amount)s yen is not unit price × quantity − discount "
+                      "(%(computed)s yen).")
+                    % {"amount": f"{data['amount']:,}", "computed": money_text(line.amount)},
+                ]
+            ]  # fmt: skip
+    if mismatched:
+        return mismatched
+    try:
+        with transaction.atomic():
+            order_create(actor=actor, customer=karte, data=header, lines=lines)
+            raise _TryOnly
+    except _TryOnly:
+        return {}
+    except ValidationError as exc:
+        return _order_errors(exc, len(lines))
 
 
 def reasons_text(codes: list[str]) -> str:

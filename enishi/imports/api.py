@@ -321,9 +321,11 @@ def _for_edit(request: HttpRequest, id: int) -> ImportRun:
 def create_import(
     request: HttpRequest,
     file: File[UploadedFile],
-    target: Form[Literal["customers", "activities", "contracts"]] = "customers",
+    target: Form[Literal["customers", "activities", "contracts", "orders"]] = "customers",
 ):
-    """Multipart: `file` (.xlsx, CSV or TSV) and `target` (customers, activities or contracts)."""
+    """Multipart: `file` (.xlsx, CSV or TSV) and `target` (customers, activities, contracts or
+    orders: one row per order line, rows with the same order number for the same karte making
+    one order)."""
     require_write(request)
     if file.size is not None and file.size > conf.max_bytes():
         raise TooLarge(services.file_too_big_message(file.size, conf.max_bytes()))

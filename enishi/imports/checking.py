@@ -143,6 +143,7 @@ def _targets_of(ctx: CheckContext) -> tuple[dict[str, t.Target], dict[str, dict[
         base = {
             "activities": t.activity_targets,
             "contracts": t.contract_targets,
+            "orders": t.order_targets,
         }.get(ctx.target, t.customer_targets)()
         found = {target.key: target for target in base}
         _INDEX_CACHE[cache_key] = (found, _choice_indexes(found))
@@ -154,9 +155,11 @@ def check_rows(ctx: CheckContext, rows: list[SourceRow], first_number: int) -> l
     with translation.override(ctx.language):
         targets, indexes = _targets_of(ctx)
         definitions = _definitions(ctx)
-        checker = {"activities": _check_activity, "contracts": _check_contract}.get(
-            ctx.target, _check_customer
-        )
+        checker = {
+            "activities": _check_activity,
+            "contracts": _check_contract,
+            "orders": _check_order,
+        }.get(ctx.target, _check_customer)
         return [
             checker(ctx, targets, indexes, definitions, row, first_number + offset)
             for offset, row in enumerate(rows)
@@ -659,6 +662,69 @@ def _check_contract(ctx, targets, indexes, definitions, row: SourceRow, number: 
     owner = _user(r, "owner") if "owner" in r.cells else None
     if owner:
         data["owner_id"] = owner
+    lookup = _karte_lookup(r)
+    checked.problems += r.problems
+    checked.notes = r.notes
+    checked.data = data
+    checked.lookup = lookup
+    return checked
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+ORDER_TEXT_LIMITS = {"number": 30, "product_code": 50, "product_name": 200, "description": 200}
+
+
+def _check_order(ctx, targets, indexes, definitions, row: SourceRow, number: int) -> Checked:
+    """An order row (one line of an order): its cells as values. Products, the grouping of rows
+    into orders and the order rules (`sales.services.order_create`) are the analysis's."""
+    checked, _values = _common(ctx, row, number)
+    r = _Row(ctx, targets, row)
+    data: dict[str, Any] = {}
+    for key in ("number", "note", "product_code", "product_name", "description"):
+        if key in r.cells:
+            data[key] = r.text(key)
+    for key, limit in ORDER_TEXT_LIMITS.items():
+        if len(data.get(key, "")) > limit:
+            r.problem(
+                key,
+                _("Too long: at most %(limit)s characters (you entered %(count)s).")
+                % {"limit": limit, "count": len(data[key])},
+            )
+    for key in ("ordered_on", "delivered_on"):
+        value = r.convert(key, t.date_value)
+        if value is not None:
+            data[key] = value.isoformat()
+    if not data.get("ordered_on") and not any(p[0] == "ordered_on" for p in r.problems):
+        r.problem("ordered_on", _("Enter the order date."))
+    if r.has("order_status"):
+        data["status"] = (
+            r.convert(
+                "order_status",
+                lambda v: t.choice_value(r.targets["order_status"], v, indexes["order_status"]),
+            )
+            or ""
+        )
+    for key, fn in (
+        ("unit_price", t.price_value),
+        ("quantity", t.quantity_value),
+        ("discount", t.discount_value),
+        ("tax_rate", t.tax_rate_value),
+        ("amount", t.yen_value),
+    ):
+        value = r.convert(key, fn)
+        if value is not None:
+            data[key] = value
+    if not any(data.get(k) for k in ("product_code", "product_name", "description")):
+        r.problem(
+            "description" if "description" in r.cells else "product_name",
+            _("Say what was sold: a product code, a product name or a description."),
+        )
+    owner = _user(r, "owner") if "owner" in r.cells else None
+    if owner:
+        data["owner_id"] = owner
+    if any("\x00" in str(v) for v in data.values()):
+        r.problem("", _("The text contains a control character that cannot be stored."))
     lookup = _karte_lookup(r)
     checked.problems += r.problems
     checked.notes = r.notes

@@ -41,12 +41,20 @@ RULE_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
         "duplicates": (Action.SKIP, Action.CREATE),
         "file_duplicates": (Action.SKIP, Action.CREATE),
     },
+    # Rows with the same number are the lines of one order, never repeats of each other.
+    "orders": {
+        "duplicates": (Action.SKIP, Action.CREATE),
+    },
 }
 RULE_LABELS = {
     "matched": _("Rows that match a karte by customer code or corporate number"),
     "duplicates": _("Probable duplicates of a karte"),
     "file_duplicates": _("Rows repeated in the file"),
     "empty": _("Empty cells when updating"),
+}
+# For orders the "duplicates" are orders the karte already has (imported before).
+ORDER_RULE_LABELS = {
+    "duplicates": _("Orders already imported (the karte has an order with the same number)"),
 }
 CHOICE_LABELS = {
     Action.UPDATE: _("Update the karte"),

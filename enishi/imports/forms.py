@@ -65,9 +65,12 @@ class RulesForm(forms.Form):
         labels = (
             decisions.CHOICE_LABELS if target == "customers" else decisions.ACTIVITY_CHOICE_LABELS
         )
+        rule_labels = decisions.RULE_LABELS
+        if target == "orders":
+            rule_labels = {**rule_labels, **decisions.ORDER_RULE_LABELS}
         for name, choices in decisions.RULE_CHOICES[target].items():
             self.fields[name] = forms.ChoiceField(
-                label=decisions.RULE_LABELS[name],
+                label=rule_labels[name],
                 choices=[(c, labels[c]) for c in choices],
                 widget=forms.RadioSelect,
             )

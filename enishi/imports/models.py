@@ -47,6 +47,7 @@ class ImportRun(models.Model):
         CUSTOMERS = "customers", _("Customers (companies and persons)")
         ACTIVITIES = "activities", _("Activities (timeline)")
         CONTRACTS = "contracts", _("Contracts")
+        ORDERS = "orders", _("Orders")
 
     class Status(models.TextChoices):
         MAPPING = "mapping", _("Choosing columns")

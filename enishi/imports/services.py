@@ -32,6 +32,7 @@ IDENTITY = {
     "customers": ("name", "family_name", "given_name", "company_name", "code", "corporate_number"),
     "activities": ("customer_code", "customer_name", "customer_phone", "customer_email"),
     "contracts": ("customer_code", "customer_name", "customer_phone", "customer_email"),
+    "orders": ("customer_code", "customer_name", "customer_phone", "customer_email"),
 }
 
 
@@ -313,6 +314,13 @@ def mapping_errors(run: ImportRun, mapping: list[str], actor: User) -> list[str]
             errors.append(_("Choose the column that says when each contract starts."))
         if "plan" not in seen and "product_code" not in seen:
             errors.append(_("Choose the column with the plan or the product code."))
+    if run.target == "orders":
+        if "ordered_on" not in seen:
+            errors.append(_("Choose the column that says when each order was placed."))
+        if not any(k in seen for k in ("product_code", "product_name", "description")):
+            errors.append(
+                _("Choose the column that says what was sold: product code, name or description.")
+            )
     return errors
 
 
@@ -447,7 +455,18 @@ def import_decide_row(*, actor: User, run: ImportRun, number: int, decision: str
         raise ValidationError({"decision": [" ".join(m for _f, m in row.data["_create_problems"])]})
     row.decision = decision
     row.save(update_fields=["decision"])
+    if run.target == ImportRun.Target.ORDERS:
+        _decide_order_rows(run, row, decision)
     return row
+
+
+def _decide_order_rows(run: ImportRun, row: ImportRow, decision: str) -> None:
+    """The rows of one order are decided together: an order is imported with all its lines."""
+    head = row.data.get("order_group")
+    if head is None:
+        return
+    numbers = run.rows.filter(number=head).values_list("data", flat=True).first() or {}
+    run.rows.filter(number__in=numbers.get("order_rows", [])).update(decision=decision)
 
 
 def import_start(*, actor: User, run: ImportRun) -> ImportRun:

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
@@ -31,7 +31,8 @@ CUSTOM_PREFIX = "cf:"
 class Target:
     key: str
     label: Any
-    type: str = "text"  # text, date, datetime, int, month, bool, choice, user, tags, phone, postal
+    type: str = "text"  # text, date, datetime, int, month, bool, choice, user, tags, phone, postal,
+    # and for order lines: price, quantity, discount, tax_rate
     group: Any = ""
     aliases: tuple[str, ...] = ()
     choices: tuple[tuple[str, Any], ...] = ()  # for choice: (value, label)
@@ -49,6 +50,8 @@ CUSTOM = gettext_lazy("Custom fields")
 CUSTOMER = gettext_lazy("Which karte")
 ACTIVITY = gettext_lazy("Activity")
 CONTRACT = gettext_lazy("Contract")
+ORDER = pgettext_lazy("purchase", "Order")
+ORDER_LINE = gettext_lazy("Order line")
 
 
 def _field_label(name: str):
@@ -671,6 +674,59 @@ def contract_targets() -> list[Target]:
     ]  # fmt: skip
 
 
+def _order_label(name: str):
+    from enishi.sales.models import Order
+
+    return capfirst(Order._meta.get_field(name).verbose_name)
+
+
+def _line_label(name: str):
+    from enishi.sales.models import OrderLine
+
+    return capfirst(OrderLine._meta.get_field(name).verbose_name)
+
+
+def order_targets() -> list[Target]:
+    """An order per row, or one row per line: rows with the same order number for the same
+    karte are the lines of one order."""
+    from enishi.sales.models import Order
+
+    return [
+        *activity_targets()[:4],
+        Target("number", _order_label("number"), "text", ORDER,
+               ("受注番号", "注文番号", "受注no", "注文no", "伝票番号", "受注id", "ordernumber",
+                "orderno", "orderid", "order")),
+        Target("ordered_on", _order_label("ordered_on"), "date", ORDER,
+               ("受注日", "注文日", "受注日付", "注文日付", "orderdate", "orderedon", "date"),
+               required=True),
+        Target("delivered_on", _order_label("delivered_on"), "date", ORDER,
+               ("納品日", "納入日", "出荷日", "deliverydate", "deliveredon", "delivery")),
+        Target("order_status", _order_label("status"), "choice", ORDER,
+               ("状態", "ステータス", "受注状態", "進捗", "status", "orderstatus"),
+               _choices(Order.Status.choices)),
+        Target("owner", gettext_lazy("Owner (staff user name)"), "user", ORDER,
+               ("担当者", "担当", "営業担当", "owner")),
+        Target("note", _order_label("note"), "text", ORDER,
+               ("備考", "メモ", "note", "notes", "memo")),
+        Target("product_code", gettext_lazy("Product code"), "text", ORDER_LINE,
+               ("商品コード", "製品コード", "品番", "商品番号", "productcode", "sku", "itemcode")),
+        Target("product_name", gettext_lazy("Product name"), "text", ORDER_LINE,
+               ("商品名", "商品", "製品名", "product", "productname")),
+        Target("description", _line_label("description"), "text", ORDER_LINE,
+               ("品名", "明細", "摘要", "内容", "品目", "description", "item", "details")),
+        Target("unit_price", _line_label("unit_price"), "price", ORDER_LINE,
+               ("単価", "販売単価", "税抜単価", "unitprice", "price")),
+        Target("quantity", _line_label("quantity"), "quantity", ORDER_LINE,
+               ("数量", "個数", "数", "qty", "quantity")),
+        Target("discount", _line_label("discount"), "discount", ORDER_LINE,
+               ("値引", "値引き", "値引額", "値引金額", "割引", "discount")),
+        Target("tax_rate", _line_label("tax_rate"), "tax_rate", ORDER_LINE,
+               ("税率", "消費税率", "税区分", "taxrate", "tax", "vat")),
+        Target("amount", gettext_lazy("Amount (checked, not imported)"), "yen", ORDER_LINE,
+               ("金額", "明細金額", "税抜金額", "小計", "amount", "lineamount", "subtotal")),
+    ]  # fmt: skip
+
+
 def custom_targets(kind: str | None, *, sensitive_allowed: bool) -> list[Target]:
     from enishi.customers import fields as custom_fields
 
@@ -697,6 +753,8 @@ def targets_for(target: str, *, sensitive_allowed: bool) -> list[Target]:
         return activity_targets()
     if target == "contracts":
         return contract_targets()
+    if target == "orders":
+        return order_targets()
     return customer_targets() + custom_targets(None, sensitive_allowed=sensitive_allowed)
 
 
@@ -937,6 +995,101 @@ def yen_value(value: Any) -> int | None:
     return int(text)
 
 
+def _number_text(value: Any) -> str:
+    text = normalize.nfkc(text_value(value)).replace(",", "").replace("¥", "").replace("\\", "")
+    return text.strip()
+
+
+def price_value(value: Any) -> str | None:
+    """A unit price in yen, sen allowed ("¥1,234.5", "980円", 1234.5), as a decimal text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = f"{value:.2f}" if isinstance(value, float) else str(value)
+    else:
+        text = _number_text(value).removesuffix("円").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,2}0*)?", text):
+        raise CellError(_("Enter a price in yen, 0 or more, with at most 2 decimal places."))
+    return _decimal_text(text)
+
+
+def _decimal_text(text: str) -> str:
+    whole, _dot, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{int(whole)}.{fraction}" if fraction else str(int(whole))
+
+
+_QUANTITY_UNITS = re.compile(
+    r"(個|本|台|式|点|枚|件|箱|冊|名|人|回|時間|ヶ月|か月|セット|set|pcs|pc)$"
+)
+
+
+def quantity_value(value: Any) -> str | None:
+    """A quantity ("3", "1.5", "2個", "1式"), as a decimal text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = f"{value:.2f}" if isinstance(value, float) else str(value)
+    else:
+        text = _QUANTITY_UNITS.sub("", _number_text(value).lower()).strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,2}0*)?", text):
+        raise CellError(_("Enter a quantity: a number with at most 2 decimal places."))
+    return _decimal_text(text)
+
+
+def discount_value(value: Any) -> int | None:
+    """A discount in whole yen; written as a minus amount too ("-500", "▲500", "△500")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return yen_value(abs(value))
+    text = _number_text(value)
+    text = re.sub(r"^[-−‐–▲△]\s*", "", text)
+    return yen_value(text)
+
+
+_TAX_RATE_WORDS = {
+    "10": 10,
+    "標準": 10,
+    "標準税率": 10,
+    "課税": 10,
+    "8": 8,
+    "軽減": 8,
+    "軽減税率": 8,
+    "8軽": 8,
+    "0": 0,
+    "非課税": 0,
+    "不課税": 0,
+    "免税": 0,
+    "対象外": 0,
+    "なし": 0,
+}
+
+
+def tax_rate_value(value: Any) -> int | None:
+    """A tax rate in percent: 10, "10%", 0.1 (a percent cell), "軽減" (8), "非課税" (0)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        percent = value * 100 if 0 < value < 1 else value
+        if float(percent).is_integer() and int(percent) in (10, 8, 0):
+            return int(percent)
+    else:
+        text = _number_text(value).lower().replace("%", "").replace("※", "").strip()
+        text = text.removesuffix("税率").strip() if text not in _TAX_RATE_WORDS else text
+        if text in _TAX_RATE_WORDS:
+            return _TAX_RATE_WORDS[text]
+        if text in ("0.1", "0.10"):
+            return 10
+        if text == "0.08":
+            return 8
+    raise CellError(_("Choose a tax rate of 10%, 8% (reduced) or 0%."))
+
+
 _KANJI_MONTHS = {k: i for i, k in enumerate("一二三四五六七八九十", start=1)}
 _KANJI_MONTHS.update({"十一": 11, "十二": 12})
 
@@ -1103,6 +1256,26 @@ _CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
         "都度": "once",
         "onetime": "once",
     },  # fmt: skip
+    "order_status": {
+        "受注": "received",
+        "受注済": "received",
+        "受付": "received",
+        "未納品": "received",
+        "納品済": "delivered",
+        "納品済み": "delivered",
+        "出荷済": "delivered",
+        "出荷済み": "delivered",
+        "請求済": "invoiced",
+        "請求済み": "invoiced",
+        "入金済": "paid",
+        "入金済み": "paid",
+        "支払済": "paid",
+        "完了": "paid",
+        "キャンセル": "cancelled",
+        "取消": "cancelled",
+        "取り消し": "cancelled",
+        "canceled": "cancelled",
+    },
     "direction": {
         "受信": "in",
         "着信": "in",

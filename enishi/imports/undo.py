@@ -85,6 +85,8 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
             steps = [(rows.filter(result=Result.CREATED), _undo_activities)]
         elif run.target == "contracts":
             steps = [(rows.filter(result=Result.CREATED), _undo_contracts)]
+        elif run.target == "orders":
+            steps = [(rows.filter(result=Result.CREATED), _undo_orders)]
         else:
             steps = [
                 (rows.filter(result=Result.UPDATED), _restore_customers),
@@ -398,5 +400,65 @@ def _undo_contracts(run, actor, rows: list[ImportRow], report) -> None:
         row.result, row.result_message = UNDONE, _("Removed by the undo.")
     Task.objects.filter(contract_id__in=removed).delete()
     Contract.objects.filter(pk__in=removed).delete()
+    bulk.insert(HistoryEntry, entries)
+    report["removed"] += len(removed)
+
+
+def _undo_orders(run, actor, rows: list[ImportRow], report) -> None:
+    """An order nobody changed since goes with its lines. The rows of one order share its fate;
+    an order that stays is listed once, by its first row."""
+    from enishi.activities.models import Activity
+    from enishi.sales.models import Order
+
+    ids = {r.result_id for r in rows}
+    orders = Order.objects.in_bulk(ids)
+    visible = set(
+        customer_visible(actor)
+        .filter(pk__in={o.customer_id for o in orders.values()})
+        .values_list("pk", flat=True)
+    )
+    linked = set(Activity._base_manager.filter(order_id__in=ids).values_list("order_id", flat=True))
+    reasons: dict[int, str] = {}
+    for row in rows:
+        order = orders.get(row.result_id)
+        if order is not None and order.pk not in reasons:
+            reason = ""
+            if order.customer_id not in visible:
+                reason = _("You can no longer see this karte.")
+            elif order.deleted_at is not None or order.version != (row.version_after or 1):
+                reason = _("Changed since the import.")
+            elif order.pk in linked:
+                reason = _("Activities were linked to it since the import.")
+            reasons[order.pk] = reason
+    entries, removed = [], []
+    for row in rows:
+        order = orders.get(row.result_id)
+        if order is None:
+            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+            continue
+        reason = reasons[order.pk]
+        if reason:
+            if not row.before.get("line_of"):
+                _keep(report, row.number, order.customer_id, str(order), reason)
+            row.result, row.result_message = KEPT, reason
+            continue
+        if order.pk not in removed:
+            removed.append(order.pk)
+            entries.append(
+                bulk.new(
+                    HistoryEntry,
+                    batch=run.batch,
+                    actor=actor,
+                    via=HistoryEntry.Via.IMPORT,
+                    action=HistoryEntry.Action.IMPORT_UNDO,
+                    model=order._meta.label_lower,
+                    object_id=order.pk,
+                    customer_id=order.customer_id,
+                    object_repr=str(order)[:200],
+                    changes={"number": [order.number, None], "total": [str(order.total), None]},
+                )
+            )
+        row.result, row.result_message = UNDONE, _("Removed by the undo.")
+    Order.objects.filter(pk__in=removed).delete()
     bulk.insert(HistoryEntry, entries)
     report["removed"] += len(removed)

@@ -80,9 +80,11 @@ def _pending(run: ImportRun):
 def execute(run: ImportRun) -> None:
     actor = run.created_by
     with translation.override(run.language), history_batch(run.batch):
-        writer = {"activities": ActivityWriter, "contracts": ContractWriter}.get(
-            run.target, CustomerWriter
-        )(run, actor)
+        writer = {
+            "activities": ActivityWriter,
+            "contracts": ContractWriter,
+            "orders": OrderWriter,
+        }.get(run.target, CustomerWriter)(run, actor)
         ImportRun.objects.filter(pk=run.pk).update(phase="writing", heartbeat_at=timezone.now())
         size = conf.chunk_rows()
         for queryset in _pending(run):
@@ -631,3 +633,89 @@ class ContractWriter(_Writer):
                 contract.pk,
                 contract.version,
             )
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+RESULT_FIELDS = ["result", "result_id", "result_message", "before", "version_after"]
+
+
+class OrderWriter(_Writer):
+    """Each order is made by `sales.services.order_create` (its lines priced, its tax computed
+    per rate, its lines' summary written: the sales rules, not ours), inside the chunk's
+    transaction and the import's history batch. The first row of an order makes it with all
+    its lines; its other rows share the result, in the same transaction even when they lie
+    beyond the chunk."""
+
+    def write(self, rows: list[ImportRow]) -> None:
+        from django.core.exceptions import ValidationError
+
+        from enishi.imports.analysis import order_values
+        from enishi.sales.models import Product
+        from enishi.sales.services import order_create
+
+        creates, _updates = self.triage(rows)
+        heads = [r for r in creates if r.data.get("order_group", r.number) == r.number]
+        chunk = {r.number: r for r in rows}
+        wanted = {n for h in heads for n in h.data.get("order_rows", [])} - set(chunk)
+        beyond = list(self.run.rows.filter(result="", number__in=wanted)) if wanted else []
+        self.triage(beyond)
+        members = {**chunk, **{r.number: r for r in beyond}}
+        kartes = {
+            k.pk: k for k in customer_visible(self.actor).filter(pk__in={r.match_id for r in heads})
+        }
+        products = Product.objects.in_bulk(
+            {m.data["product_id"] for m in members.values() if m.data.get("product_id")}
+        )
+        for head in heads:
+            group = [members[n] for n in head.data.get("order_rows", [head.number]) if n in members]
+            karte = kartes.get(head.match_id)
+            if karte is None:
+                for member in group:
+                    member.result = Result.SKIPPED
+                    member.result_message = _(
+                        "The karte is no longer there or you can no longer see it."
+                    )
+                continue
+            header, lines = order_values(
+                [m.data for m in group], products, {pk: self.user(pk) for pk in self._owners(head)}
+            )
+            taken = header.get("number", "")
+            if head.category == ImportRow.Category.DUPLICATE:
+                header["number"] = ""  # imported anyway: the order gets a number of its own
+            try:
+                with transaction.atomic():
+                    order = order_create(
+                        actor=self.actor, customer=karte, data=header, lines=lines, via=VIA
+                    )
+            except ValidationError as exc:
+                message = problems_text(
+                    [[k, m] for k, ms in exc.message_dict.items() for m in ms], self.labels
+                )
+                for member in group:
+                    member.result, member.result_message = Result.REJECTED, message
+                continue
+            for member in group:
+                member.result, member.result_id = Result.CREATED, order.pk
+                member.version_after = order.version
+                member.before = {} if member is head else {"line_of": head.number}
+            if taken and taken != order.number:
+                head.result_message = _(
+                    "The number %(number)s was taken: the order got the number %(new)s."
+                ) % {"number": taken, "new": order.number}
+        for row in creates:
+            if not row.result:  # a line whose order was not written with it
+                row.result = Result.SKIPPED
+                row.result_message = _("Its order was not written.")
+        if beyond:
+            bulk.update(ImportRow, beyond, RESULT_FIELDS)
+
+    def _owners(self, head: ImportRow) -> list[int]:
+        return [head.data["owner_id"]] if head.data.get("owner_id") else []
+
+    def counts(self) -> dict[str, int]:
+        counts = super().counts()
+        counts["orders_created"] = (
+            self.run.rows.filter(result=Result.CREATED).values("result_id").distinct().count()
+        )
+        return counts

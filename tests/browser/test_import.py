@@ -104,3 +104,43 @@ def test_import_a_cp932_csv_decide_download_the_rejects_and_undo(page, alice, kn
     assert list(Customer.objects.values_list("name", flat=True)) == ["高橋 一郎"]
     known_ichiro.refresh_from_db()
     assert known_ichiro.email == ""
+
+
+ORDERS = (
+    "受注番号,顧客コード,受注日,品名,単価,数量,税率\r\n"
+    "A-1,C001,2024/4/1,お弁当,540,3,軽減\r\n"
+    "A-1,C001,2024/4/1,配達料,1000,1,10%\r\n"
+    "A-2,C999,2024/4/2,謎の品,1000,1,10\r\n"
+).encode("cp932")
+
+
+def test_import_orders_and_see_them_on_the_karte(page, alice):
+    from enishi.sales.models import Order
+
+    karte = testing.make_customer(alice, name="山田 太郎", code="C001")
+    log_in(page)
+    page.goto(reverse("imports:start"))
+    page.select_option("#id_target", "orders")
+    page.set_input_files(
+        "#id_file", files=[{"name": "受注.csv", "mimeType": "text/csv", "buffer": ORDERS}]
+    )
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/columns/"))
+    expect(page.locator("#id_col_0")).to_have_value("number")
+    expect(page.locator("#id_col_1")).to_have_value("customer_code")
+    page.click("#import-check")
+
+    # Two lines of one order for 山田 太郎; the unknown customer's row is rejected.
+    page.wait_for_url(re.compile(r"/imports/\d+/preview/"))
+    expect(page.locator("#import-counts [data-count=reject]")).to_have_text("1")
+    expect(page.locator("tr.import-row[data-number='3']")).to_contain_text("C999")
+    page.click("#import-go button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/result/"))
+    expect(page.locator("#import-result-counts [data-count=orders_created]")).to_have_text("1")
+    expect(page.locator("#import-result-counts [data-count=rejected]")).to_have_text("1")
+
+    order = Order.objects.get(customer=karte)
+    # 540 × 3 at 8 % and 1,000 at 10 %: tax per rate, rounded down per invoice.
+    assert (order.subtotal, order.tax, order.total) == (2620, 229, 2849)
+    page.goto(karte.get_absolute_url())
+    expect(page.locator("#timeline")).to_contain_text("A-1")

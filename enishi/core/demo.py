@@ -2996,6 +2996,11 @@ def demo_create(
         # The reminders for renewals coming up, made as every day's check makes them.
         renewal_tasks = renewal_tasks_create(builder.today)
 
+    # The duplicates queue shows the deliberate near-duplicates from the start, as the nightly
+    # scan would have found them (one process: 2,500 kartes take about a second).
+    say("重複の候補を探しています… / Looking for duplicates…")
+    duplicate_pairs = _scan_for_duplicates()
+
     staff = [username for username, *_ in STAFF]
     login = DemoLogin(
         username="admin",
@@ -3013,12 +3018,23 @@ def demo_create(
             "field_definitions": len(definitions),
             **business.counts,
             "renewal_tasks": renewal_tasks,
+            "duplicate_pairs": duplicate_pairs,
         },
     )
     if "admin" not in kept:
         demo_login_save(login)
     login.seconds = time.monotonic() - started
     return login
+
+
+def _scan_for_duplicates() -> int:
+    from enishi.quality.services import scan_create, scan_execute
+
+    scan, _created = scan_create(actor=None, via=HistoryEntry.Via.SYSTEM)
+    scan = scan_execute(scan_id=scan.pk, workers=1)
+    if scan.error:
+        raise DemoError(f"duplicate scan failed: {scan.error}")
+    return scan.pairs
 
 
 # --- The saved login ------------------------------------------------------------------------

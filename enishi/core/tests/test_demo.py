@@ -450,3 +450,16 @@ def test_it_counts_each_kind(demo):
         assert demo.counts[key] > 0, key
     assert demo.counts["orders"] == Order.objects.count()
     assert demo.counts["renewal_tasks"] == Task.objects.filter(contract__isnull=False).count()
+
+
+def test_the_duplicates_queue_shows_the_deliberate_near_duplicates(demo):
+    from enishi.quality.models import DuplicatePair, ScanRun
+
+    scan = ScanRun.objects.get()
+    assert scan.status == ScanRun.Status.DONE and scan.pairs >= 2
+    yamada = set(
+        Customer.objects.filter(
+            name_key=normalize.company_name_key("株式会社山田商事")
+        ).values_list("pk", flat=True)
+    )
+    assert DuplicatePair.objects.filter(a_id__in=yamada, b_id__in=yamada).exists()

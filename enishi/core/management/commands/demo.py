@@ -59,7 +59,8 @@ class Command(BaseCommand):
                 f"  活動 / activities {n['activities']:,}, タスク / tasks {n['tasks']:,} "
                 f"(未完了 / open {n['open_tasks']:,}), 項目定義 / custom fields {n['field_definitions']}\n"
                 f"  商談 / deals {n['deals']:,}, 問い合わせ / inquiries {n['inquiries']:,}, "
-                f"受注 / orders {n['orders']:,}, 契約 / contracts {n['contracts']:,}\n"
+                f"受注 / orders {n['orders']:,}, 契約 / contracts {n['contracts']:,}, "
+                f"重複の候補 / duplicate candidates {n.get('duplicate_pairs', 0):,}\n"
             )
         )
         self.stdout.write(login_message(login))

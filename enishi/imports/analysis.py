@@ -53,6 +53,8 @@ def reason_label(code: str) -> str:
         return gettext("The karte already has this contract (same plan and start)")
     if code == "already_imported":
         return gettext("Already imported: the karte has an order with this number")
+    if code == "same_order":
+        return gettext("The karte already has this order (same date and the same lines)")
     if code == "same_activity":
         return gettext("The karte already has this activity (same time, type and subject)")
     label = match.REASONS.get(code)
@@ -226,7 +228,8 @@ def _fail_analysis(run: ImportRun, message: str) -> None:
 
 
 def _row(run: ImportRun, checked: Checked) -> ImportRow:
-    return ImportRow(
+    return bulk.new(
+        ImportRow,
         run=run,
         number=checked.number,
         line=checked.line,
@@ -848,6 +851,13 @@ class OrderMatcher(KarteMatcher):
         owners = {m["data"]["owner_id"] for m in members if m["data"].get("owner_id")}
         users = User.objects.filter(is_active=True).in_bulk(owners)
         kartes = Customer.objects.in_bulk({m["match_id"] for m in members})
+        on_file = self._orders_on_file(
+            {
+                (karte, group[0]["data"].get("ordered_on"))
+                for (karte, kind, _value), group in groups.items()
+                if kind == "row" and group[0]["data"].get("ordered_on")
+            }
+        )
         fixes: dict[int, dict[str, Any]] = {}
         for (karte_id, kind, value), group in groups.items():
             order_number = value if kind == "number" else ""
@@ -881,11 +891,45 @@ class OrderMatcher(KarteMatcher):
                     ]  # fmt: skip
                     fixes[member["number"]]["problems+"] = own
                     fixes[member["number"]]["category"] = Category.INVALID
-            elif duplicate:
+            elif duplicate or (
+                not order_number and self._same_order(karte_id, group, on_file, products, users)
+            ):
+                reason = "already_imported" if duplicate else "same_order"
                 for member in group:
                     fixes[member["number"]]["category"] = Category.DUPLICATE
-                    fixes[member["number"]]["match_reasons"] = ["already_imported"]
+                    fixes[member["number"]]["match_reasons"] = [reason]
         _apply_fixes(self.run, fixes)
+
+    @staticmethod
+    def _orders_on_file(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], list[tuple]]:
+        """(karte, order date) → [(subtotal, lines summary)] of the orders already stored
+        for the kartes and dates of the file's orders without a number."""
+        from enishi.sales.models import Order
+
+        found: dict[tuple[int, str], list[tuple]] = defaultdict(list)
+        kartes = sorted({karte for karte, _day in wanted})
+        days = {day for _karte, day in wanted}
+        for start in range(0, len(kartes), WRITE_BATCH):
+            stored = Order.objects.filter(customer_id__in=kartes[start : start + WRITE_BATCH])
+            for karte, day, subtotal, summary in stored.values_list(
+                "customer_id", "ordered_on", "subtotal", "lines_summary"
+            ):
+                if day.isoformat() in days:
+                    found[(karte, day.isoformat())].append((subtotal, summary))
+        return found
+
+    @staticmethod
+    def _same_order(karte_id: int, group, on_file, products, users) -> bool:
+        """An order without a number is recognised by its karte, date and lines: the same
+        file imported twice must not double it (the person may still import it anyway)."""
+        from enishi.sales.services import lines_summary, order_lines_price
+
+        stored = on_file.get((karte_id, group[0]["data"].get("ordered_on")))
+        if not stored:
+            return False
+        _header, lines = order_values([m["data"] for m in group], products, users)
+        priced, totals = order_lines_price(lines)
+        return (totals.subtotal, lines_summary(priced)) in stored
 
     def _order_problems(
         self, group, order_number, duplicate, broken, kartes_of, existing, karte, products, users

@@ -177,7 +177,9 @@ def test_orders_are_priced_by_the_sales_rules_recorded_and_undone(bob, kartes):
     second = rows_of(again)
     assert [second[n].category for n in (1, 2, 3)] == ["duplicate"] * 3
     assert second[1].match_reasons == ["already_imported"]
-    assert decisions.action_counts(again)["skip"] == 3
+    # The order without a number is recognised by its karte, date and lines.
+    assert (second[4].category, second[4].match_reasons) == ("duplicate", ["same_order"])
+    assert decisions.action_counts(again)["skip"] == 4
     with translation.override("ja"):
         from enishi.imports.analysis import reasons_text
 
@@ -196,6 +198,20 @@ def test_orders_are_priced_by_the_sales_rules_recorded_and_undone(bob, kartes):
         ).count()
         == 3
     )
+
+
+def test_an_order_without_a_number_is_a_duplicate_only_with_the_same_date_and_lines(bob, kartes):
+    first = "顧客コード,受注日,品名,単価,数量\nC001,2024/5/1,点検,8000,1\n"
+    run_import(bob, check(bob, upload(bob, first.encode(), target="orders")))
+    again = "顧客コード,受注日,品名,単価,数量\n" + (
+        "C001,2024/5/1,点検,8000,1\n"  # the same order
+        "C001,2024/5/1,点検,8000,2\n"  # same day, other lines
+        "C001,2024/5/2,点検,8000,1\n"  # same lines, other day
+        "C002,2024/5/1,点検,8000,1\n"  # another karte
+    )
+    rows = rows_of(check(bob, upload(bob, again.encode(), target="orders")))
+    assert [rows[n].category for n in (1, 2, 3, 4)] == ["duplicate", "new", "new", "new"]
+    assert rows[1].match_reasons == ["same_order"]
 
 
 def test_an_order_already_imported_can_be_imported_anyway_with_a_number_of_its_own(bob, kartes):

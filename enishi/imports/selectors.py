@@ -74,3 +74,13 @@ def import_row_get(run: ImportRun, number: int) -> ImportRow:
         return run.rows.get(number=number)
     except (ImportRow.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
+
+
+def import_order_rows(run: ImportRun, row: ImportRow) -> list[ImportRow]:
+    """The other rows of the order `row` is a line of (orders import; none otherwise)."""
+    head = row.data.get("order_group") if run.target == ImportRun.Target.ORDERS else None
+    if head is None:
+        return []
+    numbers = run.rows.filter(number=head).values_list("data", flat=True).first() or {}
+    wanted = [n for n in numbers.get("order_rows", []) if n != row.number]
+    return list(run.rows.filter(number__in=wanted).order_by("number"))

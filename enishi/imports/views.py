@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -387,6 +388,16 @@ def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             "imports/_row.html",
             {"run": run, "r": _row_views(run, [row], request.user)[0], "editable": True},
         )
+        # The other lines of an order were decided with it: they change on the page too
+        # (out-of-band swaps; <template> keeps the parser from dropping bare table rows).
+        others = selectors.import_order_rows(run, row)
+        for view in _row_views(run, others, request.user):
+            context = {"run": run, "r": view, "editable": True, "oob": True}
+            response.content += (
+                b"<template>"
+                + render_to_string("imports/_row.html", context, request=request).encode()
+                + b"</template>"
+            )
         response["HX-Trigger"] = "import-decided"
         return response
     return redirect(

@@ -134,6 +134,13 @@ def test_import_orders_and_see_them_on_the_karte(page, alice):
     page.wait_for_url(re.compile(r"/imports/\d+/preview/"))
     expect(page.locator("#import-counts [data-count=reject]")).to_have_text("1")
     expect(page.locator("tr.import-row[data-number='3']")).to_contain_text("C999")
+    # Skipping one line skips its whole order, on the page at once; and back again.
+    page.locator("tr.import-row[data-number='1'] select[name=decision]").select_option("skip")
+    expect(page.locator("tr.import-row[data-number='2']")).to_have_attribute("data-action", "skip")
+    page.locator("tr.import-row[data-number='1'] select[name=decision]").select_option("create")
+    expect(page.locator("tr.import-row[data-number='2']")).to_have_attribute(
+        "data-action", "create"
+    )
     page.click("#import-go button[type=submit]")
     page.wait_for_url(re.compile(r"/imports/\d+/result/"))
     expect(page.locator("#import-result-counts [data-count=orders_created]")).to_have_text("1")

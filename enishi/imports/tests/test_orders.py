@@ -279,6 +279,21 @@ def test_a_read_only_user_cannot_import_orders(dave):
 # --- the screens and the API ----------------------------------------------------------------------
 
 
+def test_deciding_one_line_changes_every_line_of_its_order_on_the_page(client, bob, kartes):
+    text = "受注番号,顧客コード,受注日,品名,単価\nD-1,C001,2024/5/1,点検,8000\nD-1,C001,2024/5/1,部品,500\n"
+    run = check(bob, upload(bob, text.encode(), target="orders"))
+    client.force_login(bob)
+    response = client.post(
+        reverse("imports:decide", args=[run.pk, 1]), {"decision": "skip"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.startswith("<tr") or body.lstrip().startswith("<tr")
+    assert '<template><tr id="import-row-2" hx-swap-oob="true"' in body
+    assert body.count('data-action="skip"') == 2
+    assert set(run.rows.values_list("decision", flat=True)) == {"skip"}
+
+
 def test_orders_through_the_wizard(client, bob, kartes):
     bob.language = "en"
     bob.save()

@@ -238,6 +238,10 @@ if ENISHI_TAX_ROUNDING not in ("floor", "round", "ceil"):
 # Exports of more kartes than this run in the background; their files are kept this many days.
 ENISHI_EXPORT_BACKGROUND_ROWS = env_int("ENISHI_EXPORT_BACKGROUND_ROWS", 5000)
 ENISHI_EXPORT_KEEP_DAYS = env_int("ENISHI_EXPORT_KEEP_DAYS", 7)
+# Printing the list's kartes (A4 PDF): up to the first number at once, in the request; up to
+# the second in the background (an export kept like the others); more are refused.
+ENISHI_PRINT_BACKGROUND_KARTES = env_int("ENISHI_PRINT_BACKGROUND_KARTES", 10)
+ENISHI_PRINT_MAX_KARTES = env_int("ENISHI_PRINT_MAX_KARTES", 500)
 
 # --- Background work ---------------------------------------------------------------------------
 # "database" (default): tasks are queued in the database and run by the worker thread of

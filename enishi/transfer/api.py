@@ -53,6 +53,7 @@ FORMAT_NAMES = {
     Export.Format.CSV_UTF8: ("csv", "utf-8"),
     Export.Format.CSV_CP932: ("csv", "cp932"),
     Export.Format.ZIP: ("zip", None),
+    Export.Format.PDF: ("pdf", None),
 }
 
 
@@ -136,7 +137,7 @@ class ExportOut(Schema):
         description="queued → running → done; or failed, cancelled; a kept file's time "
         "running out makes it expired."
     )
-    format: str = Field(description="csv, xlsx or zip.")
+    format: str = Field(description="csv, xlsx, zip or pdf (printable kartes).")
     encoding: str | None = Field(description="CSV: utf-8 (with BOM) or cp932.")
     file_name: str
     rows_done: int
@@ -176,6 +177,11 @@ FILE_TYPES = {
     "text/csv": {"schema": {"type": "string", "format": "binary"}},
     services.CONTENT_TYPES[Export.Format.XLSX]: {"schema": {"type": "string", "format": "binary"}},
     "application/zip": {"schema": {"type": "string", "format": "binary"}},
+}
+# A kept export may also be printable kartes (started on the customer list's print page).
+KEPT_FILE_TYPES = {
+    **FILE_TYPES,
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
 }
 ONE_ERRORS = error_responses(401, 404, 422, 429)
 
@@ -393,7 +399,7 @@ def get_export(request: HttpRequest, id: Id):
     url_name="export_file",
     openapi_extra={
         "responses": {
-            200: {"description": "The file, as an attachment.", "content": FILE_TYPES},
+            200: {"description": "The file, as an attachment.", "content": KEPT_FILE_TYPES},
         }
     },
 )

@@ -61,6 +61,22 @@ def card_selection(user: User, filters: CustomerFilters) -> QuerySet[Customer]:
     return customer_list(user, filters).select_related("company", "owner", "team")
 
 
+def card_selection_ids(user: User, filters: CustomerFilters, *, limit: int) -> list[int]:
+    """The ids of the list's kartes in the list's order, up to `limit` (+1 to tell "more")."""
+    return list(customer_list(user, filters).values_list("pk", flat=True)[: limit + 1])
+
+
+def card_kartes_by_id(user: User, ids: Sequence[int]) -> list[Customer]:
+    """These kartes in this order, those the user may (still) see only."""
+    found = {
+        c.pk: c
+        for c in customer_visible(user)
+        .filter(pk__in=ids)
+        .select_related("company", "owner", "team")
+    }
+    return [found[pk] for pk in ids if pk in found]
+
+
 def card_selection_count(user: User, filters: CustomerFilters, *, cap: int) -> int:
     """How many kartes the list holds, counted up to `cap + 1` (enough to say "too many")."""
     return customer_list(user, filters).order_by()[: cap + 1].count()

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,13 +29,14 @@ from django.utils.translation import ngettext, pgettext
 from enishi.accounts.models import User
 from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer
-from enishi.customers.selectors import CustomerFilters, customer_visible
+from enishi.customers.selectors import CustomerFilters, customer_visible, customer_visible_ids
 from enishi.customers.services import customer_clean, customer_create
 from enishi.history.models import HistoryEntry
 from enishi.history.services import current_batch, history_batch, history_record_view_sensitive
 from enishi.quality import normalize
 from enishi.transfer import card_selectors as selectors
-from enishi.transfer.printing import karte_pdf
+from enishi.transfer.card_selectors import KartePrint
+from enishi.transfer.printing import KarteBook, karte_pdf
 from enishi.transfer.vcard import VERSIONS, VCardFileError, parse_vcards
 from enishi.transfer.vcard_map import CardImport, card_import_data, customer_vcard, display_name
 
@@ -43,10 +45,26 @@ IMPORT_MAX_BYTES = 10 * 1024 * 1024
 IMPORT_MAX_CARDS = 1000
 # A selection beyond these is refused with a message (narrow the list), never cut silently.
 VCARD_SELECTION_LIMIT = 5000
-PRINT_SELECTION_LIMIT = 50
+# Printing: up to PRINT_SELECTION_LIMIT kartes are laid out in the request (about 0.25 s each,
+# so the answer comes within a few seconds); up to PRINT_BACKGROUND_LIMIT by a background
+# task, PRINT_BATCH kartes at a time. Settings ENISHI_PRINT_BACKGROUND_KARTES and
+# ENISHI_PRINT_MAX_KARTES override the two limits.
+PRINT_SELECTION_LIMIT = 10
+PRINT_BACKGROUND_LIMIT = 500
+PRINT_BATCH = 25
 
 VCARD_TYPE = "text/vcard; charset=utf-8"
 PDF_TYPE = "application/pdf"
+
+
+def print_at_once_limit() -> int:
+    """Selections of up to this many kartes are printed in the request."""
+    return int(getattr(settings, "ENISHI_PRINT_BACKGROUND_KARTES", PRINT_SELECTION_LIMIT))
+
+
+def print_background_limit() -> int:
+    """Selections of more kartes than this are not printed at all (narrow the list)."""
+    return int(getattr(settings, "ENISHI_PRINT_MAX_KARTES", PRINT_BACKGROUND_LIMIT))
 
 
 @dataclass
@@ -131,23 +149,102 @@ def card_pdf_export(
         prints,
         printed_by=actor.label,
         base_url=base_url,
-        title=display_name(customers[0])
-        if len(customers) == 1
-        else _("%(count)s kartes") % {"count": len(customers)},
+        title=card_pdf_title(customers),
     )
-    with transaction.atomic():
-        _record_exports(actor, customers, "pdf", via)
-        for shown in prints:
-            if shown.sensitive_shown:
-                history_record_view_sensitive(
-                    actor=actor, customer=shown.customer, fields=shown.sensitive_shown, via=via
-                )
+    printed = PrintedKartes()
+    printed.add(prints)
+    card_pdf_record(actor=actor, printed=printed, via=via)
     return CardFile(
         filename=card_file_name(customers, "pdf"),
         content=content,
         content_type=PDF_TYPE,
         count=len(customers),
     )
+
+
+def card_pdf_title(customers: Sequence[Customer], count: int | None = None) -> str:
+    if count is None and len(customers) == 1:
+        return display_name(customers[0])
+    return _("%(count)s kartes") % {"count": count if count is not None else len(customers)}
+
+
+@dataclass
+class PrintedKartes:
+    """What went into a printed PDF, for its history: the kartes and the sensitive fields
+    each one showed (the PDF itself may already be written)."""
+
+    customers: list[Customer] = field(default_factory=list)
+    sensitive: list[tuple[Customer, list[str]]] = field(default_factory=list)
+    left_out: int = 0  # chosen kartes the person may no longer see
+    pages: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.customers)
+
+    def add(self, prints: Sequence[KartePrint]) -> None:
+        for shown in prints:
+            self.customers.append(shown.customer)
+            if shown.sensitive_shown:
+                self.sensitive.append((shown.customer, list(shown.sensitive_shown)))
+
+
+def card_pdf_record(*, actor: User, printed: PrintedKartes, via: str) -> None:
+    """One export entry per printed karte, and the sensitive fields a karte showed as a view,
+    as the karte page records it."""
+    with transaction.atomic():
+        _record_exports(actor, printed.customers, "pdf", via)
+        for customer, fields in printed.sensitive:
+            history_record_view_sensitive(actor=actor, customer=customer, fields=fields, via=via)
+
+
+def card_pdf_write(
+    *,
+    actor: User,
+    customer_ids: Sequence[int],
+    base_url: str,
+    out: Any,
+    progress: Callable[[int], None],
+    batch_size: int | None = None,
+) -> PrintedKartes:
+    """Print the chosen kartes into `out` (a background print), `batch_size` at a time.
+
+    Visibility is checked again with the person's permissions now: a karte they may no
+    longer see is left out (and counted); when none is left, nothing is written
+    (ValidationError). `progress(n)` is told after each batch and may stop the work by
+    raising. Nothing is recorded here: the caller records `card_pdf_record` once the file
+    is complete.
+    """
+    visible = customer_visible_ids(actor, list(customer_ids))
+    ids = [pk for pk in dict.fromkeys(customer_ids) if pk in visible]
+    printed = PrintedKartes(left_out=len(set(customer_ids)) - len(ids))
+    if printed.left_out:
+        progress(printed.left_out)
+    if not ids:
+        raise ValidationError(
+            _("None of the chosen kartes can be printed: you can no longer see them."),
+            code="empty",
+        )
+    batch_size = batch_size or PRINT_BATCH
+    book = KarteBook(printed_by=actor.label, base_url=base_url, title=card_pdf_title([], len(ids)))
+    for start in range(0, len(ids), batch_size):
+        customers = selectors.card_kartes_by_id(actor, ids[start : start + batch_size])
+        printed.left_out += len(ids[start : start + batch_size]) - len(customers)
+        if customers:
+            companies = selectors.card_companies(actor, customers)
+            prints = [
+                selectors.card_print_data(actor, c, companies.get(c.company_id)) for c in customers
+            ]
+            printed.pages += book.add(prints)
+            printed.add(prints)
+        progress(len(ids[start : start + batch_size]))
+    if not printed.customers:
+        raise ValidationError(
+            _("None of the chosen kartes can be printed: you can no longer see them."),
+            code="empty",
+        )
+    book.write(out)
+    return printed
 
 
 @dataclass

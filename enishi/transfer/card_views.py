@@ -22,12 +22,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from enishi.core.permissions import write_required
-from enishi.customers.selectors import customer_get
+from enishi.customers.selectors import CustomerFilters, customer_get
 from enishi.transfer import card_selectors as selectors
 from enishi.transfer import card_services as services
 from enishi.transfer.card_forms import CardSelectionForm, VCardUploadForm
 from enishi.transfer.forms import filters_from_query, filters_to_query
-from enishi.transfer.services import describe_filters
+from enishi.transfer.services import describe_filters, keep_days, print_export_start
 from enishi.transfer.vcard import VERSIONS
 from enishi.transfer.vcard_map import customer_vcard, display_name
 
@@ -104,36 +104,36 @@ def card_qr(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_selection(request: HttpRequest) -> HttpResponse:
     """The customer list's current kartes as one PDF or one .vcf: a page that says how many,
-    and refuses (with the reason) a selection above the limit."""
+    and refuses (with the reason) a selection above the limit. A small print is sent at once;
+    a bigger one is prepared in the background and the person is taken to its progress."""
     filters = filters_from_query(request.GET)
     form = CardSelectionForm(request.POST or None)
+    at_once = services.print_at_once_limit()
+    print_limit = services.print_background_limit()
     status = 200
     if request.method == "POST":
         if form.is_valid():
             file_format = form.cleaned_data["format"]
             is_pdf = file_format == "pdf"
-            limit = services.PRINT_SELECTION_LIMIT if is_pdf else services.VCARD_SELECTION_LIMIT
-            selection = services.card_selection(request.user, filters, limit=limit)
             try:
-                services.card_selection_check(
-                    selection, what=_("printed") if is_pdf else _("exported")
-                )
                 if is_pdf:
-                    result = services.card_pdf_export(
-                        actor=request.user,
-                        customers=selection.customers,
-                        base_url=request.build_absolute_uri("/"),
-                    )
+                    response = _print_selection(request, filters, at_once, print_limit)
                 else:
-                    result = services.card_vcard_export(
-                        actor=request.user,
-                        customers=selection.customers,
-                        version="4.0" if file_format == "vcard4" else "3.0",
+                    selection = services.card_selection(
+                        request.user, filters, limit=services.VCARD_SELECTION_LIMIT
+                    )
+                    services.card_selection_check(selection, what=_("exported"))
+                    response = file_response(
+                        services.card_vcard_export(
+                            actor=request.user,
+                            customers=selection.customers,
+                            version="4.0" if file_format == "vcard4" else "3.0",
+                        )
                     )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return file_response(result)
+                return response
         status = 400
     count = selectors.card_selection_count(
         request.user, filters, cap=services.VCARD_SELECTION_LIMIT
@@ -145,15 +145,44 @@ def card_selection(request: HttpRequest) -> HttpResponse:
             "form": form,
             "count": min(count, services.VCARD_SELECTION_LIMIT),
             "more": count > services.VCARD_SELECTION_LIMIT,
-            "print_limit": services.PRINT_SELECTION_LIMIT,
+            "print_limit": print_limit,
+            "print_at_once": at_once,
             "vcard_limit": services.VCARD_SELECTION_LIMIT,
-            "can_print": 0 < count <= services.PRINT_SELECTION_LIMIT,
+            "can_print": 0 < count <= print_limit,
+            "print_background": count > at_once,
             "can_vcard": 0 < count <= services.VCARD_SELECTION_LIMIT,
+            "keep_days": keep_days(),
             "filters_label": describe_filters(filters),
             "filters_query": filters_to_query(filters),
         },
         status=status,
     )
+
+
+def _print_selection(
+    request: HttpRequest, filters: CustomerFilters, at_once: int, limit: int
+) -> HttpResponse:
+    """Up to `at_once` kartes: the PDF now. More, up to `limit`: a background export, and the
+    person goes to its progress page (the one big exports use)."""
+    ids = selectors.card_selection_ids(request.user, filters, limit=limit)
+    if len(ids) <= at_once:
+        selection = services.card_selection(request.user, filters, limit=at_once)
+        services.card_selection_check(selection, what=_("printed"))
+        return file_response(
+            services.card_pdf_export(
+                actor=request.user,
+                customers=selection.customers,
+                base_url=request.build_absolute_uri("/"),
+            )
+        )
+    # More than `limit` (ids holds one more to tell) is refused there, with the same message.
+    record = print_export_start(
+        actor=request.user,
+        filters=filters,
+        customer_ids=ids,
+        base_url=request.build_absolute_uri("/"),
+    )
+    return redirect("transfer:export_detail", pk=record.pk)
 
 
 # --- Import --------------------------------------------------------------------------------

@@ -24,12 +24,14 @@ class Export(models.Model):
     class Kind(models.TextChoices):
         CUSTOMERS = "customers", _("Customer list")
         FULL = "full", _("Full data")
+        PRINT = "print", _("Printable kartes")
 
     class Format(models.TextChoices):
         XLSX = "xlsx", _("Excel (.xlsx)")
         CSV_UTF8 = "csv_utf8", _("CSV (UTF-8 with BOM)")
         CSV_CP932 = "csv_cp932", _("CSV (Shift_JIS / cp932, for Japanese Excel)")
         ZIP = "zip", _("JSON Lines + CSV in a zip")
+        PDF = "pdf", _("PDF (A4, one karte per page)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", pgettext_lazy("export status", "Waiting")
@@ -64,7 +66,8 @@ class Export(models.Model):
     total = models.PositiveBigIntegerField(_("rows to write"), default=0)
     # Column keys as export_columns names them ("phone", "cf:allergies").
     columns = models.JSONField(_("columns"), default=list, blank=True)
-    # The list's filters as given (kind, status, q, …).
+    # The list's filters as given (kind, status, q, …); printed kartes also keep the chosen
+    # karte ids ("ids") and the server's address for the links in the PDF ("base_url").
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     # The user chose to replace characters cp932 cannot hold with 〓 (else they refuse the file).
     replace_unencodable = models.BooleanField(_("replace characters with 〓"), default=False)

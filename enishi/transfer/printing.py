@@ -18,6 +18,7 @@ import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
@@ -50,15 +51,17 @@ def _stylesheet_text() -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-def karte_pdf(
+def _render(
     prints: Sequence[KartePrint],
     *,
     printed_by: str,
     base_url: str,
     title: str,
-    printed_at: datetime.datetime | None = None,
-) -> bytes:
-    """One PDF with each karte starting on a new page."""
+    printed_at: datetime.datetime | None,
+    fonts,
+    extra_css: str = "",
+):
+    """The laid-out WeasyPrint document of these kartes (pages not yet written)."""
     html = render_to_string(
         "transfer/cards/karte_pdf.html",
         {
@@ -68,12 +71,87 @@ def karte_pdf(
             "title": title,
         },
     )
-    weasyprint, FontConfiguration, URLFetcher = _weasyprint()
-    fonts = FontConfiguration()
-    stylesheet = weasyprint.CSS(string=_stylesheet_text(), font_config=fonts)
+    weasyprint, _FontConfiguration, URLFetcher = _weasyprint()
+    stylesheets = [weasyprint.CSS(string=_stylesheet_text(), font_config=fonts)]
+    if extra_css:
+        stylesheets.append(weasyprint.CSS(string=extra_css, font_config=fonts))
     document = weasyprint.HTML(
         string=html,
         base_url=base_url,
         url_fetcher=URLFetcher(allowed_protocols=("data",)),
     )
-    return document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
+    return document.render(stylesheets=stylesheets, font_config=fonts)
+
+
+def karte_pdf(
+    prints: Sequence[KartePrint],
+    *,
+    printed_by: str,
+    base_url: str,
+    title: str,
+    printed_at: datetime.datetime | None = None,
+) -> bytes:
+    """One PDF with each karte starting on a new page."""
+    _weasyprint_module, FontConfiguration, _URLFetcher = _weasyprint()
+    fonts = FontConfiguration()
+    document = _render(
+        prints,
+        printed_by=printed_by,
+        base_url=base_url,
+        title=title,
+        printed_at=printed_at,
+        fonts=fonts,
+    )
+    return document.write_pdf()
+
+
+class KarteBook:
+    """A PDF of many kartes, laid out a batch at a time and written once at the end.
+
+    Only one batch's HTML and box tree exist at a time; what stays are the laid-out pages
+    (about 0.25 MB each), which WeasyPrint writes together into one PDF with one copy of each
+    font subset. Page numbers continue from batch to batch; the total ("n / N") is left out,
+    because it is only known once the last batch is laid out.
+    """
+
+    def __init__(
+        self,
+        *,
+        printed_by: str,
+        base_url: str,
+        title: str,
+        printed_at: datetime.datetime | None = None,
+    ) -> None:
+        _weasyprint_module, FontConfiguration, _URLFetcher = _weasyprint()
+        self.fonts = FontConfiguration()
+        self.printed_by = printed_by
+        self.base_url = base_url
+        self.title = title
+        self.printed_at = printed_at or timezone.now()
+        self.pages: list = []
+        self._last = None
+
+    def add(self, prints: Sequence[KartePrint]) -> int:
+        """Lay out these kartes after the pages so far; returns the number of pages added."""
+        # A page counter reset on a batch's first page replaces that page's own increment.
+        numbering = (
+            f"@page :first {{ counter-reset: page {len(self.pages) + 1}; }}\n"
+            "@page { @bottom-right { content: counter(page); } }"
+        )
+        document = _render(
+            prints,
+            printed_by=self.printed_by,
+            base_url=self.base_url,
+            title=self.title,
+            printed_at=self.printed_at,
+            fonts=self.fonts,
+            extra_css=numbering,
+        )
+        self.pages.extend(document.pages)
+        self._last = document
+        return len(document.pages)
+
+    def write(self, target: IO[bytes]) -> None:
+        if self._last is None:
+            raise ValueError("no kartes were added")
+        self._last.copy(self.pages).write_pdf(target)

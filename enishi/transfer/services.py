@@ -41,6 +41,12 @@ from enishi.customers.selectors import CustomerFilters, customer_list
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_record
 from enishi.transfer import selectors
+from enishi.transfer.card_services import (
+    PrintedKartes,
+    card_pdf_record,
+    card_pdf_write,
+    print_background_limit,
+)
 from enishi.transfer.export import (
     CP932,
     UTF8_BOM,
@@ -63,12 +69,14 @@ CONTENT_TYPES = {
     Export.Format.CSV_UTF8: "text/csv; charset=utf-8",
     Export.Format.CSV_CP932: "text/csv; charset=Windows-31J",
     Export.Format.ZIP: "application/zip",
+    Export.Format.PDF: "application/pdf",
 }
 EXTENSIONS = {
     Export.Format.XLSX: "xlsx",
     Export.Format.CSV_UTF8: "csv",
     Export.Format.CSV_CP932: "csv",
     Export.Format.ZIP: "zip",
+    Export.Format.PDF: "pdf",
 }
 # The task backend exports are queued on (tests of the real queue switch it to "database").
 TASK_BACKEND = "default"
@@ -162,6 +170,8 @@ def export_file_name(file_format: str, day=None, *, kind: str = Export.Kind.CUST
     day = day or timezone.localdate()
     if kind == Export.Kind.FULL:
         stem = pgettext("export file name", "enishi-full-data")
+    elif kind == Export.Kind.PRINT:
+        stem = pgettext("file name", "kartes")
     else:
         stem = pgettext("export file name", "customers")
     return f"{stem}-{day.isoformat()}.{EXTENSIONS[file_format]}"
@@ -305,6 +315,15 @@ def _export_history(record: Export, *, columns: list[Column], filters: CustomerF
     }
     if record.kind == Export.Kind.FULL:
         changes = {"kind": [None, record.kind], **changes, "file_size": [None, record.file_size]}
+    elif record.kind == Export.Kind.PRINT:
+        changes = {"kind": [None, record.kind], **changes}
+        changes["filters"] = [
+            None,
+            describe_filters(filters) or _("none (all customers you can see)"),
+        ]
+        left_out = sum(p.get("left_out", 0) for p in record.problems)
+        if left_out:
+            changes["left_out"] = [None, left_out]
     else:
         changes["columns"] = [None, "、".join(column.label for column in columns)]
         changes["filters"] = [
@@ -432,6 +451,47 @@ def full_export_start(*, actor: User, via: str = HistoryEntry.Via.UI) -> Export:
     return _enqueue(record)
 
 
+def print_export_start(
+    *,
+    actor: User,
+    filters: CustomerFilters,
+    customer_ids: list[int],
+    base_url: str,
+    via: str = HistoryEntry.Via.UI,
+) -> Export:
+    """Queue the printing of these kartes (the list's selection, in its order) as one PDF.
+
+    The kartes are checked again when the task runs, with the person's permissions then.
+    """
+    limit = print_background_limit()
+    if not customer_ids:
+        raise ValidationError(_("There is no karte to print."), code="empty")
+    if len(customer_ids) > limit:
+        raise ValidationError(
+            _(
+                "The list holds more than %(limit)s customers; at most %(limit)s can be "
+                "%(what)s at once. Narrow the list with the filters or the search box."
+            )
+            % {"limit": f"{limit:,}", "what": _("printed")},
+            code="too_many",
+        )
+    _check_can_start(actor)
+    exports_expire()
+    record = Export.objects.create(
+        created_by=actor,
+        via=via,
+        kind=Export.Kind.PRINT,
+        format=Export.Format.PDF,
+        status=Export.Status.QUEUED,
+        language=translation.get_language() or "",
+        background=True,
+        total=len(customer_ids),
+        filters={**_filters_json(filters), "ids": list(customer_ids), "base_url": base_url},
+        file_name=export_file_name(Export.Format.PDF, kind=Export.Kind.PRINT),
+    )
+    return _enqueue(record)
+
+
 class _Progress:
     """Writes progress to the row every chunk; notices a cancellation there."""
 
@@ -479,10 +539,14 @@ def export_run(*, export_id: int) -> Export | None:
     progress = _Progress(record)
     language = record.language or settings.LANGUAGE_CODE
     columns: list[Column] = []
+    printed = None
     try:
         with translation.override(language):
             if record.kind == Export.Kind.FULL:
                 rows, report = _write_full(record, part, progress), None
+            elif record.kind == Export.Kind.PRINT:
+                printed = _write_print(record, part, progress)
+                rows, report = printed.count, None
             else:
                 columns, rows, report = _write_customers(record, part, progress)
     except ExportCancelled:
@@ -537,6 +601,8 @@ def export_run(*, export_id: int) -> Export | None:
         "heartbeat_at": now,
         "expires_at": now + datetime.timedelta(days=keep_days()),
     }
+    if printed is not None and printed.left_out:
+        finished["problems"] = [{"left_out": printed.left_out}]
     with transaction.atomic():
         # Only a row still running becomes ready: one cancelled at the very end stays so.
         if not Export.objects.filter(pk=export_id, status=Export.Status.RUNNING).update(**finished):
@@ -545,6 +611,8 @@ def export_run(*, export_id: int) -> Export | None:
         record = Export.objects.select_related("created_by").get(pk=export_id)
         with translation.override(language):
             _export_history(record, columns=columns, filters=filters_from_record(record.filters))
+        if printed is not None:
+            card_pdf_record(actor=record.created_by, printed=printed, via=record.via)
     _schedule_expiry(record)
     return record
 
@@ -577,6 +645,23 @@ def _write_customers(
     if report.count and not record.replace_unencodable:
         raise UnencodableCharacters(report)
     return columns, report.rows, report
+
+
+def _write_print(record: Export, part: Path, progress: _Progress) -> PrintedKartes:
+    """Lay out the chosen kartes a batch at a time (progress and cancellation per batch) and
+    write one PDF; returns what was printed, recorded once the file is complete."""
+    actor = record.created_by
+    if not actor.is_active:
+        raise ValidationError(_("The person who asked for this export can no longer log in."))
+    ids = [int(pk) for pk in record.filters.get("ids", [])]
+    with open(part, "wb") as out:
+        return card_pdf_write(
+            actor=actor,
+            customer_ids=ids,
+            base_url=record.filters.get("base_url") or "http://localhost/",
+            out=out,
+            progress=progress,
+        )
 
 
 def _write_full(record: Export, part: Path, progress: _Progress) -> int:

@@ -135,6 +135,7 @@ def _export_context(request: HttpRequest, record: Export) -> dict:
         "more_problems": more,
         "keep_days": services.keep_days(),
         "mine": record.created_by_id == request.user.pk,
+        "left_out": sum(p.get("left_out", 0) for p in record.problems),
     }
 
 

@@ -96,3 +96,23 @@ def test_import_a_phones_vcf_and_find_the_new_karte(page, alice, taro, tmp_path)
     hanako = Customer.objects.get(name="佐藤 花子")
     assert (hanako.company_id, hanako.mobile) == (taro.company_id, "090-1234-5678")
     assert not Customer.objects.filter(name="鈴木 一郎").exists()
+
+
+def test_a_big_selection_is_printed_in_the_background_and_downloaded(page, alice, settings):
+    settings.ENISHI_PRINT_BACKGROUND_KARTES = 2
+    for i in range(3):
+        testing.make_customer(alice, name=f"印刷 太郎{i}")
+    log_in(page)
+    page.goto("/customers/")
+    page.click("#list-cards")
+    button = page.locator("#selection-pdf")
+    expect(button).to_have_attribute("data-background", "1")
+    button.click()
+    page.wait_for_url(re.compile(r"/transfer/exports/\d+/$"))
+    link = page.locator("#export-file")
+    expect(link).to_be_visible(timeout=30_000)
+    with page.expect_download() as info:
+        link.click()
+    assert info.value.suggested_filename.endswith(".pdf")
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF-")
+    assert HistoryEntry.objects.filter(action="export", model="customers.customer").count() == 3

@@ -201,8 +201,9 @@ def test_the_selection_page_says_how_many_and_offers_pdf_and_vcard(client, bob, 
     assert HistoryEntry.objects.filter(action="export", actor=bob).count() == 3
 
 
-def test_a_selection_above_the_limit_is_refused_with_a_message(client, bob, monkeypatch):
-    monkeypatch.setattr(card_services, "PRINT_SELECTION_LIMIT", 2)
+def test_a_selection_above_the_limit_is_refused_with_a_message(client, bob, settings):
+    settings.ENISHI_PRINT_BACKGROUND_KARTES = 1
+    settings.ENISHI_PRINT_MAX_KARTES = 2
     for i in range(3):
         testing.make_customer(bob, name=f"ボブ 顧客{i}")
     client.force_login(bob)

@@ -137,6 +137,10 @@ def test_import_orders_and_see_them_on_the_karte(page, alice):
     # Skipping one line skips its whole order, on the page at once; and back again.
     page.locator("tr.import-row[data-number='1'] select[name=decision]").select_option("skip")
     expect(page.locator("tr.import-row[data-number='2']")).to_have_attribute("data-action", "skip")
+    # (htmx swaps the other rows first: wait for the chosen row's own new version too, or the
+    # next choice would go to the old one while its request is still under way.)
+    expect(page.locator("tr.import-row[data-number='1']")).to_have_attribute("data-action", "skip")
+    page.wait_for_load_state("networkidle")
     page.locator("tr.import-row[data-number='1'] select[name=decision]").select_option("create")
     expect(page.locator("tr.import-row[data-number='2']")).to_have_attribute(
         "data-action", "create"

@@ -578,6 +578,18 @@ def _karte_lookup(r: _Row) -> dict[str, Any]:
     return lookup
 
 
+def _with_karte(checked: Checked, r: _Row, data: dict[str, Any]) -> Checked:
+    """A row about a karte (activity, contract, order line) finished: its values, its
+    problems and notes, and how its karte is looked up."""
+    if any("\x00" in str(v) for v in data.values()):
+        r.problem("", _("The text contains a control character that cannot be stored."))
+    checked.problems += r.problems
+    checked.notes = r.notes
+    checked.data = data
+    checked.lookup = _karte_lookup(r)
+    return checked
+
+
 def _check_activity(ctx, targets, indexes, definitions, row: SourceRow, number: int) -> Checked:
 
     checked, _values = _common(ctx, row, number)
@@ -619,14 +631,7 @@ def _check_activity(ctx, targets, indexes, definitions, row: SourceRow, number: 
     staff = _user(r, "staff") if "staff" in r.cells else None
     if staff:
         data["staff_id"] = staff
-    if any("\x00" in str(v) for v in data.values()):
-        r.problem("", _("The text contains a control character that cannot be stored."))
-    lookup = _karte_lookup(r)
-    checked.problems += r.problems
-    checked.notes = r.notes
-    checked.data = data
-    checked.lookup = lookup
-    return checked
+    return _with_karte(checked, r, data)
 
 
 # --- contracts ----------------------------------------------------------------------------------
@@ -662,12 +667,7 @@ def _check_contract(ctx, targets, indexes, definitions, row: SourceRow, number: 
     owner = _user(r, "owner") if "owner" in r.cells else None
     if owner:
         data["owner_id"] = owner
-    lookup = _karte_lookup(r)
-    checked.problems += r.problems
-    checked.notes = r.notes
-    checked.data = data
-    checked.lookup = lookup
-    return checked
+    return _with_karte(checked, r, data)
 
 
 # --- orders -------------------------------------------------------------------------------------
@@ -723,11 +723,4 @@ def _check_order(ctx, targets, indexes, definitions, row: SourceRow, number: int
     owner = _user(r, "owner") if "owner" in r.cells else None
     if owner:
         data["owner_id"] = owner
-    if any("\x00" in str(v) for v in data.values()):
-        r.problem("", _("The text contains a control character that cannot be stored."))
-    lookup = _karte_lookup(r)
-    checked.problems += r.problems
-    checked.notes = r.notes
-    checked.data = data
-    checked.lookup = lookup
-    return checked
+    return _with_karte(checked, r, data)

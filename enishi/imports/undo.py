@@ -49,6 +49,22 @@ def _keep(report: dict, row_number: int | None, pk: int, name: str, reason: str)
         report["kept"].append({"row": row_number, "id": pk, "name": name, "reason": reason})
 
 
+def _removal(run: ImportRun, actor: User, record, changes: dict) -> HistoryEntry:
+    """The history entry of a record of a karte (contract, order) the undo removes."""
+    return bulk.new(
+        HistoryEntry,
+        batch=run.batch,
+        actor=actor,
+        via=HistoryEntry.Via.IMPORT,
+        action=HistoryEntry.Action.IMPORT_UNDO,
+        model=record._meta.label_lower,
+        object_id=record.pk,
+        customer_id=record.customer_id,
+        object_repr=str(record)[:200],
+        changes=changes,
+    )
+
+
 def _changed_since(customer) -> str:
     who = customer.updated_by.label if getattr(customer, "updated_by", None) else _("someone")
     when = formats.date_format(timezone.localtime(customer.updated_at), "Y-m-d H:i")
@@ -383,20 +399,7 @@ def _undo_contracts(run, actor, rows: list[ImportRow], report) -> None:
             row.result, row.result_message = KEPT, reason
             continue
         removed.append(contract.pk)
-        entries.append(
-            bulk.new(
-                HistoryEntry,
-                batch=run.batch,
-                actor=actor,
-                via=HistoryEntry.Via.IMPORT,
-                action=HistoryEntry.Action.IMPORT_UNDO,
-                model=contract._meta.label_lower,
-                object_id=contract.pk,
-                customer_id=contract.customer_id,
-                object_repr=str(contract)[:200],
-                changes={"plan": [contract.plan, None]},
-            )
-        )
+        entries.append(_removal(run, actor, contract, {"plan": [contract.plan, None]}))
         row.result, row.result_message = UNDONE, _("Removed by the undo.")
     Task.objects.filter(contract_id__in=removed).delete()
     Contract.objects.filter(pk__in=removed).delete()
@@ -444,20 +447,8 @@ def _undo_orders(run, actor, rows: list[ImportRow], report) -> None:
             continue
         if order.pk not in removed:
             removed.append(order.pk)
-            entries.append(
-                bulk.new(
-                    HistoryEntry,
-                    batch=run.batch,
-                    actor=actor,
-                    via=HistoryEntry.Via.IMPORT,
-                    action=HistoryEntry.Action.IMPORT_UNDO,
-                    model=order._meta.label_lower,
-                    object_id=order.pk,
-                    customer_id=order.customer_id,
-                    object_repr=str(order)[:200],
-                    changes={"number": [order.number, None], "total": [str(order.total), None]},
-                )
-            )
+            changes = {"number": [order.number, None], "total": [str(order.total), None]}
+            entries.append(_removal(run, actor, order, changes))
         row.result, row.result_message = UNDONE, _("Removed by the undo.")
     Order.objects.filter(pk__in=removed).delete()
     bulk.insert(HistoryEntry, entries)

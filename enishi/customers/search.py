@@ -17,6 +17,7 @@ Only a single punctuation character falls back to a scan of `search_text`, stopp
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -63,9 +64,16 @@ def build_search_documents(customer: Customer) -> tuple[str, str]:
     pieces: dict[str, None] = {}
     for source in bigram_sources:
         if source:
-            pieces.update(dict.fromkeys(normalize.bigrams(source)))
-            pieces.update(dict.fromkeys(c for c in normalize.search_fold(source) if c.isalnum()))
+            pieces.update(dict.fromkeys(_word_pieces(source)))
     return text, " ".join(pieces)
+
+
+@functools.lru_cache(maxsize=1 << 14)  # company names repeat from karte to karte
+def _word_pieces(source: str) -> tuple[str, ...]:
+    """The distinct 2-character pieces of a source, then its distinct single characters."""
+    folded = normalize.search_fold(source)
+    singles = folded if folded.isalnum() else [c for c in folded if c.isalnum()]
+    return tuple(dict.fromkeys([*normalize.folded_bigrams(folded), *singles]))
 
 
 class SearchQuery:

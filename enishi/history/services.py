@@ -3,6 +3,7 @@
 import contextlib
 import contextvars
 import datetime
+import functools
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -11,9 +12,13 @@ from django.db import models
 
 from enishi.history.models import HistoryEntry
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
 
 def _plain(value: Any) -> Any:
     """A JSON-safe value as people would read it (a related record by its name)."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, models.Model):
         return str(value)
     if isinstance(value, datetime.datetime | datetime.date):
@@ -23,13 +28,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _field_names(meta) -> tuple[frozenset[str], frozenset[str]]:
+    """(the names `get_field` knows without a search, those of many-to-many fields)."""
+    fields = meta.get_fields()
+    names = {f.name for f in fields} | {f.attname for f in fields if hasattr(f, "attname")}
+    return frozenset(names), frozenset(f.name for f in fields if f.many_to_many)
+
+
 def snapshot(
     instance: models.Model, field_names: Iterable[str], *, only_filled: bool = False
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    known, many_to_many = _field_names(instance._meta)
     for name in field_names:
-        field = instance._meta.get_field(name)
-        if field.many_to_many:
+        if name in known:
+            is_many = name in many_to_many
+        else:  # what get_field finds by searching, or FieldDoesNotExist
+            is_many = instance._meta.get_field(name).many_to_many
+        if is_many:
             value: Any = (
                 ", ".join(sorted(str(o) for o in getattr(instance, name).all()))
                 if instance.pk

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -246,7 +248,10 @@ def _apply_fixes(run: ImportRun, fixes: dict[int, dict[str, Any]]) -> None:
     numbers = sorted(fixes)
     for start in range(0, len(numbers), WRITE_BATCH):
         batch = numbers[start : start + WRITE_BATCH]
-        rows = list(run.rows.filter(number__in=batch))
+        # Only the fields the fixes write (every row's value of each is written): the checked
+        # values and the cells, the biggest part of a row, are left in the database.
+        names = {n.removesuffix("+") for number in batch for n in fixes[number]}
+        rows = list(run.rows.filter(number__in=batch).only("pk", "run", "number", *names))
         fields: set[str] = set()
         for row in rows:
             for name, value in fixes[row.number].items():
@@ -265,6 +270,16 @@ def _apply_fixes(run: ImportRun, fixes: dict[int, dict[str, Any]]) -> None:
 
 
 # --- customers -----------------------------------------------------------------------------------
+
+
+def _among(values: set[str]) -> Any:
+    """The right-hand side of an `__in` lookup for many strings. On SQLite, one JSON parameter
+    (`IN (SELECT value FROM json_each(…))`, answered from the same index) instead of one
+    parameter per value, each of which Django prepares on its own: for a chunk's thousands of
+    keys, that preparing cost more than the query."""
+    if connection.vendor == "sqlite" and len(values) > 20:
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(sorted(values))])
+    return values
 
 
 class CustomerMatcher:
@@ -302,9 +317,10 @@ class CustomerMatcher:
         q = Q(pk__in=[])
         for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
             if wanted[name]:
-                q |= Q(**{f"{name}__in": wanted[name]})
+                q |= Q(**{f"{name}__in": _among(wanted[name])})
         if wanted["e164"]:
-            q |= Q(phone_e164__in=wanted["e164"]) | Q(mobile_e164__in=wanted["e164"])
+            phones = _among(wanted["e164"])
+            q |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
         found = {
             c.pk: c for c in self.visible.filter(q).select_related("company").defer(*self.DEFER)
         }

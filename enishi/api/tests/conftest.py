@@ -63,5 +63,3 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-

@@ -121,7 +121,9 @@ class TestTimeline:
         settings.ENISHI_TIMELINE_PAGE_SIZE = 2
         customer = testing.make_customer(alice)
         for day in range(1, 6):
-            make_order(customer, datetime.date(2026, 4, day), Decimal(day * 1000), number=f"注文-{day}番")
+            make_order(
+                customer, datetime.date(2026, 4, day), Decimal(day * 1000), number=f"注文-{day}番"
+            )
         body = alice_client.get(customer.get_absolute_url()).content.decode()
         body = body[body.index('id="timeline"') :]
         assert "注文-5番" in body and "注文-4番" in body and "注文-3番" not in body

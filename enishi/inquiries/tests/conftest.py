@@ -29,5 +29,3 @@ def _fresh_rate_limits():
 def hanako(bob):
     """A karte of Bob's (営業1課): Bob, Dave and Alice see it; Carol does not."""
     return testing.make_customer(bob, name="佐藤 花子")
-
-

@@ -10,5 +10,3 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-

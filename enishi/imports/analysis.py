@@ -618,6 +618,8 @@ class KarteMatcher:
         return rows
 
     def decide(self, rows: list[ImportRow]) -> None:
+        """What happens to a chunk's rows whose karte was found: each kind of record (the
+        subclasses below) says."""
         raise NotImplementedError
 
     def _karte(self, c: Checked, kartes: list[Customer]) -> tuple[Customer | None, str]:

@@ -264,16 +264,20 @@ def card_selection(user: User, filters: CustomerFilters, *, limit: int) -> Selec
     return Selection(customers=customers[:limit], count=len(customers), limit=limit)
 
 
+def too_many_error(limit: int, *, what: str) -> ValidationError:
+    return ValidationError(
+        _(
+            "The list holds more than %(limit)s customers; at most %(limit)s can be "
+            "%(what)s at once. Narrow the list with the filters or the search box."
+        )
+        % {"limit": f"{limit:,}", "what": what},
+        code="too_many",
+    )
+
+
 def card_selection_check(selection: Selection, *, what: str) -> None:
     if selection.too_many:
-        raise ValidationError(
-            _(
-                "The list holds more than %(limit)s customers; at most %(limit)s can be "
-                "%(what)s at once. Narrow the list with the filters or the search box."
-            )
-            % {"limit": f"{selection.limit:,}", "what": what},
-            code="too_many",
-        )
+        raise too_many_error(selection.limit, what=what)
     if not selection.customers:
         raise ValidationError(_("No customers match these filters."), code="empty")
 

@@ -46,6 +46,7 @@ from enishi.transfer.card_services import (
     card_pdf_record,
     card_pdf_write,
     print_background_limit,
+    too_many_error,
 )
 from enishi.transfer.export import (
     CP932,
@@ -408,21 +409,30 @@ def customer_export_start(
     plan = customer_export_plan(
         actor=actor, filters=filters, column_keys=column_keys, file_format=file_format
     )
-    _check_can_start(actor)
-    exports_expire()
-    record = Export.objects.create(
-        created_by=actor,
+    return _queue(
+        actor,
         via=via,
         kind=Export.Kind.CUSTOMERS,
         format=file_format,
-        status=Export.Status.QUEUED,
-        language=translation.get_language() or "",
-        background=True,
         total=plan.count,
         columns=[column.key for column in plan.columns],
         filters=_filters_json(filters),
         replace_unencodable=replace_unencodable and file_format == Export.Format.CSV_CP932,
         file_name=export_file_name(file_format),
+    )
+
+
+def _queue(actor: User, *, via: str, **fields: Any) -> Export:
+    """A new background export row of `actor`, queued (within the per-person cap)."""
+    _check_can_start(actor)
+    exports_expire()
+    record = Export.objects.create(
+        created_by=actor,
+        via=via,
+        status=Export.Status.QUEUED,
+        language=translation.get_language() or "",
+        background=True,
+        **fields,
     )
     return _enqueue(record)
 
@@ -436,19 +446,13 @@ def full_export_start(*, actor: User, via: str = HistoryEntry.Via.UI) -> Export:
             _("A full-data export is already being prepared. Wait until it is ready."),
             code="already_running",
         )
-    _check_can_start(actor)
-    exports_expire()
-    record = Export.objects.create(
-        created_by=actor,
+    return _queue(
+        actor,
         via=via,
         kind=Export.Kind.FULL,
         format=Export.Format.ZIP,
-        status=Export.Status.QUEUED,
-        language=translation.get_language() or "",
-        background=True,
         file_name=export_file_name(Export.Format.ZIP, kind=Export.Kind.FULL),
     )
-    return _enqueue(record)
 
 
 def print_export_start(
@@ -467,29 +471,16 @@ def print_export_start(
     if not customer_ids:
         raise ValidationError(_("There is no karte to print."), code="empty")
     if len(customer_ids) > limit:
-        raise ValidationError(
-            _(
-                "The list holds more than %(limit)s customers; at most %(limit)s can be "
-                "%(what)s at once. Narrow the list with the filters or the search box."
-            )
-            % {"limit": f"{limit:,}", "what": _("printed")},
-            code="too_many",
-        )
-    _check_can_start(actor)
-    exports_expire()
-    record = Export.objects.create(
-        created_by=actor,
+        raise too_many_error(limit, what=_("printed"))
+    return _queue(
+        actor,
         via=via,
         kind=Export.Kind.PRINT,
         format=Export.Format.PDF,
-        status=Export.Status.QUEUED,
-        language=translation.get_language() or "",
-        background=True,
         total=len(customer_ids),
         filters={**_filters_json(filters), "ids": list(customer_ids), "base_url": base_url},
         file_name=export_file_name(Export.Format.PDF, kind=Export.Kind.PRINT),
     )
-    return _enqueue(record)
 
 
 class _Progress:

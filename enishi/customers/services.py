@@ -229,8 +229,9 @@ def _would_loop(company: Customer, parent: Customer) -> bool:
     return False
 
 
-def apply_derived_fields(customer: Customer) -> None:
-    """Fill the normalised keys and search documents from what is typed (no saving)."""
+def apply_derived_fields(customer: Customer, *, documents: bool = True) -> None:
+    """Fill the normalised keys and (unless told not to) the search documents from what is
+    typed (no saving)."""
     if customer.kind == Customer.Kind.COMPANY:
         legal = normalize.detect_legal_form(customer.name)
         customer.legal_form = legal.form
@@ -244,7 +245,8 @@ def apply_derived_fields(customer: Customer) -> None:
     for field in ("phone", "mobile", "fax"):
         setattr(customer, f"{field}_e164", _e164_or_blank(getattr(customer, field)))
     customer.email_key = normalize.email_key(customer.email) if customer.email else ""
-    customer.search_text, customer.search_bigrams = build_search_documents(customer)
+    if documents:
+        customer.search_text, customer.search_bigrams = build_search_documents(customer)
 
 
 def _e164_or_blank(raw: str) -> str:

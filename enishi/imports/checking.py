@@ -24,7 +24,10 @@ from enishi.imports.files import UNREADABLE, SourceRow, cell_text, encoding_labe
 
 # Values written to the database that are dates (stored as ISO text in the row's data).
 DATE_FIELDS = ("birthday", "founded_on")
-DERIVED_FIELDS = (
+# The keys derived from a karte's values: computed by the check (the matching needs them) and
+# stored with the row. The search documents are derived too, but only when a karte is written:
+# they are most of a checked row's weight, and most rows skipped or rejected never need them.
+KEY_FIELDS = (
     "legal_form",
     "legal_form_position",
     "name_key",
@@ -33,9 +36,8 @@ DERIVED_FIELDS = (
     "mobile_e164",
     "fax_e164",
     "email_key",
-    "search_text",
-    "search_bigrams",
 )
+DERIVED_FIELDS = (*KEY_FIELDS, "search_text", "search_bigrams")
 COMPANY_ONLY = (
     "corporate_number",
     "industry",
@@ -518,19 +520,15 @@ def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: 
         stand_in.name_kana = company.get("kana", "")
         customer.company = stand_in
     customer.custom_fields = {k: v for k, v in custom.items() if v is not None}
-    apply_derived_fields(customer)
+    apply_derived_fields(customer, documents=False)
     out = {k: json_value(v) for k, v in cleaned.items()}
     out["custom_fields"] = custom
     if tags is not None:
         out["tags"] = tags
     if owner:
         out["owner_id"] = owner
-    out["_company_name"] = company.get("name", "")
-    for name in DERIVED_FIELDS:
+    for name in KEY_FIELDS:
         out[name] = getattr(customer, name)
-    if name_missing:
-        out.pop("search_text")
-        out.pop("search_bigrams")
     checked.data = out
     checked.company = company
     record = match.customer_record(customer)

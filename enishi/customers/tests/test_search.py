@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from enishi.core import testing
@@ -144,3 +145,68 @@ def test_reindex_rebuilds_stale_documents_and_the_index(alice, people):
     assert "山田 太郎" in names(alice, "やまだたろう")
     assert "山田 太郎" in names(alice, "山田")
     assert "山田 太郎" in names(alice, "090-1234-5678")
+
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite's FTS5 tables and triggers"
+)
+
+
+def _index_is_consistent() -> None:
+    """FTS5's own check of both indexes against the kartes they index (SQLite)."""
+    with connection.cursor() as cursor:
+        for table in ("customer_fts", "customer_bigram"):
+            cursor.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+
+
+@sqlite_only
+def test_kartes_inserted_in_bulk_are_indexed_at_the_end_of_the_block(alice, people):
+    from enishi.customers import search_index
+    from enishi.imports import bulk
+
+    old = people["other"]
+    with transaction.atomic(), search_index.indexed_after_insert(connection):
+        new = [
+            bulk.new(Customer, kind="person", name=f"橋本 {n}", owner=alice, created_by=alice)
+            for n in ("一", "二", "三")
+        ]
+        for customer in new:
+            services.apply_derived_fields(customer)
+        bulk.insert(Customer, new)
+        # Inside the block: new kartes changed or removed, an old one changed — by any code.
+        new[0].name = "橋爪 一"
+        services.apply_derived_fields(new[0])
+        new[0].save()
+        Customer.objects.filter(pk=new[1].pk).delete()
+        old.name = "佐藤 次郎"
+        services.apply_derived_fields(old)
+        old.save()
+    _index_is_consistent()
+    assert names(alice, "橋本") == ["橋本 三"]
+    assert names(alice, "橋爪") == ["橋爪 一"]
+    assert names(alice, "次郎") == ["佐藤 次郎"]
+    assert names(alice, "一郎") == []
+    # The usual triggers are back: a karte saved afterwards is found at once.
+    testing.make_customer(alice, name="橋田 四郎")
+    assert "橋田 四郎" in names(alice, "橋田")
+    _index_is_consistent()
+
+
+@sqlite_only
+def test_a_failed_bulk_block_leaves_index_and_triggers_as_they_were(alice, people):
+    from enishi.customers import search_index
+
+    with (
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+        search_index.indexed_after_insert(connection),
+    ):
+        testing.make_customer(alice, name="消える 人")
+        raise RuntimeError("boom")
+    assert names(alice, "消える") == []
+    testing.make_customer(alice, name="残る 人")
+    assert names(alice, "残る") == ["残る 人"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'customer_search_au'")
+        assert "old.id <=" not in cursor.fetchone()[0]
+    _index_is_consistent()

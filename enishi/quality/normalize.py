@@ -656,7 +656,49 @@ _JP_SHAPE_RE = re.compile(r"\(?0[1-9](?:[0-9(). -]*[0-9])?")
 _JP_PLUS_SHAPE_RE = re.compile(r"\+81[ -]?[1-9](?:[0-9 -]*[0-9])?")
 
 
-def _jp_formats() -> tuple[frozenset[int], tuple[tuple[Any, Any, str], ...]] | None:
+@dataclass(frozen=True)
+class _JapaneseRules:
+    """phonenumbers' metadata for Japan, prepared once for the fast path."""
+
+    lengths: frozenset[int]  # possible lengths of a national significant number
+    # (leading digits, pattern, replacement as parts: text, or the number of a group)
+    formats: tuple[tuple[Any, Any, tuple[str | int, ...]], ...]
+    # (possible lengths, pattern) of the general description, then of each number type
+    general: tuple[frozenset[int], Any]
+    types: tuple[tuple[frozenset[int], Any], ...]
+
+    def is_valid(self, nsn: str) -> bool:
+        """phonenumbers.is_valid_number of +81 `nsn`: it matches the general description and
+        that of some number type (`_number_type_helper` is not UNKNOWN), each match tested as
+        phonenumbers tests it (a match from the start that ends at the end)."""
+        return self._matches(nsn, *self.general) and any(
+            self._matches(nsn, lengths, pattern) for lengths, pattern in self.types
+        )
+
+    @staticmethod
+    def _matches(nsn: str, lengths: frozenset[int], pattern: Any) -> bool:
+        if lengths and len(nsn) not in lengths:
+            return False
+        found = pattern.match(nsn)
+        return found is not None and found.end() == len(nsn)
+
+
+_GROUP_RE = re.compile(r"\\(\d)")
+
+
+def _replacement_parts(rule: str) -> tuple[str | int, ...]:
+    """A replacement such as `0\\1-\\2` as ("0", 1, "-", 2): applied without the template parser
+    of `re.sub`, which costs more than the rest of formatting a number."""
+    parts: list[str | int] = []
+    for index, piece in enumerate(_GROUP_RE.split(rule)):
+        if index % 2:
+            parts.append(int(piece))
+        elif piece:
+            parts.append(piece)
+    return tuple(parts)
+
+
+def _jp_rules() -> _JapaneseRules | None:
     try:
         from phonenumbers.phonenumberutil import _FIRST_GROUP_PATTERN
 
@@ -671,34 +713,59 @@ def _jp_formats() -> tuple[frozenset[int], tuple[tuple[Any, Any, str], ...]] | N
                     rule,
                     count=1,
                 )
+            # phonenumbers writes groups as $1; re.sub as \1 (what its own formatting does).
+            rule = re.sub(r"\$(\d)", r"\\\1", rule)
             leading = number_format.leading_digits_pattern
             formats.append(
                 (
                     re.compile(leading[-1]) if leading else None,
                     re.compile(number_format.pattern),
-                    rule,
+                    _replacement_parts(rule),
                 )
             )
-        return frozenset(metadata.general_desc.possible_length), tuple(formats)
+
+        def desc(d) -> tuple[frozenset[int], Any] | None:
+            if d is None or not d.national_number_pattern:
+                return None
+            return frozenset(d.possible_length), re.compile(d.national_number_pattern)
+
+        types = [
+            desc(getattr(metadata, name))
+            for name in (
+                "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip",
+                "personal_number", "pager", "uan", "voicemail",
+            )
+        ]  # fmt: skip
+        general = desc(metadata.general_desc)
+        if general is None:
+            return None
+        return _JapaneseRules(
+            lengths=frozenset(metadata.general_desc.possible_length),
+            formats=tuple(formats),
+            general=general,
+            types=tuple(t for t in types if t is not None),
+        )
     except Exception:  # pragma: no cover - another phonenumbers layout: always the parser
         return None
 
 
-_JP_FORMATS = _jp_formats()
+_JP_RULES = _jp_rules()
 
 
 @functools.lru_cache(maxsize=4096)  # the display, then the search document's digits
 def _jp_national_format(nsn: str) -> str:
     """phonenumbers.format_number(…, NATIONAL) of +81 `nsn` (no extension)."""
-    for leading, pattern, rule in _JP_FORMATS[1]:
-        if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
-            return pattern.sub(rule, nsn)
+    for leading, pattern, parts in _JP_RULES.formats:
+        if leading is None or leading.match(nsn):
+            found = pattern.fullmatch(nsn)
+            if found is not None:
+                return "".join(p if type(p) is str else found.group(p) for p in parts)
     return nsn
 
 
 def _japanese_phone(cleaned: str, digits: str) -> Phone | str | None:
     """The phone, "invalid_phone", or None when the parser must decide."""
-    if _JP_FORMATS is None:
+    if _JP_RULES is None:
         return None
     if cleaned.startswith("+"):
         if not _JP_PLUS_SHAPE_RE.fullmatch(cleaned):
@@ -708,17 +775,16 @@ def _japanese_phone(cleaned: str, digits: str) -> Phone | str | None:
         nsn = digits[1:]
     else:
         return None
-    if len(nsn) not in _JP_FORMATS[0]:
+    if len(nsn) not in _JP_RULES.lengths:
         return None  # the parser keeps the 0 of a number too short or too long: its call
-    number = phonenumbers.PhoneNumber(country_code=81, national_number=int(nsn))
-    if not phonenumbers.is_valid_number(number):
+    if not _JP_RULES.is_valid(nsn):
         return "invalid_phone"
     return Phone(e164="+81" + nsn, display=_jp_national_format(nsn))
 
 
 def phone_search_forms(e164: str | None) -> list[str]:
     """Digit-only forms for the search document: ["09012345678", "819012345678"]."""
-    if _JP_FORMATS is not None and e164 and _JP_E164_RE.fullmatch(e164):
+    if _JP_RULES is not None and e164 and _JP_E164_RE.fullmatch(e164):
         nsn = e164[3:]
         return list(
             dict.fromkeys(form for form in (_digits(_jp_national_format(nsn)), "81" + nsn) if form)

@@ -1909,6 +1909,7 @@ class BusinessBuilder:
         self.now, self.today = builder.now, builder.today
         self.users = builder.users
         self.plans = builder.plans
+        self.overdue_deal_made = False
         self.sales_staff = [
             u for u in self.users.values() if u.team and u.team.name.startswith("営業")
         ] or list(self.users.values())
@@ -2202,7 +2203,10 @@ class BusinessBuilder:
             deal.probability = max(
                 0, min(100, target.probability + self.rng.choice((0, 0, -5, 5, 10)))
             )
-            if self.chance(0.12):
+            # About one in eight open deals is overdue, and always at least one (the first),
+            # whatever the date: the overdue filter and the forecast's past months show it.
+            if self.chance(0.12) or not self.overdue_deal_made:
+                self.overdue_deal_made = True
                 deal.expected_close_on = self.today - datetime.timedelta(
                     days=self.rng.randint(1, 45)
                 )

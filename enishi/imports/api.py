@@ -98,6 +98,9 @@ class ImportOut(Schema):
     row_count: int
     summary: dict[str, int] = Field(description="Rows per category after the check.")
     actions: dict[str, int] = Field(description="Rows per action (create, update, skip, reject).")
+    orders: dict[str, int] = Field(
+        description="Orders import: orders (not lines) per action; empty for other targets."
+    )
     counts: dict[str, int] = Field(description="After the run: rows per result, companies created.")
     progress: ProgressOut
     interrupted: bool = Field(description="The step stopped without finishing: resume or undo.")
@@ -252,6 +255,9 @@ def _import(run: ImportRun) -> dict[str, Any]:
         "rules": decisions.rules_of(run),
         "summary": {k: v for k, v in (run.summary or {}).items() if isinstance(v, int)},
         "actions": decisions.action_counts(run) if run.status == ImportRun.Status.PREVIEW else {},
+        "orders": decisions.order_counts(run)
+        if run.status == ImportRun.Status.PREVIEW and run.target == "orders"
+        else {},
         "counts": run.counts or {},
         "progress": {
             "done": run.progress_done,

@@ -128,3 +128,21 @@ def action_counts(run) -> dict[str, int]:
     for row in run.rows.values("category", "decision").annotate(n=Count("id")).order_by():
         counts[effective_action(row["category"], row["decision"], rules)] += row["n"]
     return counts
+
+
+def order_counts(run) -> dict[str, int]:
+    """Orders (not lines) per action: the lines of one order share the order's group; lines
+    rejected before they were grouped count once per karte and order number."""
+    rules = rules_of(run)
+    orders: dict[str, set] = {a: set() for a in Action.values}
+    for number, category, decision, group, order_number, karte in run.rows.values_list(
+        "number", "category", "decision", "data__order_group", "data__number", "match_id"
+    ):
+        if group:
+            key: tuple = ("group", group)
+        elif order_number:
+            key = ("number", karte, order_number)
+        else:
+            key = ("row", number)
+        orders[effective_action(category, decision, rules)].add(key)
+    return {action: len(keys) for action, keys in orders.items()}

@@ -326,9 +326,12 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(f"{reverse('imports:preview', args=[run.pk])}?show={row_filter}")
         status = 400
     counts = decisions.action_counts(run)
+    orders = decisions.order_counts(run) if run.target == "orders" else {}
     if request.htmx and request.GET.get("part") == "counts":
         return render(
-            request, "imports/_counts.html", {"run": run, "counts": counts, "summary": run.summary}
+            request,
+            "imports/_counts.html",
+            {"run": run, "counts": counts, "orders": orders, "summary": run.summary},
         )
     page = Paginator(selectors.import_rows(run, row_filter), PAGE_SIZE).get_page(
         _page_number(request)
@@ -342,6 +345,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "rows": _row_views(run, list(page.object_list), request.user),
             "counts": counts,
+            "orders": orders,
             "summary": run.summary,
             "show": row_filter,
             "filters": _filters(run),

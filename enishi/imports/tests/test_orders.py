@@ -128,6 +128,8 @@ def test_the_preview_groups_rows_into_orders_and_names_the_problems(bob, kartes)
     assert "No karte you can see" in dict(rows[6].problems)["customer_code"]
     run = ImportRun.objects.get()
     assert decisions.action_counts(run)["create"] == 4 and run.summary["invalid"] == 2
+    # A-1 (two lines), A-2 and the order without a number; are refused.
+    assert decisions.order_counts(run) == {"create": 3, "update": 0, "skip": 0, "reject": 2}
 
 
 def test_orders_are_priced_by_the_sales_rules_recorded_and_undone(bob, kartes):
@@ -239,6 +241,7 @@ def test_an_order_is_imported_with_all_its_lines_or_not_at_all(bob, kartes):
     assert "is not unit price × quantity − discount (1,000 yen)" in dict(rows[2].problems)["amount"]
     assert "Another row of this order has problems" in rows[1].problems[0][1]
     assert "enter the unit price" in dict(rows[4].problems)["unit_price"]
+    assert decisions.order_counts(ImportRun.objects.get())["reject"] == 2  # C-1 and C-2
 
 
 def test_products_are_found_by_exact_name_and_unknown_ones_become_descriptions(bob, kartes):
@@ -314,6 +317,8 @@ def test_orders_through_the_wizard(client, bob, kartes):
     assert response.status_code == 302
     body = client.get(response["Location"]).content.decode()
     assert 'data-count="create">4<' in body and 'data-count="reject">2<' in body
+    assert 'data-count="orders-create">3<' in body and 'data-count="orders-reject">2<' in body
+    assert "3 orders (4 lines) will be imported." in body
     assert "Orders already imported" in body and "Line 2 of 2 of order A-1." in body
     assert client.post(reverse("imports:execute", args=[run.pk])).status_code == 302
     body = client.get(reverse("imports:detail", args=[run.pk]), follow=True).content.decode()
@@ -342,6 +347,7 @@ def test_orders_through_the_api(client, bob, kartes):
     assert api.post(f"/imports/{run_id}/check").status_code == 202
     status = api.get(f"/imports/{run_id}").json()
     assert status["actions"] == {"create": 4, "update": 0, "skip": 0, "reject": 2}
+    assert status["orders"] == {"create": 3, "update": 0, "skip": 0, "reject": 2}
     rows = api.get(f"/imports/{run_id}/rows", {"show": "problems"}).json()["results"]
     assert [r["number"] for r in rows] == [5, 6]
     assert api.post(f"/imports/{run_id}/run").status_code == 202

@@ -91,6 +91,8 @@ def execute(run: ImportRun) -> None:
         }.get(run.target, CustomerWriter)(run, actor)
         ImportRun.objects.filter(pk=run.pk).update(phase="writing", heartbeat_at=timezone.now())
         size = conf.chunk_rows()
+        if run.target == "customers":
+            _settle_rows_not_written(run, writer, size)
         for queryset in _pending(run):
             while True:
                 with transaction.atomic():
@@ -139,6 +141,36 @@ def execute(run: ImportRun) -> None:
                     **{k: [None, v] for k, v in counts.items() if v and k != "written"},
                 },
             )
+
+
+def _settle_rows_not_written(run: ImportRun, writer: _Writer, size: int) -> None:
+    """Rows the rules or the person skip, and rows with problems, get their result here without
+    being read whole: a file's repeats and rejects can be half of it, and their checked values
+    are most of what reading a row costs. Rows about to be written still decide for themselves
+    in `triage` (a row to update whose karte is gone, a new karte missing what it needs)."""
+    pending = run.rows.filter(result="")
+    with transaction.atomic():
+        pending.filter(decisions.action_q(Action.SKIP, writer.rules)).update(result=Result.SKIPPED)
+    rejected = pending.filter(decisions.action_q(Action.REJECT, writer.rules))
+    while True:
+        with transaction.atomic():
+            found = list(
+                rejected.select_for_update(skip_locked=True)
+                .order_by("number")
+                .values_list("pk", "problems")[:size]
+            )
+            if not found:
+                break
+            rows = []
+            for pk, problems in found:
+                row = bulk.new(
+                    ImportRow,
+                    result=Result.REJECTED,
+                    result_message=problems_text(problems, writer.labels),
+                )
+                row.pk = pk
+                rows.append(row)
+            bulk.update(ImportRow, rows, ["result", "result_message"])
 
 
 class _Writer:

@@ -141,6 +141,9 @@ class Customer(models.Model):
     email = models.EmailField(_("e-mail"), max_length=254, blank=True, default="")
     email_alt = models.EmailField(_("second e-mail"), max_length=254, blank=True, default="")
     email_key = models.CharField(max_length=254, blank=True, default="", editable=False)
+    # NULL, not "", when there is no second e-mail: its index then holds only the few kartes
+    # that have one (a partial index any `=` or `IN` on the column can use).
+    email_alt_key = models.CharField(max_length=254, null=True, blank=True, editable=False)  # noqa: DJ001
 
     # --- person facts ---
     birthday = models.DateField(_("birthday"), null=True, blank=True)
@@ -241,6 +244,11 @@ class Customer(models.Model):
             models.Index(fields=["phone_e164"], name="customer_phone_idx"),
             models.Index(fields=["mobile_e164"], name="customer_mobile_idx"),
             models.Index(fields=["email_key"], name="customer_email_idx"),
+            models.Index(
+                fields=["email_alt_key"],
+                name="customer_email_alt_idx",
+                condition=models.Q(email_alt_key__isnull=False),
+            ),
             models.Index(fields=["name_key"], name="customer_namekey_idx"),
             models.Index(fields=["corporate_number"], name="customer_corpno_idx"),
         ]

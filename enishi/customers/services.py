@@ -245,6 +245,7 @@ def apply_derived_fields(customer: Customer, *, documents: bool = True) -> None:
     for field in ("phone", "mobile", "fax"):
         setattr(customer, f"{field}_e164", _e164_or_blank(getattr(customer, field)))
     customer.email_key = normalize.email_key(customer.email) if customer.email else ""
+    customer.email_alt_key = normalize.email_key(customer.email_alt) if customer.email_alt else None
     if documents:
         customer.search_text, customer.search_bigrams = build_search_documents(customer)
 

@@ -310,28 +310,35 @@ class CustomerMatcher:
         wanted: dict[str, set] = defaultdict(set)
         for c in rows:
             lookup = c.lookup
-            for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
+            for name in ("code", "corporate_number", "name_key", "kana_key"):
                 if lookup.get(name):
                     wanted[name].add(lookup[name])
             wanted["e164"].update(lookup.get("e164") or [])
+            wanted["emails"].update(lookup.get("emails") or [])
         q = Q(pk__in=[])
-        for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
+        for name in ("code", "corporate_number", "name_key", "kana_key"):
             if wanted[name]:
                 q |= Q(**{f"{name}__in": _among(wanted[name])})
         if wanted["e164"]:
             phones = _among(wanted["e164"])
             q |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
+        if wanted["emails"]:
+            # Either address of the row against either address of a karte.
+            emails = _among(wanted["emails"])
+            q |= Q(email_key__in=emails) | Q(email_alt_key__in=emails)
         found = {
             c.pk: c for c in self.visible.filter(q).select_related("company").defer(*self.DEFER)
         }
         index: dict[str, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
         for customer in found.values():
-            for name in ("code", "corporate_number", "email_key", "name_key", "kana_key"):
+            for name in ("code", "corporate_number", "name_key", "kana_key"):
                 value = getattr(customer, name)
                 if value:
                     index[name][value].append(customer)
             for phone in {customer.phone_e164, customer.mobile_e164} - {""}:
                 index["e164"][phone].append(customer)
+            for email in {customer.email_key, customer.email_alt_key} - {"", None}:
+                index["emails"][email].append(customer)
         return index, found
 
     def _keys_of(self, customer: Customer):
@@ -436,8 +443,11 @@ class CustomerMatcher:
                 self._matched(c, row, same[0], ["same_corporate_number"])
                 return
         candidates: dict[int, Customer] = {}
-        for name in ("email_key", "name_key", "kana_key"):
+        for name in ("name_key", "kana_key"):
             for k in index[name].get(lookup.get(name) or None, []):
+                candidates[k.pk] = k
+        for email in lookup.get("emails") or []:
+            for k in index["emails"].get(email, []):
                 candidates[k.pk] = k
         for phone in lookup.get("e164") or []:
             for k in index["e164"].get(phone, []):
@@ -599,7 +609,8 @@ class KarteMatcher:
         phones = set(itertools.chain.from_iterable(c.lookup.get("e164") or [] for c in valid))
         emails = {c.lookup["email_key"] for c in valid if c.lookup.get("email_key")}
         names = set(itertools.chain.from_iterable(c.lookup.get("name_keys") or [] for c in valid))
-        q = Q(code__in=codes) | Q(email_key__in=emails) | Q(name_key__in=names)
+        q = Q(code__in=codes) | Q(email_key__in=emails) | Q(email_alt_key__in=emails)
+        q |= Q(name_key__in=names)
         q |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
         kartes = list(self.visible.filter(q))
         self.kartes = {k.pk: k for k in kartes}
@@ -636,7 +647,10 @@ class KarteMatcher:
                     k
                     for k in kartes
                     if (phones & {k.phone_e164, k.mobile_e164})
-                    or (lookup.get("email_key") and k.email_key == lookup["email_key"])
+                    or (
+                        lookup.get("email_key")
+                        and lookup["email_key"] in (k.email_key, k.email_alt_key)
+                    )
                 ]
             names = set(lookup.get("name_keys") or [])
             if names:

@@ -36,6 +36,7 @@ KEY_FIELDS = (
     "mobile_e164",
     "fax_e164",
     "email_key",
+    "email_alt_key",
 )
 DERIVED_FIELDS = (*KEY_FIELDS, "search_text", "search_bigrams")
 COMPANY_ONLY = (
@@ -537,7 +538,7 @@ def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: 
     checked.lookup = {
         "code": cleaned.get("code", ""),
         "corporate_number": cleaned.get("corporate_number", ""),
-        "email_key": customer.email_key,
+        "emails": [e for e in (customer.email_key, customer.email_alt_key) if e],
         "e164": [p for p in (customer.phone_e164, customer.mobile_e164) if p],
         "name_key": customer.name_key if not name_missing else "",
         "kana_key": customer.kana_key,

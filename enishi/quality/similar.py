@@ -1,7 +1,7 @@
 """「似たお客様がいます」: kartes that look like the one being typed, before it is saved.
 
 ``similar_customers`` finds candidates through indexed columns only (phone and mobile in
-E.164, e-mail key, corporate number, name key, kana key), scores each with the matching
+E.164, the keys of both e-mail addresses, corporate number, name key, kana key), scores each with the matching
 engine and returns those at or above ``SIMILAR_THRESHOLD`` that the user may see. A few
 queries, whatever the size of the database; nothing is merged: a person decides.
 """
@@ -96,7 +96,7 @@ def _lookups(record: dict[str, Any]) -> tuple[Q | None, Q | None]:
     if phones:
         contact |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
     if emails:
-        contact |= Q(email_key__in=emails)
+        contact |= Q(email_key__in=emails) | Q(email_alt_key__in=emails)
     if record["corporate_number"]:
         with contextlib.suppress(ValidationError):
             number = normalize.normalize_corporate_number(record["corporate_number"])

@@ -132,7 +132,8 @@ def _lookup_keys(card: CardImport) -> dict[str, set[str]]:
 _MATCH_FIELDS = (
     "kind", "name", "name_kana", "postal_code", "prefecture", "city", "town", "street",
     "building", "phone", "mobile", "email", "email_alt", "birthday", "corporate_number",
-    "phone_e164", "mobile_e164", "email_key", "name_key", "kana_key", "company__name",
+    "phone_e164", "mobile_e164", "email_key", "email_alt_key", "name_key", "kana_key",
+    "company__name",
     "company__name_kana",
 )  # fmt: skip
 
@@ -156,7 +157,7 @@ def card_similar(user: User, cards: Sequence[CardImport]) -> dict[int, list[Simi
         if wanted["phone"]:
             q |= Q(phone_e164__in=wanted["phone"]) | Q(mobile_e164__in=wanted["phone"])
         if wanted["email"]:
-            q |= Q(email_key__in=wanted["email"])
+            q |= Q(email_key__in=wanted["email"]) | Q(email_alt_key__in=wanted["email"])
         if wanted["name"]:
             q |= Q(name_key__in=wanted["name"])
         if wanted["kana"]:
@@ -176,6 +177,7 @@ def card_similar(user: User, cards: Sequence[CardImport]) -> dict[int, list[Simi
                 ("phone", row.phone_e164),
                 ("phone", row.mobile_e164),
                 ("email", row.email_key),
+                ("email", row.email_alt_key),
                 ("name", row.name_key),
                 ("kana", row.kana_key),
             ):

@@ -87,7 +87,14 @@ class Table:
         ]
 
 
-CUSTOMER_DERIVED = ("name_key", "kana_key", "email_key", "search_text", "search_bigrams")
+CUSTOMER_DERIVED = (
+    "name_key",
+    "kana_key",
+    "email_key",
+    "email_alt_key",
+    "search_text",
+    "search_bigrams",
+)
 
 # Parents before children, so a reader can load the files in this order.
 TABLES: tuple[Table, ...] = (

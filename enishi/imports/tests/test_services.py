@@ -73,6 +73,14 @@ class TestCheckingRows:
         assert (rows[2].category, rows[2].match_id) == ("duplicate", twin.pk)
         assert "same_email" in rows[2].match_reasons
 
+    def test_a_row_with_a_kartes_second_e_mail_is_a_probable_duplicate(self, bob):
+        karte = testing.make_customer(bob, name="山田 太郎", email_alt="taro@home.example.jp")
+        # The name in kana only: no name key in common, so only the second address finds it.
+        text = "氏名,メール\nやまだ たろう,Taro@Home.Example.jp\n"
+        rows = rows_of(check(bob, upload(bob, text.encode())))
+        assert (rows[1].category, rows[1].match_id) == ("duplicate", karte.pk)
+        assert "same_email" in rows[1].match_reasons
+
     def test_rows_repeated_in_the_file_are_found(self, bob):
         text = "氏名,携帯,メール\n山田 太郎,090-1111-2222,t@example.jp\n山田 太郎,09011112222,T@Example.jp\n山田 次郎,090-3333-4444,\n"
         rows = rows_of(check(bob, upload(bob, text.encode())))
@@ -440,6 +448,12 @@ class TestActivities:
         assert again[1].category == "duplicate"  # already on the karte
         services.import_undo_start(actor=bob, run=run)
         assert not Activity.objects.exists() and not Task.objects.exists()
+
+    def test_an_activity_finds_its_karte_by_the_second_e_mail(self, bob):
+        karte = testing.make_customer(bob, name="山田 太郎", email_alt="taro@home.example.jp")
+        text = "メール,日時,種別,件名\ntaro@home.example.jp,2024/4/1 10:00,電話,見積の件\n"
+        rows = rows_of(check(bob, upload(bob, text.encode(), target="activities")))
+        assert (rows[1].category, rows[1].match_id) == ("new", karte.pk)
 
     def test_a_member_cannot_log_activities_on_a_karte_they_cannot_see(self, bob, carol):
         testing.make_customer(carol, name="山田", code="C001")

@@ -163,3 +163,32 @@ def test_it_takes_a_handful_of_queries_however_many_candidates(
     with django_assert_max_num_queries(4):
         found = similar_customers(alice, data)
     assert found[0][0].pk == taro.pk
+
+
+def test_it_finds_a_karte_by_its_second_e_mail(alice, taro):
+    from enishi.customers.services import customer_update
+
+    taro = customer_update(
+        actor=alice, customer=taro, data={"email_alt": "taro@home.example.jp"}, version=1
+    )
+    assert taro.email_alt_key == "taro@home.example.jp"
+    # The name typed in kana (no name key in common with 山田 太郎): only the address links.
+    found = similar_customers(alice, {"name": "やまだ たろう", "email": "Taro@Home.Example.JP"})
+    assert ids(found) == [taro.pk]
+    assert "same_email" in found[0][1].reasons
+
+
+def test_kartes_without_a_second_e_mail_keep_no_key(alice, taro):
+    assert Customer.objects.get(pk=taro.pk).email_alt_key is None
+    assert not Customer.objects.filter(email_alt_key="").exists()
+
+
+def test_the_migration_fills_the_key_of_second_e_mails_already_stored(alice, taro):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("enishi.customers.migrations.0006_email_alt_key")
+    Customer.objects.filter(pk=taro.pk).update(email_alt="ＴＡＲＯ@home.example.jp")
+    migration.fill_email_alt_keys(apps, None)
+    assert Customer.objects.get(pk=taro.pk).email_alt_key == "taro@home.example.jp"

@@ -82,7 +82,17 @@ __all__ = [
 
 # Names, readings and company names repeat (colleagues, common names): cache their keys.
 _person_name_key = functools.lru_cache(maxsize=1 << 18)(normalize.person_name_key)
-_kana_key = functools.lru_cache(maxsize=1 << 18)(normalize.kana_key)
+# A long vowel after an o-row or u-row kana is written ウ or ー (サトウ / サトー, タロウ / タロー,
+# ユウコ / ユーコ), and the stored reading key already drops ー: the matching key drops that ウ
+# too. (Small kana are already large in the key: キョウ → キヨウ → キヨ, as キョー → キヨ.)
+_LONG_U_RE = re.compile("(?<=[オコゴソゾトドノホボポモヨロヲウクグスズツヅヌフブプムユル])ウ")
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _kana_key(text: str) -> str:
+    return _LONG_U_RE.sub("", normalize.kana_key(text))
+
+
 _company_name_key_cached = functools.lru_cache(maxsize=1 << 18)(normalize.company_name_key)
 
 

@@ -244,8 +244,11 @@ def apply_derived_fields(customer: Customer, *, documents: bool = True) -> None:
     customer.kana_key = normalize.kana_key(customer.name_kana) if customer.name_kana else ""
     for field in ("phone", "mobile", "fax"):
         setattr(customer, f"{field}_e164", _e164_or_blank(getattr(customer, field)))
-    customer.email_key = normalize.email_key(customer.email) if customer.email else ""
-    customer.email_alt_key = normalize.email_key(customer.email_alt) if customer.email_alt else None
+    # NFKC can lengthen text (ﬀ → ff): the keys are cut to the column's 254 characters.
+    customer.email_key = normalize.email_key(customer.email)[:254] if customer.email else ""
+    customer.email_alt_key = (
+        normalize.email_key(customer.email_alt)[:254] if customer.email_alt else None
+    )
     if documents:
         customer.search_text, customer.search_bigrams = build_search_documents(customer)
 

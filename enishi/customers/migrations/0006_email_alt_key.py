@@ -11,7 +11,7 @@ def fill_email_alt_keys(apps, schema_editor):
 
     Customer = apps.get_model("customers", "Customer")
     rows = Customer.objects.exclude(email_alt="").values_list("pk", "email_alt").order_by("pk")
-    changed = [Customer(pk=pk, email_alt_key=email_key(alt) or None) for pk, alt in rows.iterator()]
+    changed = [Customer(pk=pk, email_alt_key=email_key(alt)[:254] or None) for pk, alt in rows.iterator()]
     Customer.objects.bulk_update(changed, ["email_alt_key"], batch_size=1000)
 
 

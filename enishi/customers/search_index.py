@@ -136,8 +136,10 @@ def indexed_after_insert(connection) -> Iterator[None]:
         yield
     except BaseException:
         # The transaction is about to roll back, triggers included; should the caller catch
-        # the error and commit instead, the usual triggers must be there.
-        _run(connection, SQLITE_DROP_TRIGGERS + SQLITE_TRIGGERS)
+        # the error and commit instead, the usual triggers must be there. A transaction already
+        # marked for rollback takes no statement (and can no longer commit).
+        if not connection.needs_rollback:
+            _run(connection, SQLITE_DROP_TRIGGERS + SQLITE_TRIGGERS)
         raise
     with connection.cursor() as cursor:
         for sql in SQLITE_INDEX_NEWER:

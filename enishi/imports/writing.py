@@ -8,9 +8,11 @@ by the task (`undo.undo`), so no half-finished import stays behind.
 Creating: the values were checked by the analysis with the customer service's own rules
 (`customer_clean`, `clean_value`, `apply_derived_fields`), so a chunk is inserted in bulk
 (`bulk.insert`; the chunk's new kartes are added to the search index together at the end of
-its transaction, `search_index.indexed_after_insert`), with its history entries and tags. Updating re-reads each karte inside the transaction (locked on
-PostgreSQL; SQLite's IMMEDIATE transaction holds the write lock), applies the row, derives the
-keys again and records before → after, as `customer_update` does.
+its transaction, `search_index.indexed_after_insert`), with its history entries and tags.
+Updating re-reads each karte inside the transaction (locked on PostgreSQL; SQLite's IMMEDIATE
+transaction holds the write lock), applies the row, derives the keys again and records
+before → after, as `customer_update` does. Rows that are skipped or rejected get their result
+before the chunks start (`_settle_rows_not_written`).
 """
 
 from __future__ import annotations

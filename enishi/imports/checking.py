@@ -3,9 +3,9 @@
 `check_rows` turns a chunk of file rows into `Checked` rows: the values ready to write (cleaned
 by `customers.services.customer_clean`, custom fields by `customers.fields.clean_value`, keys
 by `customers.services.apply_derived_fields`; search documents are built when a karte is
-written), the problems that reject
-the row, notes worth knowing, and the matching keys (`quality.match.record_keys`). Nothing here
-touches the database, so big files are checked in worker processes (`pool.py`) and small ones
+written), the problems that reject the row, notes worth knowing, and the matching keys
+(`quality.match.record_keys`). Nothing here touches the database, so big files are checked in
+worker processes (`pool.py`) and small ones
 in the request's own process, with the same code.
 """
 

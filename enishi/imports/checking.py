@@ -5,8 +5,7 @@ by `customers.services.customer_clean`, custom fields by `customers.fields.clean
 by `customers.services.apply_derived_fields`; search documents are built when a karte is
 written), the problems that reject the row, notes worth knowing, and the matching keys
 (`quality.match.record_keys`). Nothing here touches the database, so big files are checked in
-worker processes (`pool.py`) and small ones
-in the request's own process, with the same code.
+worker processes (`pool.py`) and small ones in the request's own process, with the same code.
 """
 
 from __future__ import annotations

@@ -245,34 +245,38 @@ def _row(run: ImportRun, checked: Checked) -> ImportRow:
 
 
 def _apply_fixes(run: ImportRun, fixes: dict[int, dict[str, Any]]) -> None:
-    numbers = sorted(fixes)
-    for start in range(0, len(numbers), WRITE_BATCH):
-        batch = numbers[start : start + WRITE_BATCH]
-        # Only the fields the fixes write (every row's value of each is written): the checked
-        # values and the cells, the biggest part of a row, are left in the database.
-        names = {n.removesuffix("+") for number in batch for n in fixes[number]}
-        rows = list(run.rows.filter(number__in=batch).only("pk", "run", "number", *names))
-        fields: set[str] = set()
-        for row in rows:
-            for name, value in fixes[row.number].items():
-                if name == "notes+":
-                    row.notes = row.notes + value
-                    fields.add("notes")
-                elif name == "problems+":
-                    row.problems = row.problems + value
-                    fields.add("problems")
-                else:
-                    setattr(row, name, value)
-                    fields.add(name)
-        if rows and fields:
-            with transaction.atomic():
-                bulk.update(ImportRow, rows, sorted(fields))
+    """Write what the comparisons after the last chunk found (`name: value`, or `name+: items`
+    to add to a list) without reading the rows back: only the lists that grow are read."""
+    appended = {name for fix in fixes.values() for name in fix if name.endswith("+")}
+    current: dict[str, dict[int, list]] = {}
+    for name in appended:
+        field = name.removesuffix("+")
+        numbers = {n for n, fix in fixes.items() if name in fix}
+        current[field] = dict(
+            run.rows.filter(number__in=_among(numbers)).values_list("number", field)
+        )
+    # One UPDATE per set of fields written, the rows of each sent together.
+    by_fields: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
+    for number, fix in fixes.items():
+        values: dict[str, Any] = {}
+        for name, value in fix.items():
+            if name.endswith("+"):
+                field = name.removesuffix("+")
+                values[field] = current[field].get(number, []) + value
+            else:
+                values[name] = value
+        if values:
+            names = tuple(sorted(values))
+            by_fields[names].append([*(values[n] for n in names), run.pk, number])
+    with transaction.atomic():
+        for names, rows in by_fields.items():
+            bulk.update_where(ImportRow, names, ("run", "number"), rows)
 
 
 # --- customers -----------------------------------------------------------------------------------
 
 
-def _among(values: set[str]) -> Any:
+def _among(values: set[str] | set[int]) -> Any:
     """The right-hand side of an `__in` lookup for many strings. On SQLite, one JSON parameter
     (`IN (SELECT value FROM json_each(…))`, answered from the same index) instead of one
     parameter per value, each of which Django prepares on its own: for a chunk's thousands of

@@ -246,3 +246,30 @@ def update(
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def update_where(
+    model: type[models.Model],
+    names: Sequence[str],
+    keys: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """`UPDATE … SET <names> WHERE <keys>` for each row of (values of `names`, then values of
+    `keys`): writes rows known by other columns than their id (an import's row by its run and
+    number) without reading them first."""
+    fields = [model._meta.get_field(n) for n in names]
+    converters = [_converter(f) for f in fields]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    where = " AND ".join(f"{quote(model._meta.get_field(k).column)} = %s" for k in keys)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {where}"
+    params = []
+    for row in rows:
+        values = [
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip(row[: len(fields)], converters, strict=True)
+        ]
+        params.append([*values, *row[len(fields) :]])
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), BATCH):
+            cursor.executemany(sql, params[start : start + BATCH])

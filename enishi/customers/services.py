@@ -411,7 +411,9 @@ def customer_confirm(
 
 
 def snapshot_pair(name: str, before: Any, after: Any) -> dict[str, list[Any]]:
-    fmt = lambda v: timezone.localtime(v).strftime("%Y-%m-%d %H:%M") if v else None  # noqa: E731
+    """A change of one date-time field, as history stores date-times: ISO 8601 with the offset
+    (the history shows it in the reader's time zone)."""
+    fmt = lambda v: v.isoformat() if v else None  # noqa: E731
     return {name: [fmt(before), fmt(after)]}
 
 

@@ -53,6 +53,10 @@ def value_label(model_label: str, field_name: str, value) -> str:
     if isinstance(field, models.DateTimeField) and isinstance(value, str):
         parsed = parse_datetime(value)
         if parsed is not None:
+            if timezone.is_naive(parsed):
+                # Written as local time without an offset (entries before 2026-11-24): shown
+                # as written.
+                return date_format(parsed, "Y-m-d H:i")
             return date_format(timezone.localtime(parsed), "Y-m-d H:i")
     if getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(value, value))

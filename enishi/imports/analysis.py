@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -252,9 +250,7 @@ def _apply_fixes(run: ImportRun, fixes: dict[int, dict[str, Any]]) -> None:
     for name in appended:
         field = name.removesuffix("+")
         numbers = {n for n, fix in fixes.items() if name in fix}
-        current[field] = dict(
-            run.rows.filter(number__in=_among(numbers)).values_list("number", field)
-        )
+        current[field] = dict(run.rows.filter(number__among=numbers).values_list("number", field))
     # One UPDATE per set of fields written, the rows of each sent together.
     by_fields: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
     for number, fix in fixes.items():
@@ -274,16 +270,6 @@ def _apply_fixes(run: ImportRun, fixes: dict[int, dict[str, Any]]) -> None:
 
 
 # --- customers -----------------------------------------------------------------------------------
-
-
-def _among(values: set[str] | set[int]) -> Any:
-    """The right-hand side of an `__in` lookup for many strings. On SQLite, one JSON parameter
-    (`IN (SELECT value FROM json_each(…))`, answered from the same index) instead of one
-    parameter per value, each of which Django prepares on its own: for a chunk's thousands of
-    keys, that preparing cost more than the query."""
-    if connection.vendor == "sqlite" and len(values) > 20:
-        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(sorted(values))])
-    return values
 
 
 class CustomerMatcher:
@@ -322,14 +308,14 @@ class CustomerMatcher:
         q = Q(pk__in=[])
         for name in ("code", "corporate_number", "name_key", "kana_key"):
             if wanted[name]:
-                q |= Q(**{f"{name}__in": _among(wanted[name])})
+                q |= Q(**{f"{name}__among": wanted[name]})
         if wanted["e164"]:
-            phones = _among(wanted["e164"])
-            q |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
+            phones = wanted["e164"]
+            q |= Q(phone_e164__among=phones) | Q(mobile_e164__among=phones)
         if wanted["emails"]:
             # Either address of the row against either address of a karte.
-            emails = _among(wanted["emails"])
-            q |= Q(email_key__in=emails) | Q(email_alt_key__in=emails)
+            emails = wanted["emails"]
+            q |= Q(email_key__among=emails) | Q(email_alt_key__among=emails)
         found = {
             c.pk: c for c in self.visible.filter(q).select_related("company").defer(*self.DEFER)
         }
@@ -356,7 +342,7 @@ class CustomerMatcher:
     def _taken_codes(self, codes: set[str]) -> dict[str, int]:
         if not codes:
             return {}
-        return dict(Customer.objects.filter(code__in=codes).values_list("code", "pk"))
+        return dict(Customer.objects.filter(code__among=codes).values_list("code", "pk"))
 
     def _existing_companies(self, rows: list[Checked]) -> None:
         codes = {c.company["code"] for c in rows if c.company.get("code")}
@@ -367,7 +353,7 @@ class CustomerMatcher:
             return
         found = (
             self.visible.filter(kind=Customer.Kind.COMPANY)
-            .filter(Q(code__in=codes) | Q(name_key__in=keys))
+            .filter(Q(code__among=codes) | Q(name_key__among=keys))
             .order_by("pk")
             .values("pk", "code", "name", "name_key")
         )
@@ -613,9 +599,9 @@ class KarteMatcher:
         phones = set(itertools.chain.from_iterable(c.lookup.get("e164") or [] for c in valid))
         emails = {c.lookup["email_key"] for c in valid if c.lookup.get("email_key")}
         names = set(itertools.chain.from_iterable(c.lookup.get("name_keys") or [] for c in valid))
-        q = Q(code__in=codes) | Q(email_key__in=emails) | Q(email_alt_key__in=emails)
-        q |= Q(name_key__in=names)
-        q |= Q(phone_e164__in=phones) | Q(mobile_e164__in=phones)
+        q = Q(code__among=codes) | Q(email_key__among=emails) | Q(email_alt_key__among=emails)
+        q |= Q(name_key__among=names)
+        q |= Q(phone_e164__among=phones) | Q(mobile_e164__among=phones)
         kartes = list(self.visible.filter(q))
         self.kartes = {k.pk: k for k in kartes}
         rows = []

@@ -396,6 +396,17 @@ def _inspect_text(
     chosen = (
         encoding if encoding in ENCODING_NAMES or encoding in ("utf-16-le", "utf-16-be") else None
     )
+    if chosen == "utf-16" and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # UTF-16 without its byte order mark: only when the bytes look like it (a NUL beside
+        # every ASCII character), and then with the byte order they show.
+        chosen = _utf16_without_bom(head[:8192])
+        if chosen is None:
+            raise ImportFileError(
+                _(
+                    "This file is not UTF-16 text: it has neither the mark UTF-16 files start "
+                    "with nor their pattern of bytes. Choose another encoding."
+                )
+            )
     layout = Layout(
         format="csv", encoding=chosen or detected, encoding_certain=certain or bool(chosen)
     )
@@ -546,6 +557,11 @@ def _iter_text(path: Path, layout: Layout) -> Iterator[SourceRow]:
             for cells in reader:
                 yield SourceRow(previous + 1, cells)
                 previous = reader.line_num
+        except UnicodeError:
+            raise ImportFileError(
+                _("Line %(line)s cannot be read as %(encoding)s: choose another encoding.")
+                % {"line": f"{previous + 1:,}", "encoding": encoding_label(layout.encoding)}
+            ) from None
         except csv.Error as exc:
             if "field larger" in str(exc):
                 raise ImportFileError(

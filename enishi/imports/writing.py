@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,6 +52,8 @@ logger = logging.getLogger("enishi.imports")
 Action = ImportRow.Action
 Result = ImportRow.Result
 VIA = HistoryEntry.Via.IMPORT
+# How often a run refreshes its counts by result while it writes (they show on its page).
+COUNTS_EVERY_SECONDS = 2.0
 
 
 def problems_text(problems: list[list[str]], labels: dict[str, str]) -> str:
@@ -95,6 +98,10 @@ def execute(run: ImportRun) -> None:
         size = conf.chunk_rows()
         if run.target == "customers":
             _settle_rows_not_written(run, writer, size)
+        # Progress is counted as the chunks go; the counts by result (a query over every row
+        # of the run) are refreshed now and then, and exactly at the end.
+        done = run.rows.exclude(result="").count()
+        counted_at = time.monotonic()
         for queryset in _pending(run):
             while True:
                 with transaction.atomic():
@@ -111,12 +118,15 @@ def execute(run: ImportRun) -> None:
                         rows,
                         ["result", "result_id", "result_message", "before", "version_after"],
                     )
-                    done = run.rows.exclude(result="").count()
-                    ImportRun.objects.filter(pk=run.pk).update(
-                        progress_done=done,
-                        heartbeat_at=timezone.now(),
-                        counts=writer.counts(),
-                    )
+                    done += len(rows)
+                    progress: dict[str, Any] = {
+                        "progress_done": min(done, run.row_count),
+                        "heartbeat_at": timezone.now(),
+                    }
+                    if time.monotonic() - counted_at >= COUNTS_EVERY_SECONDS:
+                        progress["counts"] = writer.counts()
+                        counted_at = time.monotonic()
+                    ImportRun.objects.filter(pk=run.pk).update(**progress)
         with transaction.atomic():
             counts = writer.counts()
             # The checked values were only needed to write (and to continue an interrupted
@@ -293,7 +303,7 @@ class CustomerWriter(_Writer):
         row_numbers = {r.company["row"] for r in rows if r.company.get("row")}
         by_row = {
             n: (res, rid, mid)
-            for n, res, rid, mid in self.run.rows.filter(number__in=row_numbers).values_list(
+            for n, res, rid, mid in self.run.rows.filter(number__among=row_numbers).values_list(
                 "number", "result", "result_id", "match_id"
             )
         }
@@ -305,7 +315,7 @@ class CustomerWriter(_Writer):
         visible = {
             c.pk: c
             for c in customer_visible(self.actor)
-            .filter(pk__in=wanted_ids, kind=Customer.Kind.COMPANY)
+            .filter(pk__among=wanted_ids, kind=Customer.Kind.COMPANY)
             .only("pk", "name", "kind")
         }
         to_create: dict[str, dict[str, Any]] = {}
@@ -335,7 +345,7 @@ class CustomerWriter(_Writer):
             return {}
         found = {
             c.key: c.customer_id
-            for c in ImportCompany.objects.filter(run=self.run, key__in=list(wanted))
+            for c in ImportCompany.objects.filter(run=self.run, key__among=wanted)
         }
         existing = {
             c.pk: c

@@ -108,6 +108,17 @@ def test_a_file_that_is_not_a_spreadsheet_is_422_with_the_reason(bob_api):
     assert "PDF" in response.json()["detail"]
 
 
+def test_an_encoding_the_file_is_not_in_is_422_with_the_reason(bob_api):
+    run_id = upload(bob_api, FILE.encode("cp932")).json()["id"]
+    response = bob_api.send("PUT", f"/imports/{run_id}/layout", {"encoding": "utf-16"})
+    assert response.status_code == 422
+    assert "UTF-16" in str(response.json()["detail"])
+    # The import stays as it was, ready for another choice.
+    assert (
+        bob_api.send("PUT", f"/imports/{run_id}/layout", {"encoding": "cp932"}).status_code == 200
+    )
+
+
 def test_mapping_errors_are_422_and_steps_out_of_order_too(bob_api):
     run_id = upload(bob_api, FILE.encode()).json()["id"]
     response = bob_api.send(

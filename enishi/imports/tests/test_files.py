@@ -122,6 +122,18 @@ class TestEncodings:
         assert layout.encoding == "euc_jp"
         assert "氏名" not in layout.headers  # read wrongly, as asked: the page shows it
 
+    def test_utf16_chosen_for_a_file_that_is_not_is_a_clear_message(self, tmp_path):
+        path = write(tmp_path, JAPANESE.encode("cp932"))
+        with pytest.raises(ImportFileError) as caught:
+            files.inspect(path, encoding="utf-16")
+        assert "UTF-16" in caught.value.message
+
+    def test_utf16_without_its_mark_is_read_in_the_byte_order_it_shows(self, tmp_path):
+        path = write(tmp_path, "name,phone\nTaro,03-1234-5678\n".encode("utf-16-be"))
+        layout = files.inspect(path, encoding="utf-16")
+        assert layout.encoding == "utf-16-be"
+        assert [r.cells for r in files.iter_rows(path, layout)] == [["Taro", "03-1234-5678"]]
+
     def test_unreadable_bytes_become_a_mark_on_the_row_not_a_failure(self, tmp_path):
         data = JAPANESE.encode("cp932") + b"\x82\xa0\x82\x20,x,y\n"
         layout = files.inspect(write(tmp_path, data))

@@ -212,6 +212,30 @@ def test_the_freshness_report_lists_stale_kartes_by_owner(client, alice, bob):
     assert HistoryEntry.objects.filter(object_id=old.pk, changes__has_key="last_confirmed_at")
 
 
+def test_a_confirmed_karte_and_the_audit_log_show_when_it_was_confirmed(client, alice):
+    customer = testing.make_customer(alice, name="確認 顧客")
+    # An entry as confirmations were written before 2026-11-24: local time, no offset.
+    HistoryEntry.objects.create(
+        actor=alice,
+        action=HistoryEntry.Action.UPDATE,
+        model="customers.customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        object_repr=str(customer),
+        changes={"last_confirmed_at": [None, "2026-11-20 09:15"]},
+    )
+    client.force_login(alice)
+    assert client.post(reverse("upkeep:confirm", args=[customer.pk])).status_code in (200, 302)
+    confirmed_at = timezone.localtime(Customer.objects.get(pk=customer.pk).last_confirmed_at)
+
+    for url in (reverse("customers:detail", args=[customer.pk]), reverse("history:log")):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        text = page.content.decode()
+        assert confirmed_at.strftime("%Y-%m-%d %H:%M") in text, url
+        assert "2026-11-20 09:15" in text, url
+
+
 def test_the_freshness_report_takes_a_fixed_number_of_queries(
     client, bob, django_assert_max_num_queries
 ):

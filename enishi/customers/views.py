@@ -226,7 +226,17 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
 
 
 # Fields whose input asks quality for kartes like the one being typed ("似たお客様がいます").
-SIMILAR_HINT_FIELDS = ("name", "name_kana", "phone", "mobile", "email", "email_alt", "birthday")
+SIMILAR_HINT_FIELDS = (
+    "name",
+    "family_name",
+    "given_name",
+    "name_kana",
+    "phone",
+    "mobile",
+    "email",
+    "email_alt",
+    "birthday",
+)
 
 
 def _ask_for_similar(form: CustomerForm) -> None:

@@ -484,6 +484,8 @@ def merged_redirect(user: User, pk: int) -> tuple[Customer, MergedCustomer] | No
 HINT_FIELDS = (
     "kind",
     "name",
+    "family_name",
+    "given_name",
     "name_kana",
     "phone",
     "mobile",
@@ -515,7 +517,8 @@ def similar_to_typed(user: User, post) -> list[tuple[Customer, list[str], float]
         if company is not None:
             data["company"] = company.name
             data["company_kana"] = company.name_kana
-    if not any(data.get(n) for n in ("name", "name_kana", "phone", "mobile", "email", "email_alt")):
+    identifying = ("name", "family_name", "given_name", "name_kana", "phone", "mobile", "email")
+    if not any(data.get(n) for n in (*identifying, "email_alt")):
         return []
     found = similar_customers(user, data, limit=5)
     return [(customer, reason_labels(list(m.reasons)), m.score) for customer, m in found]

@@ -2,7 +2,7 @@
 
 ``similar_customers`` finds candidates through indexed columns only (phone and mobile in
 E.164, the keys of both e-mail addresses, corporate number, name key, kana key), scores each with the matching
-engine and returns those at or above ``SIMILAR_THRESHOLD`` that the user may see. A few
+engine and returns those at or above ``HINT_THRESHOLD`` that the user may see. A few
 queries, whatever the size of the database; nothing is merged: a person decides.
 """
 
@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from . import match, normalize
-from .match import SIMILAR_THRESHOLD, Match
+from .match import Match
 
 __all__ = ["CONTACT_LIMIT", "NAME_LIMIT", "similar_customers"]
 
@@ -25,6 +25,13 @@ CONTACT_LIMIT = 100
 NAME_LIMIT = 300
 """Kartes read that share the name or its reading: a common name (佐藤 翔) may match
 hundreds; the strongest candidates are among those sharing a contact anyway."""
+
+HINT_THRESHOLD = 0.1
+"""Lower than the engine's ``SIMILAR_THRESHOLD``: before another karte is created, one with
+the same name (a company's in any of its writings: 株式会社山田商事, (株)山田商事, ﾔﾏﾀﾞｼｮｳｼﾞ)
+and nothing against it is worth a look, though a name alone never puts a pair in the
+duplicates queue. A variant spelling alone, or a name with a different date of birth, stays
+below it."""
 
 # What the karte form sends; anything else in ``data`` is ignored.
 _ADDRESS_PARTS = ("prefecture", "city", "town", "street")
@@ -109,8 +116,11 @@ def _lookups(record: dict[str, Any]) -> tuple[Q | None, Q | None]:
             key = normalize.person_name_key(record["name"])
         if key:
             names |= Q(name_key=key)
-    if record["name_kana"]:
-        kana = normalize.kana_key(record["name_kana"])
+    readings = [record["name_kana"]]
+    if record["name"] and normalize.is_kana_reading(record["name"]):
+        readings.append(record["name"])  # ﾔﾏﾀﾞｼｮｳｼﾞ typed as the name: it is the reading
+    for reading in readings:
+        kana = normalize.kana_key(reading) if reading else ""
         if kana:
             names |= Q(kana_key=kana)
     return (contact or None), (names or None)
@@ -158,7 +168,7 @@ def similar_customers(
         if customer.kind != record["kind"]:
             continue
         scored = match.score_pair(mine, match.record_keys(match.customer_record(customer)))
-        if scored.score >= SIMILAR_THRESHOLD:
+        if scored.score >= HINT_THRESHOLD:
             found.append((customer, Match(scored.score, scored.reasons, customer.pk)))
     found.sort(key=lambda item: (-item[1].score, item[0].pk))
     return found[:limit]

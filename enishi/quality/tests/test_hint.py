@@ -22,7 +22,7 @@ def test_the_new_customer_form_asks_for_the_hint_while_typing(bob_client):
     page = bob_client.get(reverse("customers:create")).content.decode()
     assert 'id="similar-hint"' in page
     url = reverse("quality:similar")
-    for name in ("name", "phone", "email", "mobile"):
+    for name in ("name", "family_name", "given_name", "name_kana", "phone", "email", "mobile"):
         field = (
             page.split(f'name="{name}"')[0].rsplit("<input", 1)[1]
             + page.split(f'name="{name}"')[1].split(">")[0]
@@ -48,6 +48,21 @@ def test_a_similar_karte_is_shown_with_a_link_in_a_new_tab_and_the_reasons(bob_c
     assert any(h in fragment for h in HINT)
     assert f'href="{existing.get_absolute_url()}" target="_blank" rel="noopener"' in fragment
     assert "同じ携帯電話番号" in fragment or "Same mobile number" in fragment
+
+
+def test_a_person_typed_in_family_and_given_name_fields_finds_the_karte(bob_client, bob):
+    existing = testing.make_customer(bob, name="髙橋 香織", name_kana="タカハシ カオリ")
+    fragment = hint(
+        bob_client, kind="person", family_name="高橋", given_name="香織", name_kana="たかはし かおり"
+    )
+    assert f'href="{existing.get_absolute_url()}"' in fragment
+
+
+@pytest.mark.parametrize("typed", ["株式会社山田商事", "(株)山田商事", "山田商事㈱", "ﾔﾏﾀﾞｼｮｳｼﾞ"])
+def test_a_company_name_alone_in_any_writing_finds_the_company(bob_client, bob, typed):
+    existing = testing.make_company(bob, name="株式会社山田商事", name_kana="ヤマダショウジ")
+    fragment = hint(bob_client, kind="company", name=typed)
+    assert f'href="{existing.get_absolute_url()}"' in fragment
 
 
 def test_the_phone_alone_finds_a_karte_written_differently(bob_client, bob):

@@ -9,7 +9,7 @@ import pytest
 from enishi.core.testing import make_company, make_customer
 from enishi.customers.models import Customer
 from enishi.quality.match import REASONS, SIMILAR_THRESHOLD
-from enishi.quality.similar import similar_customers
+from enishi.quality.similar import HINT_THRESHOLD, similar_customers
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +90,13 @@ def test_it_matches_company_kartes_in_any_legal_form(alice):
     assert similar_customers(alice, {"name": "山田商事", "phone": "03-1234-5678"}) == []
 
 
+def test_a_name_alone_is_enough_unless_something_speaks_against_it(alice, taro):
+    assert ids(similar_customers(alice, {"name": "山田 太郎"})) == [taro.pk]
+    born_elsewhen = {"name": "山田 太郎", "birthday": datetime.date(1990, 5, 5)}
+    assert similar_customers(alice, born_elsewhen) == []
+    assert similar_customers(alice, {"name": "山田 次郎"}) == []
+
+
 def test_it_reads_the_persons_company_by_pk_or_instance(alice):
     company = make_company(alice, name="株式会社山田商事")
     sato = make_customer(alice, name="佐藤 一郎", company=company, email="sato@yamada.jp")
@@ -142,9 +149,12 @@ def test_it_returns_the_best_first_up_to_the_limit(alice, taro):
         {"name": "山田\x00太郎", "email": "taro\x00@example.jp", "kind": "robot"},
     ],
 )
-def test_bad_or_empty_input_finds_nothing_and_never_fails(alice, taro, data):
+def test_bad_or_empty_input_never_fails(alice, taro, data):
     found = similar_customers(alice, data)
-    assert all(result.score >= SIMILAR_THRESHOLD for _c, result in found)
+    # Only the name can still be compared: it finds 山田 太郎, nothing else.
+    named = "山田太郎" in str(data.get("name")).replace("\x00", "")  # NUL is dropped
+    assert ids(found) == ([taro.pk] if named else [])
+    assert all(result.score >= HINT_THRESHOLD for _c, result in found)
 
 
 def test_it_takes_a_handful_of_queries_however_many_candidates(

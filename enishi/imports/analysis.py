@@ -283,6 +283,8 @@ class CustomerMatcher:
         self.visible = customer_visible(actor)
         self.candidate_keys: dict[int, Any] = {}
         self.file_codes: dict[str, int] = {}
+        # The line in the file of rows that messages name (a person sees lines, not numbers).
+        self.lines: dict[int, int] = {}
         self.companies_by_code: dict[str, dict | None] = {}
         self.companies_by_key: dict[str, dict | None] = {}
         self.file_company_by_code: dict[str, int] = {}
@@ -388,6 +390,7 @@ class CustomerMatcher:
             c.keys.id = c.number
             self.keys.append(c.keys)
             if c.kind == Customer.Kind.COMPANY:
+                self.lines[c.number] = c.line
                 key = c.data.get("name_key")
                 if key:
                     self.file_company_by_key.setdefault(key, c.number)
@@ -407,12 +410,13 @@ class CustomerMatcher:
                     [
                         "code",
                         _("This customer code is already used by row %(n)s of the file.")
-                        % {"n": first},
+                        % {"n": self.lines[first]},
                     ]
                 ]
                 row.category = Category.INVALID
                 return
             self.file_codes[code] = c.number
+            self.lines[c.number] = c.line
             same = [k for k in index["code"].get(code, []) if k.code == code]
             if same:
                 self._matched(c, row, same[0], ["same_code"])
@@ -516,21 +520,27 @@ class CustomerMatcher:
         groups = match.find_duplicates(self.keys, keys=self.keys, workers=conf.workers())
         for group in groups:
             members = sorted(group.members)
-            first = members[0]
+            # Each later row repeats the earlier row it matches best, for the reasons of that
+            # pair alone (a group's pairs together may say both 会社名が一致 and 会社名が違う).
+            best: dict[int, tuple[float, int, tuple[str, ...]]] = {}
+            # A row joined to the group through later rows only: it repeats the first, for
+            # the reasons of its strongest link.
+            linked: dict[int, tuple[float, int, tuple[str, ...]]] = {}
+            for a, b, found in group.pairs:
+                earlier, later = min(a, b), max(a, b)
+                if found.score > best.get(later, (-1.0, 0, ()))[0]:
+                    best[later] = (found.score, earlier, found.reasons)
+                if found.score > linked.get(earlier, (-1.0, 0, ()))[0]:
+                    linked[earlier] = (found.score, members[0], found.reasons)
             for number in members[1:]:
                 if self.categories.get(number) not in (Category.NEW, Category.DUPLICATE):
                     continue
-                reasons: dict[str, None] = {}
-                score = 0.0
-                for a, b, found in group.pairs:
-                    if number in (a, b):
-                        reasons.update(dict.fromkeys(found.reasons))
-                        score = max(score, found.score)
+                score, earlier, reasons = best.get(number) or linked[number]
                 fixes[number].update(
                     category=Category.FILE_DUPLICATE,
-                    duplicate_of=first,
+                    duplicate_of=earlier,
                     match_reasons=list(reasons),
-                    match_score=score or group.score,
+                    match_score=score,
                 )
 
     def _resolve_companies(self, fixes) -> None:
@@ -546,7 +556,8 @@ class CustomerMatcher:
                 fixes[number]["notes+"] = [
                     [
                         "company_name",
-                        _("Linked to the company in row %(n)s of this file.") % {"n": row_number},
+                        _("Linked to the company in row %(n)s of this file.")
+                        % {"n": self.lines[row_number]},
                     ]
                 ]
                 continue

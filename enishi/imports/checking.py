@@ -39,6 +39,10 @@ KEY_FIELDS = (
     "email_alt_key",
 )
 DERIVED_FIELDS = (*KEY_FIELDS, "search_text", "search_bigrams")
+ADDRESS_PARTS = ("prefecture", "city", "town", "street", "building")
+# Set in a row's data when its address came whole from one cell: an update then writes every
+# part, the empty ones too, whatever the rule for empty cells says.
+ADDRESS_WHOLE = "_address_whole"
 COMPANY_ONLY = (
     "corporate_number",
     "industry",
@@ -280,10 +284,12 @@ def _customer_data(ctx, r: _Row, kind: str, indexes, definitions) -> dict[str, A
         if padded:
             r.note("postal_code", _("The leading 0 that Excel drops from numbers was put back."))
     if r.has("address"):
+        # A whole address replaces every part, also those it does not have: an update must
+        # not keep the old building under a new street (see ADDRESS_WHOLE).
         parts = t.split_address(r.text("address"), data.get("postal_code", ""))
-        for part, value in parts.items():
+        for part in ADDRESS_PARTS:
             if not data.get(part):
-                data[part] = value
+                data[part] = parts.get(part, "")
     for key in DATE_FIELDS:
         if key in r.cells:
             data[key] = r.convert(key, t.date_value)
@@ -528,6 +534,8 @@ def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: 
         out["tags"] = tags
     if owner:
         out["owner_id"] = owner
+    if r.has("address"):
+        out[ADDRESS_WHOLE] = True
     for name in KEY_FIELDS:
         out[name] = getattr(customer, name)
     checked.data = out

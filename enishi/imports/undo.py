@@ -43,10 +43,10 @@ def _report(run: ImportRun) -> dict[str, Any]:
     return report
 
 
-def _keep(report: dict, row_number: int | None, pk: int, name: str, reason: str) -> None:
+def _keep(report: dict, line: int | None, pk: int, name: str, reason: str) -> None:
     report["kept_count"] += 1
     if len(report["kept"]) < MAX_LISTED:
-        report["kept"].append({"row": row_number, "id": pk, "name": name, "reason": reason})
+        report["kept"].append({"row": line, "id": pk, "name": name, "reason": reason})
 
 
 def _removal(run: ImportRun, actor: User, record, changes: dict) -> HistoryEntry:
@@ -191,7 +191,7 @@ def _remove(run: ImportRun, actor, customers: list[Customer], report: dict) -> N
 def _removable(
     actor, candidates: dict[int, tuple[int | None, int]], report
 ) -> tuple[list[Customer], set[int]]:
-    """Of {karte id: (row number, version the import left)}, the kartes nobody worked on since,
+    """Of {karte id: (the row's line in the file, version the import left)}, the kartes nobody worked on since,
     and the ids that are already gone."""
     found = {
         c.pk: c for c in Customer.objects.filter(pk__in=candidates).select_related("updated_by")
@@ -202,19 +202,19 @@ def _removable(
     busy = _worked_on(set(found))
     removable = []
     gone = set()
-    for pk, (number, version) in candidates.items():
+    for pk, (line, version) in candidates.items():
         customer = found.get(pk)
         if customer is None:
             gone.add(pk)  # removed by someone, or by an earlier attempt of this undo
             continue
         if customer.deleted_at is not None or customer.version != version:
-            _keep(report, number, pk, customer.name, _changed_since(customer))
+            _keep(report, line, pk, customer.name, _changed_since(customer))
         elif pk not in visible:
-            _keep(report, number, pk, customer.name, _("You can no longer see this karte."))
+            _keep(report, line, pk, customer.name, _("You can no longer see this karte."))
         elif pk in busy:
             _keep(
                 report,
-                number,
+                line,
                 pk,
                 customer.name,
                 _(
@@ -227,7 +227,7 @@ def _removable(
 
 
 def _remove_customers(run, actor, rows: list[ImportRow], report) -> None:
-    candidates = {r.result_id: (r.number, r.version_after or 1) for r in rows}
+    candidates = {r.result_id: (r.line, r.version_after or 1) for r in rows}
     removable, gone = _removable(actor, candidates, report)
     _remove(run, actor, removable, report)
     done = {c.pk for c in removable} | gone
@@ -260,7 +260,7 @@ def _restore_customers(run, actor, rows: list[ImportRow], report) -> None:
             name = Customer.objects.filter(pk=row.result_id).values_list("name", flat=True).first()
             _keep(
                 report,
-                row.number,
+                row.line,
                 row.result_id,
                 name or "",
                 _("You can no longer see this karte."),
@@ -269,7 +269,7 @@ def _restore_customers(run, actor, rows: list[ImportRow], report) -> None:
             continue
         if customer.version != row.version_after:
             reason = _changed_since(customer)
-            _keep(report, row.number, customer.pk, customer.name, reason)
+            _keep(report, row.line, customer.pk, customer.name, reason)
             row.result, row.result_message = KEPT, reason
             continue
         before = snapshot(customer, SNAPSHOT_FIELDS)
@@ -338,7 +338,7 @@ def _undo_activities(run, actor, rows: list[ImportRow], report) -> None:
         elif task is not None and (task.version != 1 or task.deleted_at is not None):
             reason = _("Its follow-up task was changed or done since the import.")
         if reason:
-            _keep(report, row.number, activity.customer_id, str(activity), reason)
+            _keep(report, row.line, activity.customer_id, str(activity), reason)
             row.result, row.result_message = KEPT, reason
             continue
         remove_activities.append(activity.pk)
@@ -395,7 +395,7 @@ def _undo_contracts(run, actor, rows: list[ImportRow], report) -> None:
         elif any(t.version != 1 or t.done_at or t.deleted_at for t in tasks.get(contract.pk, [])):
             reason = _("Its renewal reminder was changed or done since the import.")
         if reason:
-            _keep(report, row.number, contract.customer_id, str(contract), reason)
+            _keep(report, row.line, contract.customer_id, str(contract), reason)
             row.result, row.result_message = KEPT, reason
             continue
         removed.append(contract.pk)
@@ -442,7 +442,7 @@ def _undo_orders(run, actor, rows: list[ImportRow], report) -> None:
         reason = reasons[order.pk]
         if reason:
             if not row.before.get("line_of"):
-                _keep(report, row.number, order.customer_id, str(order), reason)
+                _keep(report, row.line, order.customer_id, str(order), reason)
             row.result, row.result_message = KEPT, reason
             continue
         if order.pk not in removed:

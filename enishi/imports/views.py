@@ -274,6 +274,11 @@ def _row_views(run: ImportRun, rows: list[ImportRow], user) -> list[dict[str, An
         r.result_id for r in rows if r.result_id and run.target == "customers"
     }
     visible = dict(customer_visible(user).filter(pk__in=karte_ids).values_list("pk", "name"))
+    # The row a repeat repeats, by its line in the file as the first column shows it.
+    repeated = {r.duplicate_of for r in rows if r.duplicate_of}
+    lines = (
+        dict(run.rows.filter(number__in=repeated).values_list("number", "line")) if repeated else {}
+    )
     action_labels = dict(ImportRow.Action.choices)
     if run.target == "activities":
         action_labels.update({ImportRow.Action.CREATE: _("Import")})
@@ -297,6 +302,7 @@ def _row_views(run: ImportRun, rows: list[ImportRow], user) -> list[dict[str, An
                 "problems": [(labels.get(k, ""), m) for k, m in row.problems],
                 "notes": [(labels.get(k, ""), m) for k, m in row.notes],
                 "company": row.company,
+                "repeats_line": lines.get(row.duplicate_of),
             }
         )
     return views

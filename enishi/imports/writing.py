@@ -37,7 +37,7 @@ from enishi.customers.services import apply_derived_fields, customer_clean, cust
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_batch, history_record, snapshot
 from enishi.imports import bulk, conf, decisions
-from enishi.imports.checking import DERIVED_FIELDS, KEY_FIELDS
+from enishi.imports.checking import ADDRESS_PARTS, ADDRESS_WHOLE, DERIVED_FIELDS, KEY_FIELDS
 from enishi.imports.models import ImportCompany, ImportRow, ImportRun
 from enishi.imports.records import (
     ROW_FIELDS,
@@ -463,10 +463,12 @@ class CustomerWriter(_Writer):
                 continue
             data = row.data
             values: dict[str, Any] = {}
+            whole_address = data.get(ADDRESS_WHOLE, False)
             for name in ROW_FIELDS:
                 if name in data and name != "kind":
                     value = from_json(name, data[name])
-                    if is_empty(value) and not clear:
+                    keep_old = not clear and not (whole_address and name in ADDRESS_PARTS)
+                    if is_empty(value) and keep_old:
                         continue
                     values[name] = value
             if "owner_id" in data:

@@ -91,7 +91,20 @@ class TestCheckingRows:
     def test_the_same_code_twice_in_the_file_is_a_problem(self, bob):
         rows = rows_of(check(bob, upload(bob, "コード,氏名\nA1,山田\nA1,佐藤\n".encode())))
         assert rows[2].category == "invalid"
-        assert "row 1" in rows[2].problems[0][1]
+        assert "row 2 " in rows[2].problems[0][1]  # the line in the file, as the preview shows
+
+    def test_a_repeat_names_the_row_it_repeats_by_its_line_and_that_pairs_reasons(self, bob):
+        text = (
+            "顧客一覧\n\n氏名,フリガナ,会社名,電話番号,メール\n"
+            "中村 美咲,ナカムラ ミサキ,株式会社青空,03-4100-0002,misaki@aozora.example\n"
+            "中村 美咲,ナカムラ ミサキ,株式会社夕焼,090-4100-0005,nakamura@yuyake.example\n"
+            "中村 美咲,ナカムラ ミサキ,株式会社夕焼,090-4100-0005,nakamura@yuyake.example\n"
+        )
+        rows = rows_of(check(bob, upload(bob, text.encode())))
+        assert rows[3].category == "file_duplicate"
+        assert rows[3].duplicate_of == 2  # the exact copy, not the first row
+        assert "different_company" not in rows[3].match_reasons
+        assert "same_company" in rows[3].match_reasons
 
     def test_a_member_is_never_matched_with_a_karte_they_cannot_see(self, bob, carol):
         testing.make_customer(carol, name="山田 太郎", code="C001", phone="03-1234-5678")
@@ -216,6 +229,29 @@ class TestWriting:
         run_import(bob, run, empty="clear")
         karte.refresh_from_db()
         assert karte.notes == ""
+
+    def test_a_whole_address_replaces_every_part_of_the_old_one(self, bob):
+        karte = testing.make_company(
+            bob,
+            name="株式会社山田商事",
+            code="K1",
+            postal_code="103-0027",
+            prefecture="東京都",
+            city="中央区",
+            town="日本橋",
+            street="2-7-1",
+            building="日本橋中央ビル 5F",
+        )
+        text = "コード,会社名,〒,住所\nK1,株式会社山田商事,103-0027,東京都中央区日本橋1-1-1\n"
+        run_import(bob, check(bob, upload(bob, text.encode())))  # empty cells: keep
+        karte.refresh_from_db()
+        assert karte.address == "東京都中央区日本橋1-1-1"
+        assert (karte.town, karte.building) == ("", "")
+        # Separate address columns still change only the parts the file has.
+        text = "コード,会社名,建物名\nK1,株式会社山田商事,山田ビル\n"
+        run_import(bob, check(bob, upload(bob, text.encode())))
+        karte.refresh_from_db()
+        assert karte.address == "東京都中央区日本橋1-1-1 山田ビル"
 
     def test_probable_duplicates_follow_the_rule_and_the_rows_decision(self, bob):
         twin = testing.make_customer(bob, name="佐藤 花子", email="hanako@example.jp")

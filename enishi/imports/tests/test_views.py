@@ -221,3 +221,20 @@ def test_a_discarded_import_leaves_nothing(bob_web, english_bob, settings):
     assert folder.exists()
     assert bob_web.post(reverse("imports:discard", args=[run.pk])).status_code == 302
     assert not ImportRun.objects.exists() and not folder.exists()
+
+
+def test_a_repeated_row_names_the_line_it_repeats(bob_web, english_bob):
+    text = (
+        "Customers\n\nName,Phone,E-mail\n"
+        "山田 太郎,03-1234-5678,taro@example.jp\n"
+        "佐藤 花子,090-2222-3333,hanako@example.jp\n"
+        "山田 太郎,03-1234-5678,taro@example.jp\n"
+    )
+    start(bob_web, text.encode())
+    run = ImportRun.objects.get()
+    response = bob_web.post(
+        reverse("imports:mapping", args=[run.pk]),
+        {"action": "check", "default_kind": "auto", **columns(run)},
+    )
+    body = bob_web.get(response["Location"]).content.decode()
+    assert "Same customer as row 4 of the file" in body  # line 4, the first data row

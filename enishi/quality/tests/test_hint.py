@@ -53,7 +53,11 @@ def test_a_similar_karte_is_shown_with_a_link_in_a_new_tab_and_the_reasons(bob_c
 def test_a_person_typed_in_family_and_given_name_fields_finds_the_karte(bob_client, bob):
     existing = testing.make_customer(bob, name="髙橋 香織", name_kana="タカハシ カオリ")
     fragment = hint(
-        bob_client, kind="person", family_name="高橋", given_name="香織", name_kana="たかはし かおり"
+        bob_client,
+        kind="person",
+        family_name="高橋",
+        given_name="香織",
+        name_kana="たかはし かおり",
     )
     assert f'href="{existing.get_absolute_url()}"' in fragment
 

@@ -49,13 +49,12 @@ def _reason(row: ImportRow, labels: dict[str, str]) -> str:
 
 def rejected_file_name(run: ImportRun) -> str:
     stem = Path(run.file_name).stem or "import"
-    extension = (
-        "xlsx"
-        if run.file_format == "xlsx"
-        else (Path(run.file_name).suffix.lstrip(".").lower() or "csv")
-    )
-    if extension not in ("csv", "tsv", "txt"):
-        extension = "tsv" if run.delimiter == "\t" else "csv"
+    if run.file_format == "xlsx":
+        extension = "xlsx"
+    else:
+        extension = Path(run.file_name).suffix.lstrip(".").lower() or "csv"
+        if extension not in ("csv", "tsv", "txt"):
+            extension = "tsv" if run.delimiter == "\t" else "csv"
     suffix = pgettext("file name", "rejected")
     return f"{stem}-{suffix}.{extension}"
 

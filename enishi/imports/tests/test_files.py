@@ -337,3 +337,26 @@ class TestWorkbooks:
 )
 def test_cells_read_as_people_see_them(value, text):
     assert files.cell_text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("file_name", "file_format", "delimiter", "expected"),
+    [
+        ("顧客.xlsx", "xlsx", "", "顧客-rejected.xlsx"),
+        ("顧客.csv", "csv", ",", "顧客-rejected.csv"),
+        ("顧客.tsv", "csv", "\t", "顧客-rejected.tsv"),
+        ("顧客.dat", "csv", "\t", "顧客-rejected.tsv"),
+        ("顧客.dat", "csv", ",", "顧客-rejected.csv"),
+    ],
+)
+def test_the_rejected_rows_file_is_named_after_its_format(
+    file_name, file_format, delimiter, expected
+):
+    from django.utils import translation
+
+    from enishi.imports.models import ImportRun
+    from enishi.imports.rejected import rejected_file_name
+
+    run = ImportRun(file_name=file_name, file_format=file_format, delimiter=delimiter)
+    with translation.override("en"):
+        assert rejected_file_name(run) == expected

@@ -241,3 +241,25 @@ def test_each_printed_karte_costs_a_bounded_number_of_queries(alice, django_asse
     # companies, the history entries and the savepoint once.
     with django_assert_max_num_queries(6 * 15 + 6):
         card_services.card_pdf_export(actor=alice, customers=kartes, base_url="http://t/")
+
+
+def test_long_unbroken_text_wraps_inside_the_page(alice):
+    from weasyprint.formatting_structure import boxes
+
+    from enishi.transfer import card_selectors, printing
+
+    url = "https://drive.example.co.jp/share/" + "abcdef0123456789" * 8
+    karte = testing.make_customer(alice, name="長い 備考", notes=url, needs="A" * 3000)
+    prints = [card_selectors.card_print_data(alice, karte, None)]
+    document = printing._render(
+        prints, printed_by="alice", base_url="/", title="t", printed_at=None, fonts=None
+    )
+    widest, text = 0.0, []
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            if isinstance(box, boxes.TextBox):
+                widest = max(widest, box.position_x + box.width - page.width)
+                text.append(box.text)
+    assert widest <= 0.5  # nothing runs off the right edge of the sheet
+    joined = "".join(text)
+    assert joined.count("A") >= 3000 and "abcdef0123456789" * 8 in joined

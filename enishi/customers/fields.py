@@ -40,6 +40,23 @@ def _is_empty(value: Any) -> bool:
     )
 
 
+# Wave dashes and tildes that Japanese input methods and Excel use for "from … to" (4〜6月,
+# 4～6月, 4~6月): one choice, whichever was typed (width, case and spaces aside).
+_WAVES = str.maketrans(dict.fromkeys("〜～∼〰", "~"))
+
+
+def _choice_key(text: str) -> str:
+    return "".join(normalize.nfkc(text).translate(_WAVES).split()).casefold()
+
+
+def _choice_of(definition, text: str) -> str | None:
+    """The definition's own choice that `text` is, written as the definition writes it."""
+    if text in definition.choices:
+        return text
+    key = _choice_key(text)
+    return next((c for c in definition.choices if _choice_key(c) == key), None)
+
+
 def clean_value(definition: FieldDefinition, value: Any) -> Any:
     """The canonical stored form of one value, or ValidationError with a message for people."""
     t = FieldDefinition.Type
@@ -79,15 +96,17 @@ def clean_value(definition: FieldDefinition, value: Any) -> Any:
         raise ValidationError(_("Choose yes or no."))
     if definition.type == t.CHOICE:
         text = str(value).strip()
-        if text not in definition.choices:
+        found = _choice_of(definition, text)
+        if found is None:
             raise ValidationError(
                 _("“%(value)s” is not one of the choices: %(choices)s")
                 % {"value": text, "choices": "、".join(definition.choices)}
             )
-        return text
+        return found
     if definition.type == t.MULTI_CHOICE:
         items = value if isinstance(value, list | tuple) else [value]
-        chosen = [str(v).strip() for v in items if not _is_empty(v)]
+        typed = [str(v).strip() for v in items if not _is_empty(v)]
+        chosen = [_choice_of(definition, v) or v for v in typed]
         unknown = [v for v in chosen if v not in definition.choices]
         if unknown:
             raise ValidationError(

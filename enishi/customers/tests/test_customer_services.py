@@ -190,6 +190,21 @@ class TestCustomFields:
             "equip": ["A", "C"],
         }
 
+    @pytest.mark.parametrize("typed", ["4〜6月", "4～6月", "4~6月", "４～６月", " 4 〜 6月 "])
+    def test_a_choice_written_with_another_wave_dash_is_that_choice(self, alice, typed):
+        from enishi.customers.fields import clean_value
+
+        period = FieldDefinition.objects.create(
+            key="period", label_ja="予算時期", type="choice", choices=["1〜3月", "4〜6月"]
+        )
+        periods = FieldDefinition.objects.create(
+            key="periods", label_ja="時期", type="multi_choice", choices=["1〜3月", "4〜6月"]
+        )
+        assert clean_value(period, typed) == "4〜6月"
+        assert clean_value(periods, [typed, "1~3月"]) == ["1〜3月", "4〜6月"]
+        with pytest.raises(ValidationError):
+            clean_value(period, "7〜9月")
+
     def test_it_requires_required_fields_only_for_their_kind(self, alice, definitions):
         with pytest.raises(ValidationError) as exc:
             testing.make_company(alice, name="株式会社D", custom_fields={})

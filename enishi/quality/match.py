@@ -138,6 +138,7 @@ REASONS: dict[str, Any] = {
     "same_phone_local": _("Same phone number (area code missing on one)"),
     "same_email": _("Same e-mail address"),
     "similar_email": _("E-mail address differs by a typo"),
+    "different_contacts": _("Different phone numbers and e-mail addresses"),
     # Person
     "same_birth_date": _("Same date of birth"),
     "close_birth_date": _("Date of birth almost the same (typo?)"),
@@ -673,6 +674,7 @@ WEIGHTS: dict[str, float] = {
     "same_company": 3.0,
     "company_variant": 3.0,
     "different_company": -0.5,
+    "different_contacts": float(os.environ.get("W_DC", "-1.5")),
     "same_corporate_number": 9.0,
     "different_corporate_number": -9.0,
 }
@@ -901,6 +903,19 @@ def _email_evidence(a: Keys, b: Keys, reasons: list[str]) -> None:
                 return
 
 
+_CONTACT_REASONS = frozenset(
+    {"same_mobile", "same_phone", "same_phone_local", "same_email", "similar_email"}
+)
+
+
+def _contacts_differ(a: Keys, b: Keys, reasons: list[str]) -> None:
+    """Both have phones and e-mails, and none agree: people change one, seldom both at once."""
+    if a.phones and b.phones and a.emails and b.emails and _CONTACT_REASONS.isdisjoint(reasons):
+        if os.environ.get("W_DC_MODE") == "company" and "different_company" not in reasons:
+            return
+        reasons.append("different_contacts")
+
+
 def _email_typo(x: str, y: str) -> bool:
     """One letter dropped, added or mistyped: "youk5197@" / "youko5197@", "yaho.co.jp".
 
@@ -1008,6 +1023,7 @@ def score_pair(a: Keys, b: Keys) -> Match:
     _address_evidence(a, b, reasons)
     if a.kind == "person":
         _company_evidence(a, b, reasons)
+        _contacts_differ(a, b, reasons)
     elif a.corporate_number and b.corporate_number:
         reasons.append(
             "same_corporate_number"

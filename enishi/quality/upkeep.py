@@ -176,13 +176,18 @@ def cleanup_run(run_id: int) -> None:
             for proposal in _proposals(style, progress=progress):
                 customer = Customer.objects.get(pk=proposal.customer_id)
                 try:
-                    customer_update(
-                        actor=run.created_by,
-                        customer=customer,
-                        data={field: after for field, (_, after) in proposal.changes.items()},
-                        version=proposal.version,
-                        via=HistoryEntry.Via.SYSTEM,
-                    )
+                    with transaction.atomic():
+                        updated_at = customer.updated_at
+                        customer_update(
+                            actor=run.created_by,
+                            customer=customer,
+                            data={field: after for field, (_, after) in proposal.changes.items()},
+                            version=proposal.version,
+                            via=HistoryEntry.Via.SYSTEM,
+                        )
+                        # A clean-up is no one's work on the karte: it keeps its last update
+                        # (lists sorted by it, the freshness report); the history has the change.
+                        Customer.objects.filter(pk=customer.pk).update(updated_at=updated_at)
                     run.changed += 1
                 except (StaleVersionError, ValidationError):
                     # Changed by someone meanwhile, or the styled value does not fit: the

@@ -76,6 +76,7 @@ def test_the_clean_up_previews_then_applies_the_style_with_history(alice, bob):
     messy = testing.make_company(alice, name="(株)山田商事", street="1丁目2番3号")
     tidy = testing.make_company(alice, name="株式会社佐藤", street="1-2-3")
     untouched = testing.make_customer(bob, name="山田 花子", street="三田ビル")
+    _age(messy, 400)
     _set_style(alice, company_name="front", street="hyphen")
 
     preview = upkeep.cleanup_preview(upkeep.house_style.Style("front", "hyphen"))
@@ -92,6 +93,8 @@ def test_the_clean_up_previews_then_applies_the_style_with_history(alice, bob):
     assert (run.status, run.changed, run.skipped, run.done) == ("done", 1, 0, run.total)
     messy.refresh_from_db()
     assert (messy.name, messy.street, messy.version) == ("株式会社山田商事", "1-2-3", 2)
+    # The clean-up is nobody's work on the karte: it stays stale in the freshness report.
+    assert list(upkeep.stale_customers(alice, months=12)) == [messy]
     entry = HistoryEntry.objects.get(
         model="customers.customer", object_id=messy.pk, action="update"
     )

@@ -38,10 +38,34 @@ def company_name_styled(name: str, rule: str) -> str:
     if not found.form or found.form.isascii() or _has_legal_form(found.bare):
         return name  # no Japanese legal form, or two of them: nothing safe to rewrite
     position = {FRONT: "before", BACK: "after"}.get(rule, found.position)
-    styled = found.form + found.bare if position == "before" else found.bare + found.form
-    # Only the legal form is the rule's business: when it is already written the house way,
-    # keep the name exactly as typed (widths inside the name).
-    return name if normalize.collapse_spaces(normalize.nfkc(name)) == styled else styled
+    if found.form not in MOVABLE_FORMS or _BRANCH_SEPARATOR.search(found.bare):
+        # 一般社団法人, 医療法人 … are written in front whatever the house does with 株式会社;
+        # "山田商事 大阪営業所", "山田商事／営業部": the form belongs to the company's name,
+        # not after the branch.
+        position = found.position
+    # Only the legal form is the rule's business: the name keeps its widths as typed.
+    bare = _bare_as_typed(name, found.bare, found.position)
+    styled = found.form + bare if position == "before" else bare + found.form
+    return name if styled == name else styled
+
+
+_BRANCH_SEPARATOR = re.compile(r"[\s/]")
+
+# The forms of the Companies Act, which businesses write before or after the name as they
+# please; every other kind of corporation puts its form in front.
+MOVABLE_FORMS = frozenset({"株式会社", "有限会社", "合同会社", "合名会社", "合資会社"})
+
+
+def _bare_as_typed(name: str, bare: str, position: str) -> str:
+    """The part of `name` that `bare` (found in its NFKC form) is, as it was typed:
+    "(株)ＡＢＣ" → "ＡＢＣ", not "ABC"."""
+    typed = name.strip()
+    cuts = range(len(typed)) if position == "before" else range(len(typed), 0, -1)
+    for cut in cuts:
+        part = typed[cut:] if position == "before" else typed[:cut]
+        if normalize.collapse_spaces(normalize.nfkc(part)).strip() == bare:
+            return part.strip()
+    return bare
 
 
 def _has_legal_form(text: str) -> bool:

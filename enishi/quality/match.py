@@ -674,7 +674,7 @@ WEIGHTS: dict[str, float] = {
     "same_company": 3.0,
     "company_variant": 3.0,
     "different_company": -0.5,
-    "different_contacts": float(os.environ.get("W_DC", "-1.5")),
+    "different_contacts": -1.5,
     "same_corporate_number": 9.0,
     "different_corporate_number": -9.0,
 }
@@ -909,10 +909,18 @@ _CONTACT_REASONS = frozenset(
 
 
 def _contacts_differ(a: Keys, b: Keys, reasons: list[str]) -> None:
-    """Both have phones and e-mails, and none agree: people change one, seldom both at once."""
-    if a.phones and b.phones and a.emails and b.emails and _CONTACT_REASONS.isdisjoint(reasons):
-        if os.environ.get("W_DC_MODE") == "company" and "different_company" not in reasons:
-            return
+    """Another company, and phones and e-mails that all differ: two people who share a name
+    (中村 美咲 at two firms in one district) rather than one who moved job, whose home address
+    would differ too. Counted only with a different company: alone, changed contacts cost
+    more true pairs than they saved false ones (bench/match_bench.py, generated sets)."""
+    if (
+        "different_company" in reasons
+        and a.phones
+        and b.phones
+        and a.emails
+        and b.emails
+        and _CONTACT_REASONS.isdisjoint(reasons)
+    ):
         reasons.append("different_contacts")
 
 

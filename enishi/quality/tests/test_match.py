@@ -373,6 +373,30 @@ def test_a_shared_landline_alone_does_not_make_one_customer():
     )
 
 
+def test_namesakes_at_two_firms_nearby_with_their_own_contacts_are_not_merged():
+    base = {"name": "中村 美咲", "name_kana": "ナカムラ ミサキ", "postal_code": "100-0001"}
+    aozora = {
+        **base,
+        "company": "株式会社青空",
+        "phones": ["03-4100-0002"],
+        "emails": ["misaki@aozora.example"],
+        "address": "東京都千代田区千代田3-1",
+    }
+    yuyake = {
+        **base,
+        "company": "株式会社夕焼",
+        "phones": ["03-4100-0005"],
+        "emails": ["nakamura@yuyake.example"],
+        "address": "東京都千代田区千代田6-1",
+    }
+    assert_apart(aozora, yuyake, "different_contacts")
+    # Still worth a look, and the same firm makes it the same person again.
+    assert score(aozora, yuyake).score >= SIMILAR_THRESHOLD
+    same_firm = {**yuyake, "company": "株式会社青空"}
+    assert "different_contacts" not in score(aozora, same_firm).reasons
+    assert score(aozora, same_firm).score >= DEFAULT_THRESHOLD
+
+
 def test_the_same_name_alone_is_only_a_hint():
     result = score({"name": "田中 美紀"}, {"name": "田中美紀"})
     assert result.score < DEFAULT_THRESHOLD

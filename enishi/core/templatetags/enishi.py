@@ -2,7 +2,7 @@ import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from enishi.core.permissions import can_view_sensitive
 from enishi.history.selectors import custom_fields_label, field_label, value_label
@@ -15,13 +15,40 @@ def history_field(entry, name: str) -> str:
     return field_label(entry.model, name)
 
 
+# A karte's links to other kartes, which history keeps by name.
+_KARTE_LINKS = ("company", "parent")
+
+
 @register.simple_tag(takes_context=True)
 def history_value(context, entry, name: str, value) -> str:
+    user = context["request"].user
     if name == "custom_fields" and isinstance(value, dict):
-        return custom_fields_label(
-            value, show_sensitive=can_view_sensitive(context["request"].user)
-        )
+        return custom_fields_label(value, show_sensitive=can_view_sensitive(user))
+    if (
+        entry.model == "customers.customer"
+        and name in _KARTE_LINKS
+        and value
+        and not _may_see_company(context["request"], str(value))
+    ):
+        return gettext("a company you cannot see")
     return value_label(entry.model, name, value)
+
+
+def _may_see_company(request, name: str) -> bool:
+    """Whether a company of this name is one the user may see (asked once per name and
+    request): the history names the company a karte was linked to, which must not show
+    someone a company the rest of Enishi hides from them."""
+    from enishi.customers.models import Customer
+    from enishi.customers.selectors import customer_visible
+
+    known = request.__dict__.setdefault("_visible_company_names", {})
+    if name not in known:
+        known[name] = (
+            customer_visible(request.user)
+            .filter(kind=Customer.Kind.COMPANY, name=name)
+            .exists()
+        )
+    return known[name]
 
 
 @register.simple_tag

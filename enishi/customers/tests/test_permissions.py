@@ -473,3 +473,22 @@ def test_a_role_that_may_not_see_a_sensitive_field_may_not_enter_it(people):
     with pytest.raises(ValidationError) as exc:
         testing.make_customer(people["bob"], custom_fields={"allergies": "そば"})
     assert "cf_allergies" in exc.value.message_dict
+
+
+def test_the_history_never_names_a_company_the_viewer_cannot_see(client, alice, bob, carol):
+    from enishi.customers.services import customer_update
+
+    hidden = testing.make_company(carol, name="株式会社見えない商事")
+    shown = testing.make_company(bob, name="株式会社見える商事")
+    person = testing.make_customer(bob, name="山田 太郎", company=shown)
+    customer_update(
+        actor=alice, customer=person, data={"company": hidden}, version=person.version
+    )
+    client.force_login(bob)
+    page = client.get(reverse("customers:detail", args=[person.pk])).content.decode()
+    assert "見えない商事" not in page
+    assert "株式会社見える商事" in page  # the company it was linked to before, which bob sees
+    assert "見えない法人" in page or "a company you cannot see" in page
+    client.force_login(alice)
+    page = client.get(reverse("customers:detail", args=[person.pk])).content.decode()
+    assert "株式会社見えない商事" in page

@@ -194,6 +194,16 @@ def _common(ctx: CheckContext, row: SourceRow, number: int) -> tuple[Checked, li
                 % {"count": len(extra), "values": "、".join(v[:20] for v in extra[:3])},
             ]
         )
+    if row.unclosed_quote:
+        checked.problems.append(
+            [
+                "",
+                _(
+                    "A quote (\") opens a cell on this row and is never closed, so the rest of "
+                    "the file was read into that cell. Close the quote in the file."
+                ),
+            ]
+        )
     if any(UNREADABLE in v for v in values):
         checked.problems.append(
             [

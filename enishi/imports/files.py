@@ -316,6 +316,9 @@ class Layout:
 class SourceRow:
     line: int  # row number in the sheet, line number in the text file
     cells: list[Any]
+    # The file ended inside this row's quoted cell: a quote was not closed, and whatever
+    # followed it (often the rest of the file) was read into that one cell.
+    unclosed_quote: bool = False
 
 
 def inspect(
@@ -527,7 +530,7 @@ def iter_source(path: Path, layout: Layout, *, skip_header: bool) -> Iterator[So
         ):
             cells.pop()
         if cells:
-            yield SourceRow(row.line, cells)
+            yield SourceRow(row.line, cells, row.unclosed_quote)
 
 
 def _nul_free(stream: io.TextIOBase) -> Iterator[str]:
@@ -535,6 +538,13 @@ def _nul_free(stream: io.TextIOBase) -> Iterator[str]:
     # unreadable character, which puts a problem on the row instead of failing the file.
     for line in stream:
         yield line.replace("\x00", UNREADABLE) if "\x00" in line else line
+
+
+def _opens_unclosed_quote(text: str, delimiter: str) -> bool:
+    if text.count('"') % 2 == 0:
+        return False
+    stripped = text.lstrip()
+    return stripped.startswith('"') or f'{delimiter}"' in text
 
 
 def open_binary(path: Path):
@@ -551,12 +561,30 @@ def _iter_text(path: Path, layout: Layout) -> Iterator[SourceRow]:
         stream = io.TextIOWrapper(
             raw, encoding=_codec(layout.encoding), errors="replace", newline=""
         )
-        reader = csv.reader(_nul_free(stream), delimiter=layout.delimiter or ",")
+        consumed: list[str] = []
+
+        def lines() -> Iterator[str]:
+            for line in _nul_free(stream):
+                consumed.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=layout.delimiter or ",")
         previous = 0
+        last: SourceRow | None = None
         try:
             for cells in reader:
-                yield SourceRow(previous + 1, cells)
+                if last is not None:
+                    yield last
+                last = SourceRow(previous + 1, cells)
                 previous = reader.line_num
+                text = "".join(consumed)  # the lines this row was read from
+                consumed.clear()
+            if last is not None:
+                # Only the last row can end inside quotes (the csv module then ends the cell
+                # at the end of the file without a word): an odd number of quotes that opens
+                # a cell says so.
+                last.unclosed_quote = _opens_unclosed_quote(text, layout.delimiter or ",")
+                yield last
         except UnicodeError:
             raise ImportFileError(
                 _("Line %(line)s cannot be read as %(encoding)s: choose another encoding.")

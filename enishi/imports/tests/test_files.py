@@ -360,3 +360,35 @@ def test_the_rejected_rows_file_is_named_after_its_format(
     run = ImportRun(file_name=file_name, file_format=file_format, delimiter=delimiter)
     with translation.override("en"):
         assert rejected_file_name(run) == expected
+
+
+class TestUnclosedQuotes:
+    def rows(self, tmp_path, text: str):
+        path = write(tmp_path, text.encode())
+        return list(files.iter_rows(path, files.inspect(path)))
+
+    def test_a_quote_never_closed_marks_the_row_it_swallowed_the_file_into(self, tmp_path):
+        rows = self.rows(
+            tmp_path, '会社名,電話番号\n株式会社A,03-1000-0001\n"株式会社クオート,03-1000-0004\n'
+        )
+        assert [r.unclosed_quote for r in rows] == [False, True]
+
+    def test_closed_quotes_and_quotes_inside_a_cell_are_fine(self, tmp_path):
+        rows = self.rows(tmp_path, '品名,住所\n14" モニター,"東京都\n千代田区"\nA,"B ""C"""\n')
+        assert not any(r.unclosed_quote for r in rows)
+        assert rows[0].cells == ['14" モニター', "東京都\n千代田区"]
+
+
+def test_the_check_rejects_a_row_whose_quote_is_not_closed(bob):
+    from enishi.imports.tests.conftest import check, upload
+
+    run = check(
+        bob,
+        upload(
+            bob,
+            '会社名,電話番号\n株式会社A,03-1000-0001\n"株式会社クオート,03-1000-0004\n'.encode(),
+        ),
+    )
+    row = run.rows.get(number=2)
+    assert row.category == "invalid"
+    assert "quote" in row.problems[0][1] or "引用符" in row.problems[0][1]

@@ -146,3 +146,19 @@ def order_counts(run) -> dict[str, int]:
             key = ("row", number)
         orders[effective_action(category, decision, rules)].add(key)
     return {action: len(keys) for action, keys in orders.items()}
+
+
+def new_company_count(run) -> int:
+    """Companies the run will create: those named by person rows that will be written (a
+    repeated or skipped row creates none)."""
+    rules = rules_of(run)
+    writing = (Action.CREATE, Action.UPDATE)
+    return len(
+        {
+            key
+            for category, decision, key in run.rows.filter(company__has_key="new").values_list(
+                "category", "decision", "company__new"
+            )
+            if key and effective_action(category, decision, rules) in writing
+        }
+    )

@@ -198,7 +198,7 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> tuple[str, bool
     raise ImportFileError(
         _(
             "The file's characters could not be read as UTF-8, Shift_JIS (cp932) or EUC-JP. "
-            "Save it from Excel as “CSV UTF-8” or choose the encoding below."
+            "Save it from Excel as “CSV UTF-8” and upload it again."
         )
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -333,11 +334,14 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
         status = 400
     counts = decisions.action_counts(run)
     orders = decisions.order_counts(run) if run.target == "orders" else {}
+    summary = dict(run.summary)
+    if summary.get("new_companies"):
+        summary["new_companies"] = decisions.new_company_count(run)
     if request.htmx and request.GET.get("part") == "counts":
         return render(
             request,
             "imports/_counts.html",
-            {"run": run, "counts": counts, "orders": orders, "summary": run.summary},
+            {"run": run, "counts": counts, "orders": orders, "summary": summary},
         )
     page = Paginator(selectors.import_rows(run, row_filter), PAGE_SIZE).get_page(
         _page_number(request)
@@ -352,7 +356,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": _row_views(run, list(page.object_list), request.user),
             "counts": counts,
             "orders": orders,
-            "summary": run.summary,
+            "summary": summary,
             "show": row_filter,
             "filters": _filters(run),
             "querystring": f"show={row_filter}",
@@ -462,6 +466,8 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
 # --- result --------------------------------------------------------------------------------------
 
 RESULT_FILTERS = ("created", "updated", "unchanged", "skipped", "rejected", "undone", "kept")
+# The tab a result page opens on: what needs attention first, then what was written.
+RESULT_TAB_ORDER = ("rejected", "kept", "created", "updated", "undone", "unchanged", "skipped")
 
 
 @write_required
@@ -472,9 +478,13 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
         run.status in BUSY and not services.is_interrupted(run)
     ):
         return redirect(_step_url(run))
+    # The rows as they are now (an undo turns created rows into undone or kept ones).
+    by_result = dict(
+        run.rows.exclude(result="").values_list("result").annotate(n=Count("id")).order_by()
+    )
     show = request.GET.get("show", "")
     if show not in RESULT_FILTERS:
-        show = "rejected" if run.counts.get("rejected") else "created"
+        show = next((key for key in RESULT_TAB_ORDER if by_result.get(key)), "created")
     rows = run.rows.filter(result=show).order_by("number")
     page = Paginator(rows, PAGE_SIZE).get_page(_page_number(request))
     return render(
@@ -491,9 +501,9 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
             "show": show,
             "querystring": f"show={show}",
             "result_filters": [
-                (key, label, run.counts.get(key, 0))
+                (key, label, by_result.get(key, 0))
                 for key, label in ImportRow.Result.choices
-                if run.counts.get(key, 0) or key == show
+                if by_result.get(key, 0) or key == show
             ],
             "mapped_headers": [run.headers[i] for i, key in enumerate(run.mapping) if key],
             "has_rejected": rejected_rows(run).exists(),

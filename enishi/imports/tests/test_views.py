@@ -238,3 +238,42 @@ def test_a_repeated_row_names_the_line_it_repeats(bob_web, english_bob):
     )
     body = bob_web.get(response["Location"]).content.decode()
     assert "Same customer as row 4 of the file" in body  # line 4, the first data row
+
+
+def test_the_preview_counts_only_companies_that_rows_being_written_create(bob_web, english_bob):
+    text = (
+        "Name,Company,Mobile\n"
+        "山田 太郎,株式会社青空,090-1234-5678\n"
+        "山田 太郎,株式会社夕焼,090-1234-5678\n"  # the same person again: skipped
+    )
+    start(bob_web, text.encode())
+    run = ImportRun.objects.get()
+    response = bob_web.post(
+        reverse("imports:mapping", args=[run.pk]),
+        {"action": "check", "default_kind": "auto", **columns(run)},
+    )
+    body = bob_web.get(response["Location"]).content.decode()
+    assert "1 company is created for the persons who name it." in body
+    bob_web.post(reverse("imports:decide", args=[run.pk, 1]), {"decision": "skip"})
+    counts = bob_web.get(
+        reverse("imports:preview", args=[run.pk]) + "?part=counts", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Companies to create" not in counts
+
+
+def test_the_result_opens_on_what_happened_and_follows_an_undo(bob_web, english_bob):
+    from .conftest import check, run_import
+
+    karte = testing.make_customer(english_bob, name="山田 太郎", code="K1")
+    run = run_import(
+        english_bob,
+        check(english_bob, upload(english_bob, "コード,氏名,備考\nK1,山田 太郎,更新\n".encode())),
+    )
+    body = bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
+    assert 'href="?show=updated" aria-current="page"' in body  # an update-only import
+    assert f'href="/customers/{karte.pk}/"' in body
+
+    bob_web.post(reverse("imports:undo", args=[run.pk]))
+    body = bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
+    assert "?show=updated" not in body
+    assert 'href="?show=undone" aria-current="page"' in body and "Undone (1)" in body

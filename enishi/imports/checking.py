@@ -199,7 +199,7 @@ def _common(ctx: CheckContext, row: SourceRow, number: int) -> tuple[Checked, li
             [
                 "",
                 _(
-                    "A quote (\") opens a cell on this row and is never closed, so the rest of "
+                    'A quote (") opens a cell on this row and is never closed, so the rest of '
                     "the file was read into that cell. Close the quote in the file."
                 ),
             ]

@@ -81,7 +81,8 @@ def card_file_name(customers: Sequence[Customer], extension: str) -> str:
     if len(customers) == 1:
         stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", display_name(customers[0])).strip(" ._")
     else:
-        stem = f"{pgettext('file name', 'kartes')}-{timezone.localdate().isoformat()}"
+        kartes = pgettext("file name", "kartes")
+        stem = f"{kartes}-{timezone.localdate().isoformat()}"
     return f"{stem or 'karte'}.{extension}"
 
 

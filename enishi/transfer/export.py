@@ -187,7 +187,8 @@ def export_columns(user: User) -> list[Column]:
             value = (row["contact_permissions"] or {}).get(channel)
             return yes_no(value) if isinstance(value, bool) else ""
 
-        label = f"{_('Contact permission')} ({PERMISSION_LABELS[channel]})"
+        permission = _("Contact permission")
+        label = f"{permission} ({PERMISSION_LABELS[channel]})"
         return Column(f"contact_{channel}", label, contact, get, ("contact_permissions",))
 
     def linked(name: str, group: str) -> Column:

@@ -196,6 +196,12 @@ def customer_vcard(
 # --- Import --------------------------------------------------------------------------------
 
 
+def _labelled(label: str, value: Any) -> str:
+    """ "Label: value", a line of the notes. (The label is translated by the caller: gettext
+    calls inside f-strings are invisible to makemessages.)"""
+    return f"{label}: {value}"
+
+
 @dataclass
 class CardImport:
     """One card as it would become a karte: service data plus what the preview shows."""
@@ -227,12 +233,13 @@ class CardImport:
         if company is not None:
             data["company"] = company
         elif self.organisation and self.kind == Customer.Kind.PERSON:
-            kept.insert(0, f"{_('Organisation')}: {self.organisation}")
+            kept.insert(0, _labelled(_("Organisation"), self.organisation))
         if data.get("birthday"):
             data["birthday"] = datetime.date.fromisoformat(data["birthday"])
         notes = "\n".join(self.notes_from_card)
         if kept:
-            block = "\n".join([f"[{_('From the vCard')}]", *kept])
+            heading = _("From the vCard")
+            block = "\n".join([f"[{heading}]", *kept])
             notes = f"{notes}\n\n{block}" if notes else block
         if notes:
             data["notes"] = notes[:NOTES_LIMIT]
@@ -372,7 +379,7 @@ def _address(card: Card, result: CardImport) -> None:
     for extra in addresses[1:]:
         text = " ".join(p for p in (_clean(c) for c in extra.components(7)) if p)
         if text:
-            result.kept_in_notes.append(f"{_('Address')}: {text}")
+            result.kept_in_notes.append(_labelled(_("Address"), text))
     if not addresses:
         return
     pobox, extended, street, locality, region, code, country = addresses[0].components(7)
@@ -386,7 +393,7 @@ def _address(card: Card, result: CardImport) -> None:
         try:
             postal = normalize.normalize_postal_code(code)
         except ValidationError:
-            result.kept_in_notes.append(f"{_('Postal code')}: {code}")
+            result.kept_in_notes.append(_labelled(_("Postal code"), code))
             result.warnings.append(
                 _("The postal code %(code)s is not a Japanese one: kept in the notes.")
                 % {"code": code}
@@ -436,7 +443,7 @@ def _phones(card: Card, result: CardImport) -> None:
         try:
             phone = normalize.parse_phone(raw)
         except ValidationError:
-            result.kept_in_notes.append(f"{_('Phone')}: {raw}")
+            result.kept_in_notes.append(_labelled(_("Phone"), raw))
             result.warnings.append(
                 _("The phone number %(number)s could not be read: kept in the notes.")
                 % {"number": raw}
@@ -453,7 +460,7 @@ def _phones(card: Card, result: CardImport) -> None:
         slots[slot] = shown
         result.phones.append(shown)
     for number in overflow:
-        result.kept_in_notes.append(f"{_('Phone')}: {number}")
+        result.kept_in_notes.append(_labelled(_("Phone"), number))
         result.phones.append(number)
     result.data.update(slots)
 
@@ -467,7 +474,7 @@ def _emails(card: Card, result: CardImport) -> None:
         try:
             email = normalize.normalize_email(raw)
         except ValidationError:
-            result.kept_in_notes.append(f"{_('E-mail')}: {raw}")
+            result.kept_in_notes.append(_labelled(_("E-mail"), raw))
             result.warnings.append(
                 _("The e-mail address %(email)s is not valid: kept in the notes.") % {"email": raw}
             )
@@ -478,7 +485,7 @@ def _emails(card: Card, result: CardImport) -> None:
     for name, email in zip(("email", "email_alt"), found, strict=False):
         result.data[name] = email
     for email in found[2:]:
-        result.kept_in_notes.append(f"{_('E-mail')}: {email}")
+        result.kept_in_notes.append(_labelled(_("E-mail"), email))
 
 
 def _website(card: Card, result: CardImport) -> None:
@@ -493,14 +500,14 @@ def _website(card: Card, result: CardImport) -> None:
         if index == 0 and url and len(url) <= FIELD_LIMITS["website"]:
             result.data["website"] = url
         else:
-            result.kept_in_notes.append(f"{_('Website')}: {raw}")
+            result.kept_in_notes.append(_labelled(_("Website"), raw))
 
 
 def _person_extras(card: Card, result: CardImport) -> None:
     for raw in _texts(card, "BDAY")[:1]:
         day = _birthday(raw)
         if day is None or day > timezone.localdate() or day.year < 1900:
-            result.kept_in_notes.append(f"{_('Birthday')}: {raw}")
+            result.kept_in_notes.append(_labelled(_("Birthday"), raw))
             result.warnings.append(
                 _("The birthday %(value)s has no year or is not a date: kept in the notes.")
                 % {"value": raw}
@@ -514,7 +521,7 @@ def _person_extras(card: Card, result: CardImport) -> None:
         if mapped:
             result.data["gender"] = mapped
     for nickname in _texts(card, "NICKNAME"):
-        result.kept_in_notes.append(f"{_('Nickname')}: {nickname}")
+        result.kept_in_notes.append(_labelled(_("Nickname"), nickname))
 
 
 def card_import_data(card: Card) -> CardImport:
@@ -537,7 +544,7 @@ def card_import_data(card: Card) -> CardImport:
         result.kind = Customer.Kind.COMPANY.value
         data["name"] = organisation or fn
         if units:
-            result.kept_in_notes.append(f"{_('Department')}: {units}")
+            result.kept_in_notes.append(_labelled(_("Department"), units))
     else:
         if family and given:
             data["family_name"], data["given_name"] = family, given
@@ -576,7 +583,7 @@ def card_import_data(card: Card) -> CardImport:
             if len(kana) <= FIELD_LIMITS["name_kana"]:
                 data["name_kana"] = kana
         else:
-            result.kept_in_notes.append(f"{_('Reading')}: {reading}")
+            result.kept_in_notes.append(_labelled(_("Reading"), reading))
             result.warnings.append(
                 _("The reading %(reading)s is not in kana: kept in the notes.")
                 % {"reading": reading}

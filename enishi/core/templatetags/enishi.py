@@ -44,9 +44,7 @@ def _may_see_company(request, name: str) -> bool:
     known = request.__dict__.setdefault("_visible_company_names", {})
     if name not in known:
         known[name] = (
-            customer_visible(request.user)
-            .filter(kind=Customer.Kind.COMPANY, name=name)
-            .exists()
+            customer_visible(request.user).filter(kind=Customer.Kind.COMPANY, name=name).exists()
         )
     return known[name]
 

@@ -481,9 +481,7 @@ def test_the_history_never_names_a_company_the_viewer_cannot_see(client, alice, 
     hidden = testing.make_company(carol, name="株式会社見えない商事")
     shown = testing.make_company(bob, name="株式会社見える商事")
     person = testing.make_customer(bob, name="山田 太郎", company=shown)
-    customer_update(
-        actor=alice, customer=person, data={"company": hidden}, version=person.version
-    )
+    customer_update(actor=alice, customer=person, data={"company": hidden}, version=person.version)
     client.force_login(bob)
     page = client.get(reverse("customers:detail", args=[person.pk])).content.decode()
     assert "見えない商事" not in page

@@ -348,3 +348,13 @@ def test_a_latin_name_keeps_its_order_and_a_japanese_one_is_family_first():
         "BEGIN:VCARD\r\nVERSION:3.0\r\nN:山田;太郎;;;\r\nFN:太郎 山田\r\nEND:VCARD\r\n"
     )
     assert japanese.data["name"] == "山田 太郎"
+
+
+def test_what_goes_into_the_notes_is_labelled_in_the_users_language():
+    card = read_one(IPHONE)
+    with translation.override("ja"):
+        notes = card.service_data(company=None)["notes"]
+    assert "[vCard より]\n所属: 株式会社山田商事" in notes
+    with translation.override("en"):
+        notes = card.service_data(company=None)["notes"]
+    assert "[From the vCard]\nOrganisation: 株式会社山田商事" in notes

@@ -486,8 +486,10 @@ def _keep_all(plan: MergePlan, slots: tuple[str, str], key, *, prefer_mobile: bo
                 continue
             held.add(key(value))
             order = list(slots)
-            if prefer_mobile and _is_mobile(value):
-                order.reverse()
+            if prefer_mobile:
+                # A mobile number may stand in the phone field; a landline never goes into
+                # the mobile field (the notes take it instead).
+                order = ["mobile", "phone"] if _is_mobile(value) else ["phone"]
             free = next((s for s in order if not plan.values[s]), None)
             if free is not None:
                 plan.values[free] = value
@@ -533,8 +535,8 @@ def _codes(plan: MergePlan) -> None:
         if plan.values["code"] != other.code:
             plan.remarks.append(
                 _(
-                    "The customer code %(code)s of %(name)s will no longer be in use; the "
-                    "merge record keeps it."
+                    "The merge takes the customer code %(code)s from %(name)s; the merge "
+                    "record keeps it, and undoing the merge gives it back."
                 )
                 % {"code": other.code, "name": other.name}
             )

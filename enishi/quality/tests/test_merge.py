@@ -181,6 +181,13 @@ class TestValues:
         assert "06-6543-2100" in world.survivor.notes
         assert any("06-6543-2100" in r for r in done.notes)
 
+    def test_a_second_landline_goes_to_the_notes_not_into_the_mobile_field(self, bob):
+        first = testing.make_company(bob, name="株式会社山田商事", phone="03-3271-0000")
+        second = testing.make_company(bob, name="山田商事(株)", phone="03-3271-9999")
+        plan = merge_plan(actor=bob, survivor=first, others=[second], choices={"keep_phones": True})
+        assert (plan.values["phone"], plan.values["mobile"]) == ("03-3271-0000", "")
+        assert "03-3271-9999" in plan.values["notes"]
+
     def test_keeping_both_emails_puts_the_second_in_the_second_slot(self, bob, world):
         merge(bob, world.survivor, [world.other], choices={"keep_emails": True})
         world.survivor.refresh_from_db()

@@ -200,10 +200,10 @@ def candidates_replace(*, scan: ScanRun, pairs: list[ScanPair]) -> dict[str, int
             )
         )
         first_found = {
-            (a, b): at
-            for a, b, at in DuplicatePair.objects.filter(
+            (a, b): (pk, at)
+            for pk, a, b, at in DuplicatePair.objects.filter(
                 status=DuplicatePair.Status.OPEN
-            ).values_list("a_id", "b_id", "found_at")
+            ).values_list("pk", "a_id", "b_id", "found_at")
         }
         DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).delete()
         rows, seen, groups, kept_dismissed, new = [], set(), set(), 0, 0
@@ -219,16 +219,9 @@ def candidates_replace(*, scan: ScanRun, pairs: list[ScanPair]) -> dict[str, int
                 new += 1
             groups.add(pair.group)
             reasons = [r for r in pair.reasons if r in match.REASONS]
-            rows.append(
-                (
-                    a,
-                    b,
-                    round(float(pair.score), 4),
-                    reasons,
-                    pair.group,
-                    first_found.get((a, b), now),
-                )
-            )
+            # A pair found again keeps its id (links to it stay good) and when it was found.
+            pk, found_at = first_found.get((a, b), (None, now))
+            rows.append((a, b, round(float(pair.score), 4), reasons, pair.group, found_at, pk))
         _insert_pairs(scan, rows)
     return {
         "pairs": len(rows),
@@ -239,6 +232,13 @@ def candidates_replace(*, scan: ScanRun, pairs: list[ScanPair]) -> dict[str, int
 
 
 def _insert_pairs(scan: ScanRun, rows: list[tuple]) -> None:
+    """Rows of (a, b, score, reasons, group, found_at, id or None): those found before go in
+    again with their id, the new ones get one."""
+    _insert_pair_rows(scan, [r for r in rows if r[6] is not None], with_id=True)
+    _insert_pair_rows(scan, [r[:6] for r in rows if r[6] is None], with_id=False)
+
+
+def _insert_pair_rows(scan: ScanRun, rows: list[tuple], *, with_id: bool) -> None:
     """The rows in the fastest way each database offers: COPY on PostgreSQL, one prepared
     INSERT run for all rows on SQLite. (`bulk_create` builds a model per row and, on SQLite,
     sends batches of about 100 rows: 20 s for 100,000 pairs here against a few seconds.)"""
@@ -246,6 +246,7 @@ def _insert_pairs(scan: ScanRun, rows: list[tuple]) -> None:
         return
     meta = DuplicatePair._meta
     names = ("a", "b", "score", "reasons", "group", "found_at", "status", "scan")
+    names += ("id",) if with_id else ()
     fields = [meta.get_field(name) for name in names]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(meta.db_table)
@@ -256,9 +257,9 @@ def _insert_pairs(scan: ScanRun, rows: list[tuple]) -> None:
             # them deferred).
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for a, b, score, reasons, group, found_at in rows:
+                for a, b, score, reasons, group, found_at, *pk in rows:
                     copy.write_row(
-                        (a, b, score, json.dumps(reasons), group, found_at, status, scan.pk)
+                        (a, b, score, json.dumps(reasons), group, found_at, status, scan.pk, *pk)
                     )
         return
     reasons_field, found_field = fields[3], fields[5]
@@ -287,8 +288,11 @@ def _insert_pairs(scan: ScanRun, rows: list[tuple]) -> None:
                         once(found_field, found_at),
                         status,
                         scan.pk,
+                        *pk,
                     )
-                    for a, b, score, reasons, group, found_at in rows[start : start + INSERT_BATCH]
+                    for a, b, score, reasons, group, found_at, *pk in rows[
+                        start : start + INSERT_BATCH
+                    ]
                 ],
             )
 

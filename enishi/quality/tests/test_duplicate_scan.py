@@ -100,6 +100,13 @@ def test_a_new_scan_replaces_the_open_candidates_and_keeps_the_decided_ones(alic
     again = DuplicatePair.objects.get(status="open")
     assert (again.a_id, again.b_id) == (taro.a_id, taro.b_id)
     assert again.found_at == found_at  # first found, not last
+    assert again.pk == taro.pk  # and its id: a link to the pair stays good
+    services.scan_start(actor=alice, workers=1)
+    assert DuplicatePair.objects.get(status="open").pk == taro.pk
+    # A pair found for the first time after them gets a new id.
+    assert DuplicatePair.objects.create(
+        a=twins["taro"][0], b=twins["other"], score=0.6, found_at=timezone.now()
+    ).pk > max(taro.pk, shoji.pk, stale.pk)
 
 
 def test_a_failed_scan_leaves_the_previous_list_untouched(alice, twins, monkeypatch):

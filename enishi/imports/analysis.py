@@ -31,7 +31,7 @@ from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible
 from enishi.imports import bulk, conf, files, pool
-from enishi.imports.checking import CheckContext, Checked, fold_user
+from enishi.imports.checking import MATCH_VERSION, CheckContext, Checked, fold_user
 from enishi.imports.models import ImportRow, ImportRun
 from enishi.quality import match
 
@@ -456,6 +456,7 @@ class CustomerMatcher:
         score, candidate, reasons = best
         if candidate is not None and score >= match.SIMILAR_THRESHOLD:
             row.match_id, row.match_score, row.match_reasons = candidate.pk, score, list(reasons)
+            row.data = {**row.data, MATCH_VERSION: candidate.version}
             if score >= match.DEFAULT_THRESHOLD:
                 row.category = Category.DUPLICATE
         self._create_problems(c, row)
@@ -472,6 +473,7 @@ class CustomerMatcher:
     def _matched(self, c: Checked, row: ImportRow, karte: Customer, reasons: list[str]) -> None:
         row.category = Category.MATCHED
         row.match_id, row.match_score, row.match_reasons = karte.pk, 1.0, reasons
+        row.data = {**row.data, MATCH_VERSION: karte.version}
         if karte.kind != c.kind:
             row.notes = row.notes + [
                 [

@@ -43,6 +43,9 @@ ADDRESS_PARTS = ("prefecture", "city", "town", "street", "building")
 # Set in a row's data when its address came whole from one cell: an update then writes every
 # part, the empty ones too, whatever the rule for empty cells says.
 ADDRESS_WHOLE = "_address_whole"
+# Set in a row's data by the check: the version of the karte it matched. A karte changed since
+# is not updated by the run (someone's later edit is never overwritten unseen).
+MATCH_VERSION = "_match_version"
 COMPANY_ONLY = (
     "corporate_number",
     "industry",

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from enishi.accounts.models import User
@@ -37,7 +38,13 @@ from enishi.customers.services import apply_derived_fields, customer_clean, cust
 from enishi.history.models import HistoryEntry
 from enishi.history.services import history_batch, history_record, snapshot
 from enishi.imports import bulk, conf, decisions
-from enishi.imports.checking import ADDRESS_PARTS, ADDRESS_WHOLE, DERIVED_FIELDS, KEY_FIELDS
+from enishi.imports.checking import (
+    ADDRESS_PARTS,
+    ADDRESS_WHOLE,
+    DERIVED_FIELDS,
+    KEY_FIELDS,
+    MATCH_VERSION,
+)
 from enishi.imports.models import ImportCompany, ImportRow, ImportRun
 from enishi.imports.records import (
     ROW_FIELDS,
@@ -441,7 +448,7 @@ class CustomerWriter(_Writer):
             c.pk: c
             for c in customer_visible(self.actor)
             .filter(pk__in=ids)
-            .select_related("owner", "team", "company", "parent")
+            .select_related("owner", "team", "company", "parent", "updated_by")
             .prefetch_related("tags")
             .select_for_update(of=("self",))
         }
@@ -462,6 +469,18 @@ class CustomerWriter(_Writer):
                 row.result_message = _("Another row of this file already updated this karte.")
                 continue
             data = row.data
+            checked_version = data.get(MATCH_VERSION)
+            if checked_version is not None and customer.version != checked_version:
+                row.result = Result.SKIPPED
+                row.result_message = _(
+                    "Not updated: the karte was changed after the file was checked (by "
+                    "%(user)s, %(when)s). Check the file again to update it with that change "
+                    "in view."
+                ) % {
+                    "user": customer.updated_by.label if customer.updated_by else "—",
+                    "when": date_format(timezone.localtime(customer.updated_at), "Y-m-d H:i"),
+                }
+                continue
             values: dict[str, Any] = {}
             whole_address = data.get(ADDRESS_WHOLE, False)
             for name in ROW_FIELDS:

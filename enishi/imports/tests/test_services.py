@@ -253,6 +253,20 @@ class TestWriting:
         karte.refresh_from_db()
         assert karte.address == "東京都中央区日本橋1-1-1 山田ビル"
 
+    def test_a_karte_edited_after_the_check_is_not_overwritten(self, bob, erin):
+        karte = testing.make_customer(bob, name="山田 太郎", code="K1", phone="03-1111-2222")
+        run = check(bob, upload(bob, "コード,氏名,電話番号\nK1,山田 太郎,03-3333-4444\n".encode()))
+        customer_services.customer_update(
+            actor=erin, customer=karte, data={"phone": "03-9999-0000"}, version=karte.version
+        )
+        run = run_import(bob, run)
+        karte.refresh_from_db()
+        assert karte.phone == "03-9999-0000"  # the colleague's edit stands
+        row = run.rows.get(number=1)
+        assert row.result == "skipped"
+        assert "エリン" in row.result_message
+        assert run.counts["updated"] == 0 and run.counts["skipped"] == 1
+
     def test_probable_duplicates_follow_the_rule_and_the_rows_decision(self, bob):
         twin = testing.make_customer(bob, name="佐藤 花子", email="hanako@example.jp")
         run = check(bob, upload(bob, csv_bytes(PEOPLE, "cp932")))

@@ -39,7 +39,7 @@ from enishi.history import services as history_services
 from enishi.history.selectors import history_for_customer
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
-from enishi.quality.selectors import similar_to_typed
+from enishi.quality.selectors import HINT_TRIGGER_FIELDS, similar_to_typed
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -225,20 +225,6 @@ def _save_customer(request: HttpRequest, form: CustomerForm, customer: Customer 
     return None
 
 
-# Fields whose input asks quality for kartes like the one being typed ("似たお客様がいます").
-SIMILAR_HINT_FIELDS = (
-    "name",
-    "family_name",
-    "given_name",
-    "name_kana",
-    "phone",
-    "mobile",
-    "email",
-    "email_alt",
-    "birthday",
-)
-
-
 def _ask_for_similar(form: CustomerForm) -> None:
     """htmx on the identifying fields: a pause in typing fetches the hint, sending the whole
     form (only the fields the matching engine reads are used)."""
@@ -248,7 +234,7 @@ def _ask_for_similar(form: CustomerForm) -> None:
         "hx-include": "closest form",
         "hx-sync": "closest form:replace",
     }
-    for name in SIMILAR_HINT_FIELDS:
+    for name in HINT_TRIGGER_FIELDS:
         form.fields[name].widget.attrs.update(common, **{"hx-trigger": "input changed delay:400ms"})
     for name in ("company", "kind"):
         form.fields[name].widget.attrs.update(common, **{"hx-trigger": "change"})

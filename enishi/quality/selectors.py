@@ -480,9 +480,8 @@ def merged_redirect(user: User, pk: int) -> tuple[Customer, MergedCustomer] | No
 
 # --- "似たお客様がいます" ----------------------------------------------------------------------------
 
-# The form fields the hint reads; the address parts are joined.
-HINT_FIELDS = (
-    "kind",
+# The form fields whose typing asks for the hint (the form's htmx triggers)…
+HINT_TRIGGER_FIELDS = (
     "name",
     "family_name",
     "given_name",
@@ -491,10 +490,10 @@ HINT_FIELDS = (
     "mobile",
     "email",
     "email_alt",
-    "postal_code",
-    "corporate_number",
     "birthday",
 )
+# …and every field the hint reads; the address parts are joined.
+HINT_FIELDS = ("kind", *HINT_TRIGGER_FIELDS, "postal_code", "corporate_number")
 
 
 def similar_to_typed(user: User, post) -> list[tuple[Customer, list[str], float]]:

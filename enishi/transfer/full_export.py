@@ -100,6 +100,7 @@ CUSTOMER_DERIVED = (
 TABLES: tuple[Table, ...] = (
     Table("teams", "accounts.Team"),
     Table("users", "accounts.User", exclude=("password", "session_generation")),
+    Table("house_style", "core.HouseStyle"),
     Table("field_definitions", "customers.FieldDefinition"),
     Table("tags", "customers.Tag"),
     Table("customers", "customers.Customer", exclude=CUSTOMER_DERIVED, expand_custom_fields=True),
@@ -126,6 +127,7 @@ TABLES: tuple[Table, ...] = (
     Table("import_companies", "imports.ImportCompany"),
     Table("history", "history.HistoryEntry", scrub=("changes",)),
     Table("exports", "transfer.Export", exclude=("path", "task_id")),
+    Table("style_cleanups", "core.StyleCleanup"),
 )
 
 # Models of Enishi's own apps that are not exported, and why (a test checks that every
@@ -138,6 +140,7 @@ EXCLUDED_MODELS: dict[str, str] = {
     "records they made and the history of each are exported)",
 }
 ENISHI_APPS = (
+    "core",
     "accounts",
     "customers",
     "activities",

@@ -108,7 +108,7 @@ class TestTheZip:
             "customers", "field_definitions", "tags", "customer_tags", "activities", "tasks",
             "deals", "deal_stage_changes", "pipelines", "stages", "inquiries",
             "inquiry_answers", "inquiry_categories", "products", "orders", "order_lines",
-            "contracts", "users", "teams", "history",
+            "contracts", "users", "teams", "history", "house_style", "style_cleanups",
         ):  # fmt: skip
             assert name in names
             assert {f"{name}.jsonl", f"{name}.csv"} <= set(zf.namelist())
@@ -121,6 +121,17 @@ class TestTheZip:
         for table in manifest["tables"]:
             assert len(jsonl(zf, table["name"])) == table["rows"]
             assert len(csv_table(zf, table["name"])) == table["rows"]
+
+    def test_it_keeps_the_house_style_so_a_restore_writes_as_before(self, client, alice, data):
+        from enishi.core.models import HouseStyle
+
+        HouseStyle.objects.update_or_create(
+            pk=1, defaults={"company_name": "front", "street": "hyphen", "updated_by": alice}
+        )
+        _record, zf = run_full_export(client, alice)
+        [style] = jsonl(zf, "house_style")
+        assert (style["company_name"], style["street"]) == ("front", "hyphen")
+        assert style["updated_by_id"] == alice.pk
 
     def test_it_leaves_out_secrets_and_derived_search_data(self, client, alice, data):
         _record, zf = run_full_export(client, alice)

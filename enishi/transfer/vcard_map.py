@@ -19,7 +19,9 @@ relations). A company karte is written as Apple does (N empty, ORG, X-ABShowAs:C
 in 4.0, KIND:org. Internal notes, tags and custom fields never leave in a vCard.
 
 Import keeps what it cannot place instead of dropping it: a third phone, an address that does not
-fit, an unreadable birthday go into the notes under "From the vCard", and the preview says so.
+fit, an unreadable birthday, nicknames, anniversaries, messaging and social profiles (also
+Android's X-ANDROID-CUSTOM items) go into the notes under "From the vCard", and the preview says
+so. A person without a company karte is written without HOME or WORK: the karte does not know.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from enishi.customers.models import Customer
 from enishi.quality import normalize
@@ -149,31 +152,47 @@ def customer_vcard(
                     w.add("X-MS-ORG-YOMI", escape(company_kana))
         if customer.title:
             w.add("TITLE", escape(customer.title))
-    place = "work" if customer.is_company or company is not None else "home"
+    # A company's numbers and a colleague's are the workplace's. A person without a company
+    # may have given home or work details: the karte does not say, so neither does the card
+    # (a round trip must not turn a work address into a home one).
+    places = ["work"] if customer.is_company or company is not None else []
     phones = [
-        (customer.phone, customer.phone_e164, [place, "voice"]),
+        (customer.phone, customer.phone_e164, [*places, "voice"]),
         (customer.mobile, customer.mobile_e164, ["cell", "voice"]),
-        (customer.fax, customer.fax_e164, [place, "fax"]),
+        (customer.fax, customer.fax_e164, [*places, "fax"]),
     ]
     if compact:  # every byte makes the code denser: no fax, no default "voice"
-        phones = [(d, e, k[:1]) for d, e, k in phones[:2]]
+        phones = [(d, e, k[:1] if k[0] != "voice" else []) for d, e, k in phones[:2]]
     for display, e164, kinds in phones:
         if not display:
             continue
         uri = _tel_uri(e164) if v4 and e164 else ""
         if uri:
-            w.add("TEL", uri, [("VALUE", ["uri"]), ("TYPE", [",".join(kinds)])])
+            w.add(
+                "TEL", uri, [("VALUE", ["uri"])] + ([("TYPE", [",".join(kinds)])] if kinds else [])
+            )
         else:
-            w.add("TEL", escape(display), [("TYPE", [k if v4 else k.upper() for k in kinds])])
+            w.add(
+                "TEL",
+                escape(display),
+                [("TYPE", [k if v4 else k.upper() for k in kinds])] if kinds else None,
+            )
     emails = [e for e in (customer.email, customer.email_alt) if e]
     for index, email in enumerate(emails[:1] if compact else emails):
         if compact:
-            params = [("TYPE", [place.upper()])]
+            params = [("TYPE", [p.upper() for p in places])] if places else None
         elif v4:
-            params = [("TYPE", [place])] + ([("PREF", ["1"])] if index == 0 else [])
+            params = ([("TYPE", places)] if places else []) + (
+                [("PREF", ["1"])] if index == 0 else []
+            )
         else:
-            params = [("TYPE", ["INTERNET", place.upper()] + (["PREF"] if index == 0 else []))]
-        w.add("EMAIL", escape(email), params)
+            params = [
+                (
+                    "TYPE",
+                    ["INTERNET", *(p.upper() for p in places)] + (["PREF"] if index == 0 else []),
+                )
+            ]
+        w.add("EMAIL", escape(email), params or None)
     street = customer.town + customer.street
     if customer.building:
         street = f"{street}\n{customer.building}" if street else customer.building
@@ -182,7 +201,7 @@ def customer_vcard(
         w.add(
             "ADR",
             ";".join(escape(p) for p in parts),
-            [("TYPE", [place if v4 else place.upper()])],
+            [("TYPE", [p if v4 else p.upper() for p in places])] if places else None,
         )
     if customer.website:
         w.add("URL", _uri(customer.website))
@@ -520,8 +539,46 @@ def _person_extras(card: Card, result: CardImport) -> None:
         mapped = {"f": "female", "m": "male", "o": "other"}.get(value)
         if mapped:
             result.data["gender"] = mapped
-    for nickname in _texts(card, "NICKNAME"):
-        result.kept_in_notes.append(_labelled(_("Nickname"), nickname))
+
+
+# X-ANDROID-CUSTOM:vnd.android.cursor.item/<kind>;<value>;… (Android's own export)
+ANDROID_CUSTOM_VALUE = re.compile(r"vnd\.android\.cursor\.item/([a-z_]+);([^;]*)")
+
+
+def _kept_extras(card: Card, result: CardImport) -> None:
+    """Facts with no field of their own, kept in the notes under their label."""
+    labelled: list[tuple[str, list[str]]] = [
+        (_("Nickname"), _list_texts(card, "NICKNAME")),
+        (pgettext("a person's part in an organisation", "Role"), _texts(card, "ROLE")),
+        (_("Anniversary"), _texts(card, "ANNIVERSARY") + _texts(card, "X-ANNIVERSARY")),
+        (_("Messaging"), _texts(card, "IMPP")),
+        (_("Profile"), _texts(card, "X-SOCIALPROFILE")),
+        (_("Related person"), _texts(card, "RELATED")),
+    ]
+    android = {
+        "nickname": _("Nickname"),
+        "relation": _("Related person"),
+        "contact_event": _("Anniversary"),
+    }
+    for prop in card.all("X-ANDROID-CUSTOM"):
+        found = ANDROID_CUSTOM_VALUE.match(prop.value)
+        value = _clean(unescape(found.group(2), card.version)) if found else ""
+        if value and found.group(1) in android:
+            labelled.append((android[found.group(1)], [value]))
+    for label, values in labelled:
+        for value in values:
+            result.kept_in_notes.append(_labelled(label, value))
+
+
+def _list_texts(card: Card, name: str) -> list[str]:
+    """The values of a property whose value is a comma-separated list (NICKNAME)."""
+    return [
+        value
+        for prop in card.all(name)
+        if not prop.binary
+        for value in (_clean(unescape(v, card.version)) for v in split_escaped(prop.value, ","))
+        if value
+    ]
 
 
 def card_import_data(card: Card) -> CardImport:
@@ -594,6 +651,7 @@ def card_import_data(card: Card) -> CardImport:
     _website(card, result)
     if result.kind == Customer.Kind.PERSON:
         _person_extras(card, result)
+    _kept_extras(card, result)
     result.notes_from_card = [
         p.text.strip() for p in card.all("NOTE") if not p.binary and p.text.strip()
     ]

@@ -110,6 +110,20 @@ def test_it_downloads_a_4_0_vcard_with_sort_as(alice_client, taro):
     assert 'TEL;VALUE=uri;TYPE="cell,voice":tel:+81-90-1234-5678' in lines
 
 
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_a_person_without_a_company_is_neither_home_nor_work(alice, version):
+    """The karte does not say whose address it is: a round trip keeps a work address work."""
+    person = testing.make_customer(
+        alice, name="佐藤 花", phone="03-3581-0101", email="hana@example.jp",
+        postal_code="100-0014", town="永田町", street="1-7-1",
+    )  # fmt: skip
+    text = customer_vcard(person, version=version, company=None)
+    for line in text.split("\r\n"):
+        if line.startswith(("TEL", "EMAIL", "ADR")):
+            assert "HOME" not in line.upper() and "WORK" not in line.upper(), line
+    assert "ADR" in text and "hana@example.jp" in text
+
+
 def test_a_company_is_its_own_card_and_its_contacts_can_be_had_together(
     alice_client, company, taro, alice
 ):

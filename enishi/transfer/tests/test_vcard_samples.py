@@ -358,3 +358,22 @@ def test_what_goes_into_the_notes_is_labelled_in_the_users_language():
     with translation.override("en"):
         notes = card.service_data(company=None)["notes"]
     assert "[From the vCard]\nOrganisation: 株式会社山田商事" in notes
+
+
+def test_nicknames_anniversaries_and_androids_own_items_are_kept_in_the_notes():
+    card = read_one(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:山本 太一\r\nN:山本;太一;;;\r\n"
+        "NICKNAME:たいちゃん,タイ\r\nANNIVERSARY:20100601\r\n"
+        "IMPP:xmpp:taichi@example.jp\r\nEND:VCARD\r\n"
+    )
+    assert card.kept_in_notes == [
+        "Nickname: たいちゃん", "Nickname: タイ", "Anniversary: 20100601",
+        "Messaging: xmpp:taichi@example.jp",
+    ]  # fmt: skip
+    android = read_one(
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8:山本;太一;;;\r\n"
+        "X-ANDROID-CUSTOM;CHARSET=UTF-8:vnd.android.cursor.item/nickname;たいちゃん;1;;;;;;;;;;;;;\r\n"
+        "X-ANDROID-CUSTOM;CHARSET=UTF-8:vnd.android.cursor.item/relation;山本 花子;1;;;;;;;;;;;;;\r\n"
+        "END:VCARD\r\n"
+    )
+    assert android.kept_in_notes == ["Nickname: たいちゃん", "Related person: 山本 花子"]

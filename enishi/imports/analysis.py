@@ -107,11 +107,16 @@ def estimate_rows(run: ImportRun, path) -> int:
     if run.file_format == "xlsx":
         rows = next((s["rows"] for s in run.sheets if s["name"] == run.sheet), 0)
         return max(0, rows - run.header_row)
-    count = 0
+    count, last = 0, b"\n"
     with files.open_binary(path) as fh:
         while block := fh.read(4 * 1024 * 1024):
             count += block.count(b"\n")
-    return max(1, count + 1 - run.header_row)
+            last = block[-2:]
+    # Lines, the last one counted whether or not the file ends with a line break. (A line
+    # break inside a quoted cell makes this an overestimate; the count is corrected as rows
+    # are read.)
+    lines = count + (not last.rstrip(b"\x00").endswith(b"\n"))  # (UTF-16: "\n\x00")
+    return max(1, lines - run.header_row)
 
 
 def _limited(rows: Iterable[files.SourceRow], limit: int) -> Iterator[files.SourceRow]:

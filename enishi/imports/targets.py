@@ -962,19 +962,29 @@ def datetime_value(value: Any) -> datetime.datetime | None:
     return moment
 
 
+# A minus written the ways people write it: "-500", "−500", "▲500", "△500", "(500)".
+_NEGATIVE = re.compile(r"[-−▲△]\s*[\d.]+|\([\d.]+\)")
+_NEGATIVE_NUMBER = gettext_lazy("Enter a number of 0 or more: this column takes no minus values.")
+_NEGATIVE_AMOUNT = gettext_lazy(
+    "Enter an amount of 0 yen or more: this column takes no minus amounts."
+)
+
+
 def int_value(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         if float(value).is_integer() and value >= 0:
             return int(value)
-        raise CellError(_("Enter a whole number."))
+        raise CellError(_NEGATIVE_NUMBER if value < 0 else _("Enter a whole number."))
     text = normalize.nfkc(text_value(value)).replace(",", "")
     text = re.sub(r"(名|人|社)$", "", text).strip()
     if not text:
         return None
     if not re.fullmatch(r"\d{1,9}", text):
-        raise CellError(_("Enter a whole number."))
+        raise CellError(
+            _NEGATIVE_NUMBER if _NEGATIVE.fullmatch(text) else _("Enter a whole number.")
+        )
     return int(text)
 
 
@@ -985,12 +995,14 @@ def yen_value(value: Any) -> int | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if float(value).is_integer() and value >= 0:
             return int(value)
-        raise CellError(_("Enter an amount in whole yen."))
+        raise CellError(_NEGATIVE_AMOUNT if value < 0 else _("Enter an amount in whole yen."))
     text = normalize.nfkc(text_value(value)).replace(",", "").replace("¥", "").replace("\\", "")
     text = text.removesuffix("円").strip()
     if not text:
         return None
     if not re.fullmatch(r"\d{1,12}", text):
+        if _NEGATIVE.fullmatch(text):
+            raise CellError(_NEGATIVE_AMOUNT)
         raise CellError(_("Enter an amount in whole yen."))
     return int(text)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ TEXT, CODE, INTEGER, NUMBER, DATE, DATETIME = "text", "code", "int", "number", "
 FORMULA_STARTS = frozenset("=+-@\t\r＝＋－＠")
 LEADING_SPACES = " \u3000\u00a0"
 FIRST_CHARACTERS = FORMULA_STARTS | frozenset(LEADING_SPACES)
+PLAIN_NEGATIVE = re.compile(r"-(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|-", re.ASCII)
 # U+2014 EM DASH is JIS X 0208's 1-1-29 in the JIS mapping; cp932 has the same character as
 # U+2015. Python's cp932 codec already folds the other mapping differences (〜 − ‖ ¢ £ ¬).
 CP932_SAME_CHARACTER = str.maketrans({"\u2014": "\u2015"})
@@ -382,13 +384,17 @@ def customer_rows(
 
 
 def looks_like_formula(text: str) -> bool:
-    """Would a spreadsheet take this text for a formula (CSV injection)?"""
+    """Would a spreadsheet take this text for a formula (CSV injection)? A plain negative number
+    (-5, -1,200.50) or a lone dash is not one: Excel reads it as the number or the text it is,
+    and an apostrophe would only show up in the cell."""
     if not text or text[0] not in FIRST_CHARACTERS:  # nearly every cell: decided at once
         return False
     if text[0] in "\t\r":
         return True
     stripped = text.lstrip(LEADING_SPACES)
-    return bool(stripped) and stripped[0] in FORMULA_STARTS
+    if not stripped or stripped[0] not in FORMULA_STARTS:
+        return False
+    return not PLAIN_NEGATIVE.fullmatch(stripped)
 
 
 def _local(moment: datetime.datetime) -> datetime.datetime:

@@ -49,6 +49,45 @@ def _may_see_company(request, name: str) -> bool:
     return known[name]
 
 
+@register.simple_tag(takes_context=True)
+def history_batch(context, entry):
+    """The import or merge an entry belongs to, as `(label, url)`: the file's name for an
+    import, linked when the user may open that import or merge (asked once per batch and
+    request); None for an entry outside a batch."""
+    kind, _sep, pk = entry.batch.partition(":")
+    if kind not in ("import", "merge") or not pk.isdigit():
+        return None
+    request = context["request"]
+    known = request.__dict__.setdefault("_history_batches", {})
+    if entry.batch not in known:
+        known[entry.batch] = _batch_link(request.user, kind, int(pk))
+    return known[entry.batch]
+
+
+def _batch_link(user, kind: str, pk: int) -> tuple[str, str]:
+    from django.urls import reverse
+
+    if kind == "import":
+        from enishi.imports.models import ImportRun
+        from enishi.imports.selectors import import_runs
+
+        run = ImportRun.objects.filter(pk=pk).only("file_name", "created_by").first()
+        if run is None:  # the import's details were cleared: the entry still says it was one
+            return gettext("an import"), ""
+        url = (
+            reverse("imports:detail", args=[pk]) if import_runs(user).filter(pk=pk).exists() else ""
+        )
+        return run.file_name, url
+    from enishi.quality.selectors import merges_visible
+
+    url = (
+        reverse("quality:merge_detail", args=[pk])
+        if merges_visible(user).filter(pk=pk).exists()
+        else ""
+    )
+    return gettext("merge #%(number)s") % {"number": pk}, url
+
+
 @register.simple_tag
 def contact_permissions(customer) -> list[tuple[str, str]]:
     """(label, "yes" | "no" | "unknown") per channel, for the karte header."""

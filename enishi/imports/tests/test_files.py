@@ -392,3 +392,24 @@ def test_the_check_rejects_a_row_whose_quote_is_not_closed(bob):
     row = run.rows.get(number=2)
     assert row.category == "invalid"
     assert "quote" in row.problems[0][1] or "引用符" in row.problems[0][1]
+
+
+@pytest.mark.parametrize(
+    "text,encoding",
+    [
+        ("氏名\r\n山田\r\n佐藤\r\n", "cp932"),
+        ("氏名\r\n山田\r\n佐藤", "cp932"),
+        ("氏名\n山田\n佐藤\n", "utf-8"),
+        ("氏名\n山田\n佐藤\n", "utf-16-le"),
+        ("氏名\n山田\n佐藤", "utf-16-be"),
+    ],
+)
+def test_the_progress_counts_the_rows_a_file_has_not_one_more(tmp_path, text, encoding):
+    from types import SimpleNamespace
+
+    from enishi.imports.analysis import estimate_rows
+
+    path = tmp_path / "rows.csv"
+    path.write_bytes(text.encode(encoding))
+    run = SimpleNamespace(file_format="csv", header_row=1)
+    assert estimate_rows(run, path) == 2

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -295,3 +296,17 @@ def test_contract_headers():
 )
 def test_yen(value, expected):
     assert t.yen_value(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-5", "−5,000", "▲500", "△500", "(500)", -5, -1.0])
+def test_a_minus_amount_or_number_is_named_as_such(value):
+    with translation.override("en"), pytest.raises(t.CellError, match="no minus amounts"):
+        t.yen_value(value)
+    with translation.override("en"), pytest.raises(t.CellError, match="no minus values"):
+        t.int_value(value)
+
+
+@pytest.mark.parametrize("value", ["12.5", "abc", 1.5])
+def test_other_wrong_amounts_keep_the_plain_message(value):
+    with translation.override("en"), pytest.raises(t.CellError, match="whole yen"):
+        t.yen_value(value)

@@ -50,3 +50,28 @@ def test_a_created_karte_that_absorbed_an_older_one_is_left(bob):
     assert Customer.objects.filter(pk=hanako.pk).exists()
     assert hanako.activities.filter(subject="前からの電話").exists()
     assert hanako.pk in {k["id"] for k in run.undo_report["kept"]}
+
+
+def test_kartes_the_file_gave_to_another_team_are_taken_back_too(bob, carol):
+    """Bob's file named Carol (営業2課) as the owner: Bob no longer sees those kartes, but they
+    are his own upload, untouched since, so the undo removes them."""
+    text = "氏名,担当者\n山田 一郎,carol\n佐藤 二郎,bob\n"
+    run = run_import(bob, check(bob, upload(bob, text.encode())))
+    assert dict(Customer.objects.values_list("name", "owner__username")) == {
+        "山田 一郎": "carol", "佐藤 二郎": "bob",
+    }  # fmt: skip
+    services.import_undo_start(actor=bob, run=run)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.UNDONE and run.undo_report["kept"] == []
+    assert not Customer.objects.exists()
+
+
+def test_a_karte_the_other_team_worked_on_since_is_kept(bob, carol):
+    text = "氏名,担当者\n山田 一郎,carol\n"
+    run = run_import(bob, check(bob, upload(bob, text.encode())))
+    karte = Customer.objects.get()
+    testing.log_call(carol, karte, subject="引き継ぎの電話")
+    services.import_undo_start(actor=bob, run=run)
+    run.refresh_from_db()
+    assert [k["id"] for k in run.undo_report["kept"]] == [karte.pk]
+    assert Customer.objects.filter(pk=karte.pk).exists()

@@ -277,3 +277,19 @@ def test_the_result_opens_on_what_happened_and_follows_an_undo(bob_web, english_
     body = bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
     assert "?show=updated" not in body
     assert 'href="?show=undone" aria-current="page"' in body and "Undone (1)" in body
+
+
+def test_the_karte_history_names_the_import_and_links_it_for_those_who_may_open_it(
+    client, bob, dave
+):
+    from .conftest import check, run_import
+    from .test_services import PEOPLE
+
+    run = run_import(bob, check(bob, upload(bob, csv_bytes(PEOPLE, "cp932"), name="名簿<b>.csv")))
+    taro = Customer.objects.get(code="C001")
+    link = f'<a href="{reverse("imports:detail", args=[run.pk])}">名簿&lt;b&gt;.csv</a>'
+    client.force_login(bob)
+    assert link in client.get(reverse("customers:detail", args=[taro.pk])).content.decode()
+    client.force_login(dave)  # sees the karte, not Bob's import: the name without the link
+    page = client.get(reverse("customers:detail", args=[taro.pk])).content.decode()
+    assert "名簿&lt;b&gt;.csv" in page and link not in page

@@ -171,6 +171,16 @@ class TestFormulaGuard:
         data, _report = csv_bytes([[value]])
         assert read_csv(data)[1] == [value]
 
+    @pytest.mark.parametrize("value", ["-5", "-1,200.50", "-0.5", "-"])
+    def test_a_plain_negative_number_or_a_dash_is_written_as_it_is(self, value):
+        assert not looks_like_formula(value)
+        data, _report = csv_bytes([[value]])
+        assert read_csv(data)[1] == [value]
+
+    @pytest.mark.parametrize("value", ["-5+cmd|' /C calc'!A0", "-5-", "--5", "-5e3", "-1,2"])
+    def test_a_dash_before_anything_else_is_still_defused(self, value):
+        assert looks_like_formula(value)
+
     def test_numbers_are_numbers_not_text(self):
         data, _report = csv_bytes([[-5]], columns=(COUNT,))
         assert read_csv(data)[1] == ["-5"]

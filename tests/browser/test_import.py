@@ -68,6 +68,15 @@ def test_import_a_cp932_csv_decide_download_the_rejects_and_undo(page, alice, kn
     duplicate = page.locator("tr.import-row[data-number='3']")
     expect(duplicate.locator(f"a[href='/customers/{known_ichiro.pk}/']")).to_be_visible()
 
+    # On a laptop screen the choice is whole (not cut by the table) and needs no "Set" button.
+    page.set_viewport_size({"width": 1366, "height": 800})
+    choice = duplicate.locator("select[name=decision]")
+    cell = duplicate.locator("td.import-decision").bounding_box()
+    box = choice.bounding_box()
+    assert box["x"] + box["width"] <= cell["x"] + cell["width"] + 1
+    assert box["width"] >= 150
+    expect(duplicate.locator("td.import-decision button")).to_be_hidden()
+
     # Deciding for one row updates it in place, and the counts follow.
     duplicate.locator("select[name=decision]").select_option("update")
     expect(page.locator("tr.import-row[data-number='3']")).to_have_attribute(

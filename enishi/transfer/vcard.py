@@ -430,6 +430,19 @@ def _property(number: int, raw: bytes, card: Card, decode: _Decoder) -> Property
     return prop
 
 
+def _agent_open(card: Card) -> bool:
+    """2.1 writes an assistant's card inside the card, right after an empty AGENT value."""
+    last = card.properties[-1] if card.properties else None
+    return last is not None and last.name == "AGENT" and not last.value.strip()
+
+
+def _cut_off(card: Card) -> None:
+    card.problems.append(
+        _("The card is cut off: END:VCARD is missing (line %(line)s onwards).")
+        % {"line": card.line}
+    )
+
+
 def parse_vcards(data: bytes, *, max_cards: int) -> ParsedFile:
     """Every card of a .vcf file. Raises VCardFileError when the file as a whole is unusable;
     a card with a problem is returned with it in `problems`."""
@@ -453,9 +466,12 @@ def parse_vcards(data: bytes, *, max_cards: int) -> ParsedFile:
             continue
         bare = raw.strip().upper().replace(b" ", b"")
         if bare == b"BEGIN:VCARD":
-            if card is not None:
+            if card is not None and (depth or _agent_open(card)):
                 depth += 1  # a card inside a card (2.1 AGENT): not ours to read
                 continue
+            if card is not None:  # the card before never ended: it is cut off, not this one
+                _cut_off(card)
+                card, depth = None, 0
             if len(cards) >= max_cards:
                 raise VCardFileError(
                     _(
@@ -485,10 +501,7 @@ def parse_vcards(data: bytes, *, max_cards: int) -> ParsedFile:
             continue
         card.properties.append(prop)
     if card is not None:
-        card.problems.append(
-            _("The card is cut off: END:VCARD is missing (line %(line)s onwards).")
-            % {"line": card.line}
-        )
+        _cut_off(card)
     if not cards:
         raise VCardFileError(_("The file has no complete vCard."))
     label = (

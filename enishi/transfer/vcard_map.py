@@ -401,7 +401,14 @@ def _address(card: Card, result: CardImport) -> None:
             result.kept_in_notes.append(_labelled(_("Address"), text))
     if not addresses:
         return
-    pobox, extended, street, locality, region, code, country = addresses[0].components(7)
+    components = addresses[0].components(7)
+    pobox, extended, street, locality, region, code, country = components[:7]
+    # RFC 9554 adds parts after the seven (room, floor, block, …) that writers should repeat in
+    # the seven; whatever they did not repeat is kept.
+    written = "".join(components[:7])
+    more = [c for c in (_clean(c) for c in components[7:]) if c and c not in written]
+    if more:
+        result.kept_in_notes.append(_labelled(_("Address"), " ".join(more)))
     lines = [normalize.collapse_spaces(line) for line in street.split("\n")]
     lines = [line for line in lines if line]
     street_first, street_more = (lines[0] if lines else ""), lines[1:]
@@ -455,6 +462,7 @@ def _address(card: Card, result: CardImport) -> None:
 def _phones(card: Card, result: CardImport) -> None:
     slots: dict[str, str] = {}
     overflow: list[str] = []
+    numbers: list[tuple[str, str]] = []  # (fax / mobile / phone, as shown), preferred first
     for prop in _ordered([p for p in card.all("TEL") if not p.binary]):
         raw = _clean(_phone_number(prop))
         if not raw:
@@ -470,14 +478,22 @@ def _phones(card: Card, result: CardImport) -> None:
             continue
         shown = phone.display
         types = prop.types
-        slot = "fax" if "fax" in types else "mobile" if types & MOBILE_TYPES else "phone"
-        if slot in slots and slot == "mobile" and "phone" not in slots:
-            slot = "phone"
-        if slot in slots or len(shown) > FIELD_LIMITS["phone"]:
-            overflow.append(shown)
+        kind = "fax" if "fax" in types else "mobile" if types & MOBILE_TYPES else "phone"
+        numbers.append((kind, shown))
+    # Each number to the field of its kind, the first of each kind first; a second mobile
+    # becomes the phone only when the card has no other phone for it.
+    for kind, shown in numbers:
+        if kind not in slots and len(shown) <= FIELD_LIMITS["phone"]:
+            slots[kind] = shown
+            result.phones.append(shown)
+    for kind, shown in numbers:
+        if shown in slots.values():
             continue
-        slots[slot] = shown
-        result.phones.append(shown)
+        if kind == "mobile" and "phone" not in slots and len(shown) <= FIELD_LIMITS["phone"]:
+            slots["phone"] = shown
+            result.phones.append(shown)
+        else:
+            overflow.append(shown)
     for number in overflow:
         result.kept_in_notes.append(_labelled(_("Phone"), number))
         result.phones.append(number)

@@ -297,6 +297,14 @@ def test_a_cut_off_card_is_reported_and_the_others_still_read():
     assert [bool(c.problems) for c in parsed.cards] == [False, True]
 
 
+def test_a_card_without_its_end_does_not_swallow_the_cards_after_it():
+    broken = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:二番目 壊れ\r\nN:二番目;壊れ;;;\r\n"
+    parsed = parse_vcards((GOOGLE + broken + GOOGLE + GOOGLE).encode(), max_cards=10)
+    assert [bool(c.problems) for c in parsed.cards] == [False, True, False, False]
+    assert [c.number for c in parsed.cards] == [1, 2, 3, 4]
+    assert parsed.cards[1].first("FN").text == "二番目 壊れ"
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -377,3 +385,45 @@ def test_nicknames_anniversaries_and_androids_own_items_are_kept_in_the_notes():
         "END:VCARD\r\n"
     )
     assert android.kept_in_notes == ["Nickname: たいちゃん", "Related person: 山本 花子"]
+
+
+def test_an_address_with_the_newer_standards_extra_parts_is_read():
+    card = read_one(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:住所;八成分;;;\r\nFN:住所 八成分\r\n"
+        "ADR;TYPE=HOME:;;1-2-3;新宿区;東京都;160-0022;日本;余分;;3F\r\nEND:VCARD\r\n"
+    )
+    assert (card.data["prefecture"], card.data["city"], card.data["postal_code"]) == (
+        "東京都", "新宿区", "160-0022",
+    )  # fmt: skip
+    assert card.kept_in_notes == ["Address: 余分 3F"]
+    assert card.problems == []
+
+
+@pytest.mark.parametrize("office_first", [False, True])
+def test_two_mobiles_and_an_office_number_each_find_their_field(office_first):
+    lines = [
+        "TEL;type=CELL:090-2000-0001",
+        "TEL;type=IPHONE;type=CELL:080-2000-0002",
+        "TEL;type=WORK:03-2000-0003",
+    ]
+    if office_first:
+        lines = lines[::-1]
+    card = read_one(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:山本;太一;;;\r\nFN:山本 太一\r\n"
+        + "".join(f"{line}\r\n" for line in lines)
+        + "END:VCARD\r\n"
+    )
+    assert card.data["phone"] == "03-2000-0003"
+    assert card.data["mobile"] == ("080-2000-0002" if office_first else "090-2000-0001")
+    assert card.kept_in_notes == [
+        "Phone: " + ("090-2000-0001" if office_first else "080-2000-0002")
+    ]
+
+
+def test_a_second_mobile_is_the_phone_when_there_is_no_other():
+    card = read_one(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:山本;太一;;;\r\nFN:山本 太一\r\n"
+        "TEL;TYPE=CELL:090-2000-0001\r\nTEL;TYPE=CELL:080-2000-0002\r\nEND:VCARD\r\n"
+    )
+    assert (card.data["mobile"], card.data["phone"]) == ("090-2000-0001", "080-2000-0002")
+    assert card.kept_in_notes == []

@@ -122,6 +122,14 @@ def customer_clean(
         cleaned["name"] = " ".join(
             p for p in (cleaned.get("family_name"), cleaned.get("given_name")) if p
         )
+        if len(cleaned["name"]) > TEXT_LIMITS["name"]:
+            errors.setdefault("given_name", []).append(
+                _(
+                    "The family and given names together are too long for the name: at most "
+                    "%(limit)s characters with the space between them (now %(count)s)."
+                )
+                % {"limit": TEXT_LIMITS["name"], "count": len(cleaned["name"])}
+            )
     if "name" in cleaned or instance is None:
         cleaned["name"] = normalize.collapse_spaces(cleaned.get("name", ""))
         if not cleaned["name"]:

@@ -30,6 +30,7 @@ from enishi.deals.karte import deal_figures
 from enishi.history.models import HistoryEntry
 from enishi.inquiries.karte import inquiry_figures
 from enishi.quality import match, normalize
+from enishi.quality.similar import HINT_THRESHOLD
 from enishi.sales.karte import sales_figures
 from enishi.transfer.vcard_map import CardImport, display_name
 
@@ -193,8 +194,13 @@ def card_similar(user: User, cards: Sequence[CardImport]) -> dict[int, list[Simi
             }
             if not candidates:
                 continue
+            # As the karte form hints (a same name is worth a look before another karte is
+            # made); only a stronger likeness makes "skip" the suggestion (`CardPreview`).
             found = match.similar_to(
-                card.record(), [keys_by_pk[pk] for pk in sorted(candidates)], limit=5
+                card.record(),
+                [keys_by_pk[pk] for pk in sorted(candidates)],
+                threshold=HINT_THRESHOLD,
+                limit=5,
             )
             result[card.number] = [
                 Similar(
@@ -227,7 +233,7 @@ def card_alike_in_file(cards: Sequence[CardImport]) -> dict[int, list[int]]:
         numbers = sorted(
             number
             for number in earlier - {card.number}
-            if match.score_pair(mine, keys_of[number]).score >= match.SIMILAR_THRESHOLD
+            if match.score_pair(mine, keys_of[number]).score >= HINT_THRESHOLD
         )
         if numbers:
             alike[card.number] = numbers

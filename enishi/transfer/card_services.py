@@ -34,7 +34,7 @@ from enishi.customers.selectors import CustomerFilters, customer_visible, custom
 from enishi.customers.services import customer_clean, customer_create
 from enishi.history.models import HistoryEntry
 from enishi.history.services import current_batch, history_batch, history_record_view_sensitive
-from enishi.quality import normalize
+from enishi.quality import match, normalize
 from enishi.transfer import card_selectors as selectors
 from enishi.transfer.card_selectors import KartePrint
 from enishi.transfer.printing import KarteBook, karte_pdf
@@ -315,8 +315,12 @@ class CardPreview:
 
     @property
     def suggested(self) -> str:
-        """Create unless it cannot be, or may already exist (then the user decides)."""
-        return "create" if self.can_create and not self.similar and not self.alike else "skip"
+        """Create unless it cannot be, or may already exist (then the user decides): a karte
+        as alike as the duplicates queue's pairs, or a card met earlier in the same file (a
+        contact saved twice). A karte sharing only the name is shown, creating still
+        suggested (namesakes are common)."""
+        likely = any(s["score"] >= match.SIMILAR_THRESHOLD for s in self.similar)
+        return "create" if self.can_create and not likely and not self.alike else "skip"
 
 
 @dataclass

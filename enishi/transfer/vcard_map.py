@@ -641,12 +641,14 @@ def card_import_data(card: Card) -> CardImport:
         ("department", _("Department")),
         ("title", _("Title")),
     ):
-        if data.get(name):
-            kept = _limit(result, name, data[name], label)
-            if not kept:
-                if name == "name":
-                    result.problems.append(_("The name is too long."))
-                data.pop(name)
+        if name == "name" and len(data.get(name, "")) > FIELD_LIMITS["name"]:
+            # No karte without its name: the card is refused (not kept in the notes).
+            result.problems.append(
+                _("The name is too long: at most %(limit)s characters (the card has %(count)s).")
+                % {"limit": FIELD_LIMITS["name"], "count": len(data[name])}
+            )
+        elif data.get(name) and not _limit(result, name, data[name], label):
+            data.pop(name)
     reading = normalize.collapse_spaces(
         " ".join(p for p in _reading(card, company=result.kind == Customer.Kind.COMPANY) if p)
     )

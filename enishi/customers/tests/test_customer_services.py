@@ -34,6 +34,15 @@ def test_it_builds_a_persons_name_family_name_first(alice):
     assert person.name == "佐藤 花子"
 
 
+def test_family_and_given_names_too_long_together_are_refused_not_stored(alice):
+    with pytest.raises(ValidationError) as caught:
+        testing.make_customer(alice, name="", family_name="長" * 100, given_name="名" * 100)
+    assert "201" in caught.value.message_dict["given_name"][0]
+    assert not Customer.objects.exists()
+    person = testing.make_customer(alice, name="", family_name="長" * 100, given_name="名" * 99)
+    assert len(person.name) == 200
+
+
 def test_it_fills_the_address_from_the_postal_code(alice):
     person = testing.make_customer(alice, postal_code="〒1000001")
     assert person.postal_code == "100-0001"

@@ -94,6 +94,16 @@ def test_a_preview_reads_every_card_and_saves_nothing(client, bob, hanako):
     assert Customer.objects.count() == 1
 
 
+def test_a_card_with_only_a_known_name_is_flagged_and_still_suggested(client, bob):
+    known = testing.make_customer(bob, name="西田 敏行")
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:西田;敏行;;;\r\nFN:西田 敏行\r\nEND:VCARD\r\n"
+    body = import_file(client, issue_token(bob), (card * 2).encode()).json()
+    first, second = body["cards"]
+    assert [s["id"] for s in first["similar"]] == [known.pk]
+    assert first["suggested"] == "create"  # a namesake is common: shown, not skipped
+    assert second["alike"] == [1] and second["suggested"] == "skip"  # the same card twice
+
+
 def test_a_commit_creates_the_new_cards_and_says_which(client, bob, hanako):
     response = import_file(
         client,

@@ -427,3 +427,13 @@ def test_a_second_mobile_is_the_phone_when_there_is_no_other():
     )
     assert (card.data["mobile"], card.data["phone"]) == ("090-2000-0001", "080-2000-0002")
     assert card.kept_in_notes == []
+
+
+def test_a_name_too_long_refuses_the_card_and_says_why_without_a_contradicting_warning():
+    card = read_one(
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:{'長' * 100};{'名' * 100};;;\r\nEND:VCARD\r\n"
+    )
+    assert card.problems == [
+        "The name is too long: at most 200 characters (the card has 201)."
+    ]
+    assert card.warnings == [] and card.kept_in_notes == []

@@ -1044,6 +1044,8 @@ def score_pair(a: Keys, b: Keys) -> Match:
 def _company_name_level(a: Keys, b: Keys, reasons: list[str]) -> str:
     readings_a = {k for k in (a.company, a.company_kana) if k}
     readings_b = {k for k in (b.company, b.company_kana) if k}
+    if not readings_a or not readings_b:
+        return "unknown"  # a name not typed yet (the karte form's hint) says nothing
     if a.company and a.company == b.company:
         reasons.append("same_company" if a.company_text == b.company_text else "company_variant")
         return "same"

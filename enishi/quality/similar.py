@@ -119,11 +119,52 @@ def _lookups(record: dict[str, Any]) -> tuple[Q | None, Q | None]:
     readings = [record["name_kana"]]
     if record["name"] and normalize.is_kana_reading(record["name"]):
         readings.append(record["name"])  # ﾔﾏﾀﾞｼｮｳｼﾞ typed as the name: it is the reading
-    for reading in readings:
-        kana = normalize.kana_key(reading) if reading else ""
-        if kana:
-            names |= Q(kana_key=kana)
+    kana_keys = {normalize.kana_key(reading) for reading in readings if reading}
+    if record["kind"] == "company" and record["name"]:
+        # ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ, ｶﾌﾞｼｷｶﾞｲｼｬ ﾔﾏﾀﾞｼｮｳｼﾞ: bank-style kana with its legal form; the
+        # name's key is the bare reading then.
+        key = normalize.company_name_key(record["name"])
+        if key and normalize.is_kana_reading(key):
+            kana_keys.add(normalize.kana_key(key))
+    for kana in kana_keys - {""}:
+        names |= Q(kana_key=kana)
     return (contact or None), (names or None)
+
+
+# Contacts that belong to one customer: already on another karte, they are worth a look
+# whatever the names say (a company's main line is shared by its staff, so not a person's).
+_OWN_CONTACTS = {
+    "person": {"same_mobile", "same_email"},
+    "company": {"same_phone", "same_email", "same_corporate_number"},
+}
+
+
+def _hint_score(
+    record: dict[str, Any], mine: match.Keys, nameless: match.Keys, theirs: match.Keys
+) -> Match | None:
+    """The pair's match if it is worth a hint, else None. The engine scores whole records;
+    a form being typed is not one yet: a name still being typed (高橋 for 髙橋 蒼真, 緑川 for
+    緑川商会) is left out rather than held against the karte, a reading typed before the name
+    is a hint on its own, and a karte that already has the customer's own contact is shown."""
+    scored = match.score_pair(mine, theirs)
+    if scored.score >= HINT_THRESHOLD:
+        return scored
+    if record["name"] and _typing(mine.company if mine.kind == "company" else mine.name, theirs):
+        partial = match.score_pair(nameless, theirs)
+        if partial.score >= HINT_THRESHOLD:
+            return partial
+        scored = partial
+    if not record["name"] and "same_kana" in scored.reasons:
+        return Match(max(scored.score, HINT_THRESHOLD), scored.reasons)
+    if _OWN_CONTACTS[mine.kind] & set(scored.reasons):
+        return Match(max(scored.score, HINT_THRESHOLD), scored.reasons)
+    return None
+
+
+def _typing(key: str, theirs: match.Keys) -> bool:
+    """Whether `key` (the name typed so far, as a key) is the start of the karte's name."""
+    other = theirs.company if theirs.kind == "company" else theirs.name
+    return bool(key) and len(key) < len(other) and other.startswith(key)
 
 
 def similar_customers(
@@ -163,12 +204,14 @@ def similar_customers(
     # Kind is checked here, not in SQL, for the same reason: only the primary key leads.
     candidates = customer_visible(user).filter(pk__in=list(ids)).select_related("company")
     mine = match.record_keys(record)
+    nameless = match.record_keys({**record, "name": ""}) if record["name"] else mine
     found: list[tuple[Any, Match]] = []
     for customer in candidates:
         if customer.kind != record["kind"]:
             continue
-        scored = match.score_pair(mine, match.record_keys(match.customer_record(customer)))
-        if scored.score >= HINT_THRESHOLD:
+        theirs = match.record_keys(match.customer_record(customer))
+        scored = _hint_score(record, mine, nameless, theirs)
+        if scored is not None:
             found.append((customer, Match(scored.score, scored.reasons, customer.pk)))
     found.sort(key=lambda item: (-item[1].score, item[0].pk))
     return found[:limit]

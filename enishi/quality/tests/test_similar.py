@@ -202,3 +202,59 @@ def test_the_migration_fills_the_key_of_second_e_mails_already_stored(alice, tar
     Customer.objects.filter(pk=taro.pk).update(email_alt="ＴＡＲＯ@home.example.jp")
     migration.fill_email_alt_keys(apps, None)
     assert Customer.objects.get(pk=taro.pk).email_alt_key == "taro@home.example.jp"
+
+
+class TestWhileTyping:
+    """The hint works on a form half filled in: a name still being typed is not held against
+    a karte, a reading or the customer's own contact is enough to show it."""
+
+    @pytest.fixture
+    def souma(self, alice):
+        return make_customer(
+            alice, name="髙橋 蒼真", name_kana="タカハシ ソウマ", mobile="090-4321-8765",
+            email="souma.t@example.jp",
+        )  # fmt: skip
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"mobile": "090-4321-8765"},
+            {"family_name": "高橋", "mobile": "090-4321-8765"},
+            {"family_name": "髙橋", "mobile": "09043218765"},
+            {"family_name": "高橋", "email": "Souma.T@example.jp"},
+            {"name_kana": "タカハシ ソウマ"},
+            {"name_kana": "ﾀｶﾊｼ ｿｳﾏ"},
+        ],
+    )
+    def test_a_person_half_typed(self, alice, souma, data):
+        assert ids(similar_customers(alice, data)) == [souma.pk]
+
+    def test_someone_else_with_the_same_mobile_is_shown_with_both_reasons(self, alice, souma):
+        [(_customer, found)] = similar_customers(
+            alice, {"name": "新規 太郎", "mobile": "090-4321-8765"}
+        )
+        assert {"different_name", "same_mobile"} <= set(found.reasons)
+        assert found.score >= HINT_THRESHOLD
+
+    def test_a_family_name_alone_shows_nobody(self, alice, souma):
+        assert similar_customers(alice, {"family_name": "高橋"}) == []
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"kind": "company", "phone": "03-3271-4501"},
+            {"kind": "company", "name": "山田", "phone": "03-3271-4501"},
+            {"kind": "company", "name": "ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ"},
+            {"kind": "company", "name": "ｶﾌﾞｼｷｶﾞｲｼｬ ﾔﾏﾀﾞｼｮｳｼﾞ"},
+            {"kind": "company", "name": "ﾔﾏﾀﾞｼｮｳｼﾞ"},
+        ],
+    )
+    def test_a_company_half_typed_or_in_bank_kana(self, alice, data):
+        company = make_company(
+            alice, name="株式会社山田商事", name_kana="ヤマダショウジ", phone="03-3271-4501"
+        )
+        assert ids(similar_customers(alice, data)) == [company.pk]
+
+    def test_colleagues_sharing_the_office_line_are_not_offered(self, alice):
+        make_customer(alice, name="佐藤 一郎", phone="03-3271-4501")
+        assert similar_customers(alice, {"name": "鈴木 花子", "phone": "03-3271-4501"}) == []

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
-from enishi.core.permissions import can_view_sensitive
+from enishi.core.permissions import can_view_sensitive, role_of
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible, customer_visible_ids, visibility_q
 from enishi.quality import match, normalize
@@ -49,8 +49,12 @@ def _prefixed(q: Q, prefix: str) -> Q:
 
 
 def pairs_visible(user: User) -> QuerySet[DuplicatePair]:
-    """Candidate pairs whose two kartes the user may both see (any status)."""
-    qs = DuplicatePair.objects.filter(a__deleted_at__isnull=True, b__deleted_at__isnull=True)
+    """Candidate pairs whose two kartes the user may both see (any status). A merged pair
+    stays, its merged karte hidden like the trash: the queue's "merged" list is its record."""
+    qs = DuplicatePair.objects.filter(
+        Q(a__deleted_at__isnull=True, b__deleted_at__isnull=True)
+        | Q(status=DuplicatePair.Status.MERGED)
+    )
     rule = visibility_q(user)
     if rule is not None:
         qs = qs.filter(_prefixed(rule, "a")).filter(_prefixed(rule, "b"))
@@ -339,8 +343,14 @@ def _with_result(rows: list[CompareRow], plan, definitions, visible: set[int]) -
 
 
 def merges_visible(user: User) -> QuerySet[Merge]:
-    """Merges whose surviving karte the user may see."""
-    return Merge.objects.filter(survivor__in=customer_visible(user)).select_related(
+    """Merges whose surviving karte the user may see, whatever became of it since: merged in
+    turn into another karte (乙 → 甲, then 甲 → 丙) or put in the trash, the merge into it
+    stays on record and findable."""
+    if not role_of(user):
+        return Merge.objects.none()
+    rule = visibility_q(user)
+    survivors = Customer.objects.all() if rule is None else Customer.objects.filter(rule)
+    return Merge.objects.filter(survivor__in=survivors).select_related(
         "actor", "undone_by", "survivor"
     )
 

@@ -321,6 +321,16 @@ class TestMergeRecord:
         assert "1981-01-01" in body(response)
         assert MergedCustomer.objects.get().active
 
+    def test_a_merged_pair_stays_in_the_queues_merged_list_and_opens(self, bob_client, bob, pair):
+        customer_merge(actor=bob, survivor=pair.a, others=[pair.b])
+        pair.refresh_from_db()
+        assert pair.status == "merged"
+        page = body(bob_client.get(reverse("quality:duplicates"), {"status": "merged"}))
+        assert f'data-pair="{pair.pk}"' in page
+        assert f'data-pair="{pair.pk}"' not in body(bob_client.get(reverse("quality:duplicates")))
+        page = body(bob_client.get(reverse("quality:compare", args=[pair.pk])))
+        assert pair.merge.get_absolute_url() in page
+
     def test_the_merged_kartes_history_stays_readable(self, bob_client, bob, world):
         done = customer_merge(actor=bob, survivor=world.survivor, others=[world.other])
         page = body(bob_client.get(done.get_absolute_url()))
@@ -365,3 +375,13 @@ class TestMergeRecord:
 
 def test_an_absurd_karte_number_is_still_a_plain_404(alice_client):
     assert alice_client.get("/customers/99999999999999999999999/").status_code == 404
+
+
+def test_a_merge_into_a_karte_merged_again_later_stays_on_record(client, bob, world):
+    third = testing.make_customer(bob, name="丙 三郎")
+    first = customer_merge(actor=bob, survivor=world.survivor, others=[world.other])
+    survivor = Customer.objects.get(pk=world.survivor.pk)
+    customer_merge(actor=bob, survivor=third, others=[survivor])
+    client.force_login(bob)
+    assert client.get(first.get_absolute_url()).status_code == 200
+    assert first.get_absolute_url() in body(client.get(reverse("quality:merge_list")))

@@ -3,7 +3,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from enishi.activities import calendar as calendar_feeds
 from enishi.activities import selectors, services
 from enishi.activities.forms import ActivityForm
-from enishi.core.permissions import write_required
+from enishi.core.permissions import can_write, write_required
 from enishi.customers.karte import about_choices, karte_sections
 from enishi.customers.selectors import customer_get_for_edit
 from enishi.sales.services import renewal_tasks_ensure
@@ -23,7 +23,17 @@ from enishi.sales.services import renewal_tasks_ensure
 
 @require_POST
 def activity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
-    customer = customer_get_for_edit(request.user, customer_pk)
+    merged_into = None
+    try:
+        customer = customer_get_for_edit(request.user, customer_pk)
+    except Http404:
+        # Merged while the form was open: what was said belongs to the surviving karte.
+        from enishi.quality.selectors import merged_redirect
+
+        found = merged_redirect(request.user, customer_pk) if can_write(request.user) else None
+        if found is None:
+            raise
+        customer, merged_into = found
     form = ActivityForm(request.POST, about_choices=about_choices(karte_sections(customer)))
     if form.is_valid():
         data = dict(form.cleaned_data)
@@ -34,7 +44,14 @@ def activity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, _("Logged."))
+            if merged_into is not None:
+                messages.info(
+                    request,
+                    _("%(name)s was merged into %(other)s meanwhile: logged on %(other)s.")
+                    % {"name": merged_into.name, "other": customer.name},
+                )
+            else:
+                messages.success(request, _("Logged."))
             return redirect(customer)
     return render(request, "activities/log.html", {"customer": customer, "form": form}, status=400)
 

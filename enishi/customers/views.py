@@ -113,6 +113,37 @@ def _timeline_kind(request: HttpRequest) -> str:
     return kind if kind in TIMELINE_KINDS else ""
 
 
+def _merged_meanwhile(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """The edit page of a karte merged into another: a GET goes to the survivor's; a save
+    shows what the person changed, nothing lost, with the way to the survivor."""
+    from enishi.quality.selectors import merged_redirect
+
+    found = merged_redirect(request.user, pk) if can_write(request.user) else None
+    if found is None:
+        return None
+    survivor, member = found
+    if request.method != "POST":
+        messages.info(
+            request,
+            _("%(name)s was merged into %(other)s: edit this karte instead.")
+            % {"name": member.name, "other": survivor.name},
+        )
+        return redirect("customers:edit", pk=survivor.pk)
+    merged = Customer.objects.get(pk=pk)
+    form = CustomerForm(request.POST, user=request.user, instance=merged)
+    typed = [
+        (form.fields[name].label, request.POST.getlist(name))
+        for name in form.changed_data
+        if name in form.fields and name != "version"
+    ]
+    return render(
+        request,
+        "customers/merged_meanwhile.html",
+        {"member": member, "survivor": survivor, "typed": typed},
+        status=409,
+    )
+
+
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -286,7 +317,13 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = selectors.customer_get_for_edit(request.user, pk)
+    try:
+        customer = selectors.customer_get_for_edit(request.user, pk)
+    except Http404:
+        merged = _merged_meanwhile(request, pk)
+        if merged is None:
+            raise
+        return merged
     form = CustomerForm(request.POST or None, user=request.user, instance=customer)
     conflict = None
     if request.method == "POST" and not form.is_valid():

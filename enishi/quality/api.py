@@ -55,6 +55,7 @@ from enishi.quality.merge import (
     KEEP_EMAILS,
     KEEP_PHONES,
     MAX_MERGE,
+    KarteGoneError,
     customer_merge,
 )
 from enishi.quality.merge_undo import customer_merge_undo, merge_undo_problems
@@ -209,7 +210,11 @@ class MergeQuery(Schema):
 
 
 class KarteConflict(ErrorOut):
-    current: KarteRef
+    current: KarteRef | None = Field(
+        None,
+        description="The karte saved since you read it (none when one was merged or "
+        "put in the trash meanwhile: the message says which).",
+    )
 
 
 class UndoConflict(ErrorOut):
@@ -445,7 +450,10 @@ def create_merge(request: HttpRequest, payload: MergeIn):
             "other_ids", "invalid", _("Each karte may be named once, and not as the survivor.")
         )
     versions = _versions(payload.versions)
-    kartes = selectors.kartes_for_merge(request.user, ids)
+    try:
+        kartes = selectors.kartes_for_merge(request.user, ids)
+    except KarteGoneError as exc:
+        raise Conflict(exc.messages[0]) from None
     missing = [pk for pk in ids if pk not in versions]
     if missing:
         raise Unprocessable.field(
@@ -471,6 +479,8 @@ def create_merge(request: HttpRequest, payload: MergeIn):
         ) from None
     except PermissionDenied:
         raise Forbidden(_("You may not change all of these kartes.")) from None
+    except KarteGoneError as exc:
+        raise Conflict(exc.messages[0]) from None
     except ValidationError as exc:
         raise _invalid(exc) from None
     return Status(201, _merge(selectors.merge_get(request.user, done.pk)))

@@ -555,6 +555,24 @@ def lock_kartes(ids: list[int]) -> dict[int, Customer]:
     return {c.pk: c for c in rows}
 
 
+class KarteGoneError(ValidationError):
+    """A karte of the merge was merged into another or put in the trash a moment ago."""
+
+
+def gone_message(customer: Customer) -> str:
+    later = (
+        MergedCustomer.objects.filter(customer=customer, active=True)
+        .select_related("merge")
+        .first()
+    )
+    if later is not None:
+        return _("%(name)s was just merged into %(other)s by someone else: nothing was merged.") % {
+            "name": customer.name,
+            "other": later.merge.survivor_name,
+        }
+    return _("%(name)s was just put in the trash: nothing was merged.") % {"name": customer.name}
+
+
 def check_may_change(actor: User | None, ids: list[int], *, merged: list[int] = ()) -> None:
     """The actor must be able to change every karte involved (merged ones are hidden, so for
     them the visibility rule is applied without the trash filter)."""
@@ -591,10 +609,15 @@ def customer_merge(
     ids = [survivor.pk, *(o.pk for o in others)]
     _check_kartes(survivor, others)
     with transaction.atomic():
-        check_may_change(actor, ids)
+        # The rule alone first (a karte merged or deleted a moment ago is hidden, and must be
+        # named as that, not as one the actor may not change), the state under the lock.
+        check_may_change(actor, ids, merged=ids)
         locked = lock_kartes(ids)
-        if len(locked) != len(ids) or any(c.deleted_at is not None for c in locked.values()):
+        if len(locked) != len(ids):
             raise ValidationError(_("One of these kartes was deleted or merged meanwhile."))
+        for pk in ids:
+            if locked[pk].deleted_at is not None:
+                raise KarteGoneError(gone_message(locked[pk]))
         if versions is not None:
             missing = [pk for pk in ids if pk not in versions]
             if missing:

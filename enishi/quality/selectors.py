@@ -21,8 +21,10 @@ from enishi.quality.merge import (
     FIELD_GROUPS,
     GROUPS_BY_KEY,
     FieldGroup,
+    KarteGoneError,
     custom_definitions,
     custom_display,
+    gone_message,
     is_filled,
     phone_key,
     related_counts,
@@ -187,6 +189,11 @@ def kartes_for_merge(user: User, ids: list[int]) -> list[Customer]:
         .prefetch_related("tags")
     }
     if len(found) != len(set(ids)):
+        rule = visibility_q(user)
+        hidden = Customer.objects.filter(pk__in=set(ids) - set(found), deleted_at__isnull=False)
+        gone = (hidden if rule is None else hidden.filter(rule)).first()
+        if gone is not None:  # merged or put in the trash since the list was read
+            raise KarteGoneError(gone_message(gone))
         raise Http404
     return [found[pk] for pk in ids]
 

@@ -25,6 +25,7 @@ from enishi.quality.merge import (
     KEEP_EMAILS,
     KEEP_PHONES,
     MAX_MERGE,
+    KarteGoneError,
     customer_merge,
     merge_plan,
 )
@@ -220,9 +221,20 @@ def merge(request: HttpRequest) -> HttpResponse:
     """Choose the surviving karte and the value of every field that differs, see the result,
     merge. Without two kartes the user may change, there is nothing to merge (404)."""
     ids = _ids(request)
-    if len(ids) < 2 or len(ids) > MAX_MERGE:
+    if len(ids) > MAX_MERGE:
+        messages.error(
+            request,
+            _("At most %(max)s kartes can be merged at once; you chose %(count)s.")
+            % {"max": MAX_MERGE, "count": len(ids)},
+        )
+        return redirect("quality:duplicates")
+    if len(ids) < 2:
         raise Http404
-    kartes = selectors.kartes_for_merge(request.user, ids)
+    try:
+        kartes = selectors.kartes_for_merge(request.user, ids)
+    except KarteGoneError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("quality:duplicates")
     source = request.POST if request.method == "POST" else request.GET
     survivor_id = _int_or_none(source.get("survivor"))
     survivor = next((c for c in kartes if c.pk == survivor_id), kartes[0])
@@ -261,6 +273,9 @@ def merge(request: HttpRequest) -> HttpResponse:
             )
         except PermissionDenied:
             raise Http404 from None
+        except KarteGoneError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("quality:duplicates")
         except StaleVersionError as exc:
             errors.append(
                 _(

@@ -11,6 +11,7 @@ from enishi.core import testing
 from enishi.customers import services as customer_services
 from enishi.customers.models import Customer
 from enishi.history.models import HistoryEntry
+from enishi.quality.merge import KarteGoneError, customer_merge
 from enishi.quality.models import DuplicatePair, Merge, ScanRun
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +148,23 @@ class TestMerge:
         assert response.status_code == 409
         assert response.json()["current"]["id"] == world.other.pk
         assert Merge.objects.count() == 0
+
+    def test_a_karte_merged_meanwhile_is_a_409_that_says_so(self, bob_api, bob, world):
+        third = testing.make_customer(bob, name="丙 三郎")
+        body = merge_body(world)
+        customer_merge(actor=bob, survivor=third, others=[Customer.objects.get(pk=world.other.pk)])
+        response = bob_api.post("/merges", body)
+        assert response.status_code == 409
+        assert "丙 三郎" in response.json()["detail"] and not response.json().get("current")
+
+    def test_the_loser_of_two_merges_at_once_is_told_why(self, bob, world):
+        """Both read the kartes; the first merge wins, the second finds one merged (not a
+        permission error)."""
+        third = testing.make_customer(bob, name="丙 三郎")
+        other = Customer.objects.get(pk=world.other.pk)
+        customer_merge(actor=bob, survivor=third, others=[other])
+        with pytest.raises(KarteGoneError, match="丙 三郎"):
+            customer_merge(actor=bob, survivor=world.survivor, others=[other])
 
     def test_every_version_is_required(self, bob_api, world):
         body = merge_body(world)

@@ -385,3 +385,50 @@ def test_a_merge_into_a_karte_merged_again_later_stays_on_record(client, bob, wo
     client.force_login(bob)
     assert client.get(first.get_absolute_url()).status_code == 200
     assert first.get_absolute_url() in body(client.get(reverse("quality:merge_list")))
+
+
+class TestMergedWhileOpen:
+    """A form opened on a karte that is merged before it is sent: nothing typed is lost."""
+
+    def test_an_edit_sent_after_the_merge_shows_what_was_changed(self, bob_client, bob, world):
+        page = bob_client.get(reverse("customers:edit", args=[world.other.pk]))
+        assert page.status_code == 200
+        customer_merge(actor=bob, survivor=world.survivor, others=[world.other])
+        data = {
+            "kind": "person", "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
+            "phone": "06-6543-2100", "mobile": "090-1111-2222", "email": "yamada.t@example.com",
+            "code": "C-100", "notes": "<b>大事な</b>メモ", "version": world.other.version,
+        }  # fmt: skip
+        response = bob_client.post(reverse("customers:edit", args=[world.other.pk]), data)
+        html = body(response)
+        assert response.status_code == 409
+        assert "&lt;b&gt;大事な&lt;/b&gt;メモ" in html  # what was typed, escaped
+        assert reverse("customers:edit", args=[world.survivor.pk]) in html
+        assert not Customer.objects.filter(notes__contains="大事な").exists()
+        again = bob_client.get(reverse("customers:edit", args=[world.other.pk]))
+        assert again.status_code == 302 and again.url.endswith(
+            reverse("customers:edit", args=[world.survivor.pk])
+        )
+
+    def test_an_activity_sent_after_the_merge_is_logged_on_the_survivor(
+        self, bob_client, bob, world
+    ):
+        customer_merge(actor=bob, survivor=world.survivor, others=[world.other])
+        response = bob_client.post(
+            reverse("activities:create", args=[world.other.pk]),
+            {"type": "call", "subject": "合併後の電話"},
+        )
+        assert response.status_code == 302, body(response)[:500]
+        assert Activity.objects.get(subject="合併後の電話").customer_id == world.survivor.pk
+
+    def test_a_reader_of_another_team_still_gets_a_404(self, client, carol, bob, world):
+        customer_merge(actor=bob, survivor=world.survivor, others=[world.other])
+        client.force_login(carol)
+        assert client.post(reverse("customers:edit", args=[world.other.pk]), {}).status_code == 404
+
+
+def test_more_kartes_than_one_merge_takes_is_said_so(bob_client, bob):
+    ids = [testing.make_customer(bob, name=f"山田 {i}").pk for i in range(11)]
+    response = bob_client.get(reverse("quality:merge"), {"ids": ids})
+    assert response.status_code == 302
+    assert "10" in body(bob_client.get(response.url))

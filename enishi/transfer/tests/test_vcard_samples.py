@@ -433,7 +433,5 @@ def test_a_name_too_long_refuses_the_card_and_says_why_without_a_contradicting_w
     card = read_one(
         f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:{'長' * 100};{'名' * 100};;;\r\nEND:VCARD\r\n"
     )
-    assert card.problems == [
-        "The name is too long: at most 200 characters (the card has 201)."
-    ]
+    assert card.problems == ["The name is too long: at most 200 characters (the card has 201)."]
     assert card.warnings == [] and card.kept_in_notes == []

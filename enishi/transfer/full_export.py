@@ -514,7 +514,7 @@ def _manifest(
             "customers.csv also has one column per custom field (custom_fields.<key>).",
             "customer_tags and deal_contacts link customers to their tags and deals to their "
             "contact persons.",
-            "Tables are read one after another while people may keep working: a record saved "
-            "during the export may be in one table and not yet in another.",
+            "All tables are read in one snapshot of the database: a record saved while the "
+            "export ran is in every file or in none, and links between tables hold.",
         ],
     }

@@ -760,8 +760,10 @@ def export_open(*, actor: User, record: Export, via: str = HistoryEntry.Via.UI) 
     )
 
 
-def export_discard(*, actor: User, record: Export) -> Export:
-    """Cancel an export still being prepared, or remove a kept file before its time."""
+def export_discard(*, actor: User, record: Export, cancel_only: bool = False) -> Export:
+    """Cancel an export still being prepared, or remove a kept file before its time.
+    `cancel_only`: the person asked to stop an export in progress; one that finished
+    meanwhile keeps its file (removing it is a decision of its own)."""
     if record.status in (Export.Status.QUEUED, Export.Status.RUNNING):
         Export.objects.filter(
             pk=record.pk, status__in=[Export.Status.QUEUED, Export.Status.RUNNING]
@@ -770,7 +772,7 @@ def export_discard(*, actor: User, record: Export) -> Export:
             error=_("Cancelled by %(name)s.") % {"name": actor.label},
             finished_at=timezone.now(),
         )
-    elif record.path:
+    elif record.path and not cancel_only:
         _remove_file(record)
         Export.objects.filter(pk=record.pk).update(
             path="",

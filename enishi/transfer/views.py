@@ -5,11 +5,13 @@ full-data export for administrators."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enishi.core.permissions import admin_required, is_admin
@@ -149,7 +151,11 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The polled part of the export's page: it stops polling once the export is finished."""
     record = selectors.export_get(request.user, pk)
-    return render(request, "transfer/_export_status.html", _export_context(request, record))
+    response = render(request, "transfer/_export_status.html", _export_context(request, record))
+    if record.finished and request.GET.get("polling") == "1":
+        # The page's heading and buttons were for an export in progress: show it afresh.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET
@@ -168,7 +174,11 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_POST
 def export_discard(request: HttpRequest, pk: int) -> HttpResponse:
     record = selectors.export_get(request.user, pk)
-    services.export_discard(actor=request.user, record=record)
+    cancel_only = request.POST.get("intent") == "cancel"
+    finished = record.finished
+    record = services.export_discard(actor=request.user, record=record, cancel_only=cancel_only)
+    if cancel_only and finished:
+        messages.info(request, _("The export had already finished: its file is kept."))
     return redirect("transfer:export_detail", pk=record.pk)
 
 

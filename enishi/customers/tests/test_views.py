@@ -314,3 +314,14 @@ def test_the_list_search_counts_every_match_beyond_the_search_cap(alice_client, 
     testing.make_customer(alice, name="佐藤 一")
     body = alice_client.get(reverse("customers:list"), {"q": "山田"}).content.decode()
     assert '<span class="count">7</span>' in body
+
+
+def test_a_read_only_user_is_offered_no_way_to_add_or_import(client, dave, alice):
+    from enishi.core import testing as t
+
+    t.make_customer(alice, name="山田 太郎")
+    client.force_login(dave)
+    create = reverse("customers:create")
+    for url in (reverse("customers:list"), reverse("core:home")):
+        page = client.get(url).content.decode()
+        assert create not in page and reverse("imports:start") not in page, url

@@ -118,11 +118,14 @@ class TestTheBigExport:
         client.force_login(bob)
         url = reverse("transfer:export_status", args=[record.pk])
         body = client.get(url).content.decode()
-        assert f'hx-get="{url}"' in body and 'hx-trigger="every 1s"' in body
+        assert f'hx-get="{url}?polling=1"' in body and 'hx-trigger="every 1s"' in body
+        assert "HX-Refresh" not in client.get(url, {"polling": "1"})
         assert '<progress max="100" value="25"' in body and "2,000 of 8,000 rows (25%)" in body
         Export.objects.filter(pk=record.pk).update(status=Export.Status.FAILED, error="壊れた")
         body = client.get(url).content.decode()
         assert "hx-get" not in body and "壊れた" in body
+        # The page polling it had the heading and buttons of a running export: it reloads.
+        assert client.get(url, {"polling": "1"})["HX-Refresh"] == "true"
 
     def test_a_running_export_without_progress_says_it_was_interrupted(self, client, bob):
         record = Export.objects.create(
@@ -236,6 +239,19 @@ class TestKeptForALimitedTime:
         assert record.status == Export.Status.EXPIRED and not record.path
         assert not list((data_dir / "exports").iterdir())
         assert "Removed by" in record.error
+
+    def test_a_cancel_sent_after_the_export_finished_keeps_the_file(
+        self, client, bob, kartes, small_threshold, data_dir
+    ):
+        client.force_login(bob)
+        record = start(client, {"format": "csv_utf8", "columns": ["name"]})
+        assert record.status == Export.Status.DONE
+        response = client.post(
+            reverse("transfer:export_discard", args=[record.pk]), {"intent": "cancel"}, follow=True
+        )
+        record.refresh_from_db()
+        assert record.status == Export.Status.DONE and record.path
+        assert "already finished" in response.content.decode()
 
 
 class TestNothingHalfDone:

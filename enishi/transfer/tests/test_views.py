@@ -143,6 +143,20 @@ class TestDownloads:
         _r, body = download(client, {"format": "csv_utf8", "columns": ["name", "cf:allergies"]})
         assert csv_rows(body) == [["Name", "Allergies"], ["配慮 花子", "卵"]]
 
+    def test_a_sensitive_field_exported_is_in_each_kartes_history(self, client, bob, erin, allergy):
+        hanako = testing.make_customer(erin, name="配慮 花子", custom_fields={"allergies": "卵"})
+        taro = testing.make_customer(erin, name="配慮 太郎")
+        client.force_login(erin)
+        download(client, {"format": "xlsx", "columns": ["name", "cf:allergies"]})
+        record = Export.objects.get()
+        views = HistoryEntry.objects.filter(action=HistoryEntry.Action.VIEW_SENSITIVE)
+        assert sorted(views.values_list("customer_id", flat=True)) == sorted([hanako.pk, taro.pk])
+        entry = views.get(customer_id=hanako.pk)
+        assert (entry.actor, entry.batch) == (erin, f"export:{record.pk}")
+        assert entry.changes == {"custom_fields": [None, "Allergies"]}
+        download(client, {"format": "xlsx", "columns": ["name"]})  # nothing sensitive: no entry
+        assert views.count() == 2
+
     def test_every_export_is_recorded_and_shown_in_the_audit_log(self, client, bob, alice, kartes):
         client.force_login(bob)
         download(client, {"format": "csv_utf8", "columns": ["name", "phone"]}, "status=customer")

@@ -31,9 +31,43 @@ BACK = "back"
 def company_name_styled(name: str, rule: str) -> str:
     """ "(株)山田商事" → "株式会社山田商事" (spell out, same position), or the legal form moved to
     the front / back. English forms ("Yamada Co., Ltd.") and names without a Japanese legal
-    form are left as they are."""
+    form are left as they are. A branch after the company ("(株)山田商事 大阪営業所") stays
+    after it: the rule styles the company's own name ("山田商事株式会社 大阪営業所")."""
     if rule == KEEP or not name:
         return name
+    company, branch = _company_and_branch(name)
+    if branch:
+        styled = _styled(company, rule)
+        if styled != company:
+            return styled + branch
+    return _styled(name, rule)
+
+
+# What follows a company's name when it names a part of it: 大阪営業所, 営業部, 東京支店 …
+_BRANCH_RE = re.compile(
+    r"(?:支店|支社|本店|本社|営業所|出張所|事業所|事業部|本部|工場|研究所|事務所|センター|"
+    r"店|部|課|室|係|グループ|チーム)$"
+)
+_SEPARATORS = " \u3000/／"
+
+
+def _company_and_branch(name: str) -> tuple[str, str]:
+    """ "(株)山田商事 大阪営業所" → ("(株)山田商事", " 大阪営業所"); ("…", "") when the name ends
+    in no branch or department after a space or slash, or no legal form comes before it."""
+    text = name.strip()
+    for i, ch in enumerate(text):
+        if ch not in _SEPARATORS or i == 0:
+            continue
+        company, branch = text[:i], text[i:]
+        rest = normalize.nfkc(branch).strip(" /")
+        if not _BRANCH_RE.search(rest) or _has_legal_form(rest):
+            continue
+        if normalize.detect_legal_form(company).form:
+            return company, branch
+    return text, ""
+
+
+def _styled(name: str, rule: str) -> str:
     found = normalize.detect_legal_form(name)
     if not found.form or found.form.isascii() or _has_legal_form(found.bare):
         return name  # no Japanese legal form, or two of them: nothing safe to rewrite

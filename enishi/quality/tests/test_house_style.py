@@ -27,19 +27,34 @@ from enishi.quality import house_style as hs
             "一般社団法人テスト協会",
             "一般社団法人テスト協会",
         ),
-        # A branch or department after the name: the form stays with the company's name.
+        # A branch or department after the name: the form moves within the company's name,
+        # never after the branch.
         (
             "(株)山田商事 大阪営業所",
             "株式会社山田商事 大阪営業所",
             "株式会社山田商事 大阪営業所",
+            "山田商事株式会社 大阪営業所",
+        ),
+        (
+            "山田商事(株) 大阪営業所",
+            "山田商事株式会社 大阪営業所",
             "株式会社山田商事 大阪営業所",
+            "山田商事株式会社 大阪営業所",
         ),
         (
             "(株)山田商事／営業部",
             "株式会社山田商事／営業部",
             "株式会社山田商事／営業部",
-            "株式会社山田商事／営業部",
+            "山田商事株式会社／営業部",
         ),
+        (
+            "一般社団法人 山田協会 東京支部",
+            "一般社団法人山田協会 東京支部",
+            "一般社団法人山田協会 東京支部",
+            "一般社団法人山田協会 東京支部",
+        ),
+        # A space inside the name itself is no branch: the form is only spelled out.
+        ("株式会社 ABC Japan", "株式会社ABC Japan", "株式会社ABC Japan", "株式会社ABC Japan"),
     ],
 )
 def test_it_writes_legal_forms_the_house_way(typed, spell_out, front, back):

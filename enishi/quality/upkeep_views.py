@@ -131,6 +131,7 @@ def freshness(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(stale, settings.ENISHI_PAGE_SIZE).get_page(request.GET.get("page"))
     query = {"months": months, **({"owner": owner} if owner else {})}
+    by_owner = upkeep.stale_by_owner(request.user, months=months)
     return render(
         request,
         "quality/upkeep_freshness.html",
@@ -138,7 +139,8 @@ def freshness(request: HttpRequest) -> HttpResponse:
             "months": months,
             "month_choices": upkeep.FRESHNESS_MONTHS,
             "owner": owner,
-            "by_owner": upkeep.stale_by_owner(request.user, months=months),
+            "by_owner": by_owner,
+            "everyone": sum(row.stale for row in by_owner),
             "page": page,
             "querystring": urlencode(query),
             "can_confirm": can_write(request.user),

@@ -2,6 +2,7 @@
 Through the services, the screens and the API."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -209,8 +210,17 @@ def test_the_freshness_report_lists_stale_kartes_by_owner(client, alice, bob):
     assert "古い 顧客" in page
     assert "新しい 顧客" not in page and "確認済み 顧客" not in page and "アリス" not in page
 
+    client.force_login(alice)  # one owner's list; "everyone" still counts everyone's
+    page = client.get(reverse("upkeep:freshness"), {"months": 12, "owner": bob.pk}).content
+    assert re.search(r'months=12">[^<]*</a></td><td class="num">2<', page.decode())
+    client.force_login(bob)
+
     answer = client.post(reverse("upkeep:confirm", args=[old.pk]), headers={"HX-Request": "true"})
     assert answer.status_code == 200
+    fragment = answer.content.decode()
+    assert "本日確認済み<" in fragment or "Confirmed today<" in fragment
+    assert f'id="confirmed-at-{old.pk}"' in fragment and 'hx-swap-oob="true"' in fragment
+    assert timezone.localdate().strftime("%Y") in fragment.split("confirmed-at")[1]
     assert upkeep.stale_customers(bob, months=12).count() == 0
     assert HistoryEntry.objects.filter(object_id=old.pk, changes__has_key="last_confirmed_at")
 

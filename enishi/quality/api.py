@@ -58,7 +58,11 @@ from enishi.quality.merge import (
     KarteGoneError,
     customer_merge,
 )
-from enishi.quality.merge_undo import customer_merge_undo, merge_undo_problems
+from enishi.quality.merge_undo import (
+    customer_merge_undo,
+    merge_undo_notes,
+    merge_undo_problems,
+)
 from enishi.quality.models import DuplicatePair, Merge, ScanRun
 
 router = Router(tags=["duplicates"])
@@ -197,6 +201,11 @@ class MergeOut(Schema):
     remarks: list[str]
     undone_at: datetime.datetime | None
     undo_blocked_by: list[str] = Field(description="Why an undo is refused now (empty: it can).")
+    undo_notes: list[str] = Field(
+        default_factory=list,
+        description="What an undo would do that may not be expected (records deleted since "
+        "go back still in the trash).",
+    )
 
 
 class MergePage(PageOut):
@@ -278,6 +287,7 @@ def _merge(m: Merge, *, with_problems: bool = True) -> dict[str, Any]:
         "remarks": m.notes,
         "undone_at": m.undone_at,
         "undo_blocked_by": merge_undo_problems(m) if with_problems and not m.is_undone else [],
+        "undo_notes": merge_undo_notes(m) if with_problems else [],
     }
 
 

@@ -130,6 +130,35 @@ def merge_undo_problems(merge: Merge) -> list[str]:
     return problems
 
 
+def merge_undo_notes(merge: Merge) -> list[str]:
+    """What an undo would do that the person may not expect, though it is safe: records moved
+    by the merge and put in the trash since go back to their karte, still in the trash."""
+    if merge.is_undone:
+        return []
+    notes = []
+    relations = relations_by_key()
+    for key, done in merge.moved.items():
+        relation = relations.get(key)
+        if relation is None or relation.many:
+            continue
+        if not any(f.name == "deleted_at" for f in relation.model._meta.concrete_fields):
+            continue
+        ids = [pk for pks in done.values() for pk in pks]
+        trashed = relation.model._base_manager.filter(pk__in=ids, deleted_at__isnull=False).count()
+        if trashed:
+            notes.append(
+                ngettext(
+                    "%(count)s record of “%(what)s” moved by the merge was deleted since: it "
+                    "goes back with its karte, still in the trash.",
+                    "%(count)s records of “%(what)s” moved by the merge were deleted since: they "
+                    "go back with their karte, still in the trash.",
+                    trashed,
+                )
+                % {"count": trashed, "what": relation.label}
+            )
+    return notes
+
+
 def _custom_label(key: str) -> str:
     definition = FieldDefinition.objects.filter(key=key).first()
     return definition.label if definition is not None else key

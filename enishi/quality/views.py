@@ -29,7 +29,11 @@ from enishi.quality.merge import (
     customer_merge,
     merge_plan,
 )
-from enishi.quality.merge_undo import customer_merge_undo, merge_undo_problems
+from enishi.quality.merge_undo import (
+    customer_merge_undo,
+    merge_undo_notes,
+    merge_undo_problems,
+)
 from enishi.quality.models import DuplicatePair, ScanRun
 
 MAX_ID = 2**63 - 1
@@ -404,6 +408,7 @@ def merge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "moved": selectors.merge_moved_rows(done),
             "history": selectors.merge_history(done),
             "problems": merge_undo_problems(done) if not done.is_undone else [],
+            "undo_notes": merge_undo_notes(done),
             "can_edit": can_write(request.user),
         },
     )

@@ -166,6 +166,22 @@ class TestMerge:
         with pytest.raises(KarteGoneError, match="丙 三郎"):
             customer_merge(actor=bob, survivor=world.survivor, others=[other])
 
+    def test_records_deleted_since_are_named_before_the_undo_and_come_back_in_the_trash(
+        self, bob_api, bob, world
+    ):
+        from enishi.activities.services import activity_delete
+
+        created = bob_api.post("/merges", merge_body(world)).json()
+        activity = world.other_records["activity"]
+        activity.refresh_from_db()
+        activity_delete(actor=bob, activity=activity)
+        shown = bob_api.get(f"/merges/{created['id']}").json()
+        assert shown["undo_blocked_by"] == [] and len(shown["undo_notes"]) == 1
+        assert "trash" in shown["undo_notes"][0] or "ゴミ箱" in shown["undo_notes"][0]
+        assert bob_api.post(f"/merges/{created['id']}/undo").status_code == 200
+        activity.refresh_from_db()
+        assert activity.customer_id == world.other.pk and activity.deleted_at is not None
+
     def test_every_version_is_required(self, bob_api, world):
         body = merge_body(world)
         del body["versions"][str(world.other.pk)]

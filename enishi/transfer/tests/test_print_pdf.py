@@ -263,3 +263,28 @@ def test_long_unbroken_text_wraps_inside_the_page(alice):
     assert widest <= 0.5  # nothing runs off the right edge of the sheet
     joined = "".join(text)
     assert joined.count("A") >= 3000 and "abcdef0123456789" * 8 in joined
+
+
+def test_a_very_long_name_keeps_the_running_header_to_one_line_and_phones_whole(alice):
+    from weasyprint.formatting_structure import boxes
+
+    from enishi.transfer import card_selectors, printing
+
+    company = testing.make_company(alice, name="株式会社" + "長" * 190)
+    testing.make_customer(
+        alice, name="", family_name="長" * 99, given_name="名" * 100, company=company,
+        phone="0428-29-9468",
+    )  # fmt: skip
+    testing.make_customer(alice, name="普通 花子", company=company, phone="0428-29-9469")
+    prints = [card_selectors.card_print_data(alice, company, None)]
+    document = printing._render(
+        prints, printed_by="alice", base_url="/", title="t", printed_at=None, fonts=None
+    )
+    page = document.pages[0]._page_box
+    header = [
+        b for b in page.children if type(b).__name__ == "MarginBox" and b.at_keyword == "@top-left"
+    ]
+    lines = [b for b in header[0].descendants() if isinstance(b, boxes.LineBox)]
+    assert len(lines) == 1 and header[0].position_y + header[0].height <= page.margin_top + 1
+    texts = [b.text for b in page.descendants() if isinstance(b, boxes.TextBox)]
+    assert "0428-29-9468" in texts and "0428-29-9469" in texts  # never broken

@@ -75,6 +75,14 @@ class StyleCleanup(models.Model):
     skipped = models.PositiveIntegerField(_("kartes skipped"), default=0)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(blank=True, default="")
+    # Undoing the clean-up: every karte it changed gets its values back, unless changed since.
+    undo_started_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    restored = models.PositiveIntegerField(_("kartes restored"), default=0)
+    kept = models.PositiveIntegerField(_("kartes kept as they are"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -91,3 +99,11 @@ class StyleCleanup(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def undoing(self) -> bool:
+        return self.undo_started_at is not None and self.undone_at is None
+
+    @property
+    def can_undo(self) -> bool:
+        return self.status == self.Status.DONE and self.changed > 0 and not self.undo_started_at

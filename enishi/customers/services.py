@@ -209,6 +209,8 @@ def customer_clean(
 
 def _apply_house_style(cleaned: dict[str, Any], kind: str) -> None:
     """The business's own way of writing company names and streets (settings → house style)."""
+    if house_style.is_suspended():
+        return
     style = house_style.current()
     if kind == Customer.Kind.COMPANY and cleaned.get("name"):
         cleaned["name"] = house_style.company_name_styled(cleaned["name"], style.company_name)

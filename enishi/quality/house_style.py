@@ -10,9 +10,12 @@ changes nothing the second time, and text the rule does not understand is never 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -179,6 +182,23 @@ def datetime_styled(value: datetime.datetime | None, rule: str) -> str:
 
 
 # --- The stored rules ----------------------------------------------------------------------
+
+_suspended: contextvars.ContextVar[bool] = contextvars.ContextVar("house_style_off", default=False)
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """Save kartes as given, without the house style (undoing a clean-up puts back what was
+    typed). Per thread and task: other people's saves meanwhile keep the style."""
+    token = _suspended.set(True)
+    try:
+        yield
+    finally:
+        _suspended.reset(token)
+
+
+def is_suspended() -> bool:
+    return _suspended.get()
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,67 @@ def cleanup_run(run_id: int) -> None:
     )
 
 
+def cleanup_undo_start(*, actor: User, run: StyleCleanup) -> StyleCleanup:
+    """Take a finished clean-up back, in the background (admins)."""
+    updated = StyleCleanup.objects.filter(
+        pk=run.pk, status=StyleCleanup.Status.DONE, undo_started_at__isnull=True
+    ).update(undo_started_at=timezone.now(), undone_by=actor)
+    if not updated:
+        raise ValidationError(gettext("This clean-up cannot be undone (again)."))
+    transaction.on_commit(lambda: cleanup_undo.enqueue(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+@task()
+def cleanup_undo(run_id: int) -> None:
+    """Put back the values the clean-up replaced, karte by karte, from its history entries.
+    A karte someone changed since (the field is no longer what the clean-up wrote), deleted
+    or merged is kept as it is and counted. The house style is not applied to what is put
+    back: that is what was typed."""
+    from enishi.customers.services import customer_update
+
+    run = StyleCleanup.objects.get(pk=run_id)
+    entries = HistoryEntry.objects.filter(
+        batch=f"cleanup:{run.pk}",
+        action=HistoryEntry.Action.UPDATE,
+        model="customers.customer",
+    ).order_by("pk")
+    restored = kept = 0
+    with history_batch(f"cleanup-undo:{run.pk}"), house_style.suspended():
+        for entry in entries.iterator(chunk_size=CHUNK):
+            customer = Customer.objects.filter(pk=entry.object_id, deleted_at__isnull=True).first()
+            fields = {name: pair for name, pair in entry.changes.items() if name in UNDO_FIELDS}
+            if customer is None or any(
+                getattr(customer, name) != after for name, (_b, after) in fields.items()
+            ):
+                kept += 1
+                continue
+            try:
+                with transaction.atomic():
+                    updated_at = customer.updated_at
+                    customer_update(
+                        actor=run.undone_by,
+                        customer=customer,
+                        data={name: before or "" for name, (before, _a) in fields.items()},
+                        version=customer.version,
+                        via=HistoryEntry.Via.SYSTEM,
+                    )
+                    Customer.objects.filter(pk=customer.pk).update(updated_at=updated_at)
+                restored += 1
+            except (StaleVersionError, ValidationError):
+                kept += 1
+            if (restored + kept) % CHUNK == 0:
+                StyleCleanup.objects.filter(pk=run.pk).update(restored=restored, kept=kept)
+    StyleCleanup.objects.filter(pk=run.pk).update(
+        restored=restored, kept=kept, undone_at=timezone.now()
+    )
+
+
+# The fields a clean-up changes (and its undo puts back).
+UNDO_FIELDS = ("name", "street")
+
+
 def cleanup_latest() -> StyleCleanup | None:
     return StyleCleanup.objects.select_related("created_by").first()
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("style/", views.style_edit, name="style"),
     path("style/cleanup/", views.cleanup, name="cleanup"),
     path("style/cleanup/<int:pk>/", views.cleanup_run, name="cleanup_run"),
+    path("style/cleanup/<int:pk>/undo/", views.cleanup_undo, name="cleanup_undo"),
     path("freshness/", views.freshness, name="freshness"),
     path("freshness/<int:pk>/confirm/", views.confirm, name="confirm"),
 ]

@@ -103,13 +103,24 @@ def cleanup(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_GET
 def cleanup_run(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(StyleCleanup.objects.select_related("created_by"), pk=pk)
+    run = get_object_or_404(StyleCleanup.objects.select_related("created_by", "undone_by"), pk=pk)
     template = (
         "quality/upkeep_cleanup_progress.html"
         if request.htmx
         else "quality/upkeep_cleanup_run.html"
     )
     return render(request, template, {"run": run, "settings_section": "style"})
+
+
+@admin_required
+@require_POST
+def cleanup_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(StyleCleanup, pk=pk)
+    try:
+        upkeep.cleanup_undo_start(actor=request.user, run=run)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("upkeep:cleanup_run", pk=run.pk)
 
 
 def _months(value: str | None) -> int:

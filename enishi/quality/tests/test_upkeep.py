@@ -5,6 +5,7 @@ import datetime
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,6 +105,45 @@ def test_the_clean_up_previews_then_applies_the_style_with_history(alice, bob):
     for other in (tidy, untouched):
         other.refresh_from_db()
         assert other.version == 1
+
+
+def test_a_clean_up_can_be_undone_and_what_was_changed_since_is_kept(client, alice, bob):
+    first = testing.make_company(alice, name="(株)山田商事", street="1丁目2番3号")
+    second = testing.make_company(alice, name="佐藤工業(株)")
+    third = testing.make_company(alice, name="(有)鈴木")
+    _set_style(alice, company_name="back", street="hyphen")
+    run = upkeep.cleanup_start(actor=alice)
+    upkeep.cleanup_run.call(run.pk)
+    second.refresh_from_db()
+    assert second.name == "佐藤工業株式会社"
+    # Someone renames the second afterwards; the third is merged away.
+    customer_update(actor=bob, customer=second, data={"name": "佐藤工業HD"}, version=None)
+    Customer.objects.filter(pk=third.pk).update(deleted_at=timezone.now())
+
+    client.force_login(alice)
+    page = client.get(reverse("upkeep:cleanup_run", args=[run.pk])).content.decode()
+    assert reverse("upkeep:cleanup_undo", args=[run.pk]) in page
+    response = client.post(reverse("upkeep:cleanup_undo", args=[run.pk]))
+    assert response.status_code == 302
+    upkeep.cleanup_undo.call(run.pk)  # the task (queued after the commit)
+    run.refresh_from_db()
+    assert (run.restored, run.kept, run.undone_by) == (1, 2, alice) and run.undone_at
+    first.refresh_from_db()
+    second.refresh_from_db()
+    # Put back as typed, although the house style still says "back" and "hyphen".
+    assert (first.name, first.street) == ("(株)山田商事", "1丁目2番3号")
+    assert second.name == "佐藤工業HD"
+    entry = HistoryEntry.objects.get(batch=f"cleanup-undo:{run.pk}")
+    assert entry.object_id == first.pk and entry.changes["name"] == [
+        "山田商事株式会社",
+        "(株)山田商事",
+    ]
+    page = client.get(reverse("upkeep:cleanup_run", args=[run.pk])).content.decode()
+    assert reverse("upkeep:cleanup_undo", args=[run.pk]) not in page
+    with pytest.raises(ValidationError):  # once only
+        upkeep.cleanup_undo_start(actor=alice, run=run)
+    # Saving normally afterwards applies the house style again.
+    customer_update(actor=alice, customer=first, data={"notes": "x"}, version=None)
 
 
 def test_a_karte_edited_during_the_clean_up_is_skipped(alice, monkeypatch):

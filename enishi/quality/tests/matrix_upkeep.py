@@ -10,6 +10,7 @@ NEEDS: dict[str, dict[str, str]] = {
     "upkeep:style": {},
     "upkeep:cleanup": {},
     "upkeep:cleanup_run": {"pk": "cleanup"},
+    "upkeep:cleanup_undo": {"pk": "cleanup"},
     "upkeep:freshness": {},
     "upkeep:confirm": {"pk": "carol"},
 }

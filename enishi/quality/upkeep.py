@@ -155,6 +155,20 @@ def cleanup_start(*, actor: User) -> StyleCleanup:
     return run
 
 
+def _restyle(actor: User, customer: Customer, data: dict[str, str], version: int) -> None:
+    """Save a clean-up's (or its undo's) change to one karte. A clean-up is no one's work on
+    the karte: it keeps its last update (lists sorted by it, the freshness report); the history
+    has the change."""
+    from enishi.customers.services import customer_update
+
+    with transaction.atomic():
+        updated_at = customer.updated_at
+        customer_update(
+            actor=actor, customer=customer, data=data, version=version, via=HistoryEntry.Via.SYSTEM
+        )
+        Customer.objects.filter(pk=customer.pk).update(updated_at=updated_at)
+
+
 @task()
 def cleanup_run(run_id: int) -> None:
     """Apply the style karte by karte. Each karte is saved on its own, so an interrupted run
@@ -162,7 +176,6 @@ def cleanup_run(run_id: int) -> None:
     run = StyleCleanup.objects.get(pk=run_id)
     style = house_style.Style(company_name=run.company_name, street=run.street)
     StyleCleanup.objects.filter(pk=run.pk).update(status=StyleCleanup.Status.RUNNING)
-    from enishi.customers.services import customer_update
 
     try:
         with history_batch(f"cleanup:{run.pk}"):
@@ -176,18 +189,12 @@ def cleanup_run(run_id: int) -> None:
             for proposal in _proposals(style, progress=progress):
                 customer = Customer.objects.get(pk=proposal.customer_id)
                 try:
-                    with transaction.atomic():
-                        updated_at = customer.updated_at
-                        customer_update(
-                            actor=run.created_by,
-                            customer=customer,
-                            data={field: after for field, (_, after) in proposal.changes.items()},
-                            version=proposal.version,
-                            via=HistoryEntry.Via.SYSTEM,
-                        )
-                        # A clean-up is no one's work on the karte: it keeps its last update
-                        # (lists sorted by it, the freshness report); the history has the change.
-                        Customer.objects.filter(pk=customer.pk).update(updated_at=updated_at)
+                    _restyle(
+                        run.created_by,
+                        customer,
+                        {field: after for field, (_, after) in proposal.changes.items()},
+                        proposal.version,
+                    )
                     run.changed += 1
                 except (StaleVersionError, ValidationError):
                     # Changed by someone meanwhile, or the styled value does not fit: the
@@ -229,7 +236,6 @@ def cleanup_undo(run_id: int) -> None:
     A karte someone changed since (the field is no longer what the clean-up wrote), deleted
     or merged is kept as it is and counted. The house style is not applied to what is put
     back: that is what was typed."""
-    from enishi.customers.services import customer_update
 
     run = StyleCleanup.objects.get(pk=run_id)
     entries = HistoryEntry.objects.filter(
@@ -248,16 +254,12 @@ def cleanup_undo(run_id: int) -> None:
                 kept += 1
                 continue
             try:
-                with transaction.atomic():
-                    updated_at = customer.updated_at
-                    customer_update(
-                        actor=run.undone_by,
-                        customer=customer,
-                        data={name: before or "" for name, (before, _a) in fields.items()},
-                        version=customer.version,
-                        via=HistoryEntry.Via.SYSTEM,
-                    )
-                    Customer.objects.filter(pk=customer.pk).update(updated_at=updated_at)
+                _restyle(
+                    run.undone_by,
+                    customer,
+                    {name: before or "" for name, (before, _a) in fields.items()},
+                    customer.version,
+                )
                 restored += 1
             except (StaleVersionError, ValidationError):
                 kept += 1

@@ -27,6 +27,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -66,8 +67,8 @@ class FieldGroup:
     @property
     def title(self) -> str:
         if self.label is not None:
-            return str(self.label)
-        return str(Customer._meta.get_field(self.fields[0]).verbose_name)
+            return capfirst(str(self.label))
+        return capfirst(str(Customer._meta.get_field(self.fields[0]).verbose_name))
 
 
 def _group(key: str, *fields: str, label: Any = None, combinable: bool = False) -> FieldGroup:
@@ -394,9 +395,10 @@ def merge_plan(
         except (TypeError, ValueError):
             pk = None
         if pk not in by_id:
+            group = GROUPS_BY_KEY.get(key)
             errors.append(
                 _("The choice for “%(field)s” must be one of the kartes being merged.")
-                % {"field": key}
+                % {"field": group.title if group is not None else key}
             )
             return survivor.pk
         return pk

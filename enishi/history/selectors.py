@@ -21,6 +21,7 @@ BATCH_LABELS = {
     "file": _("File"),
     "merged_from": _("Merged from"),
     "merged_into": _("Merged into"),
+    "moved_counts": _("Records moved"),
 }
 
 
@@ -44,6 +45,11 @@ def value_label(model_label: str, field_name: str, value) -> str:
 
     if value is None or value == "":
         return "—"
+    if field_name == "moved_counts" and isinstance(value, dict):
+        # Kept as counts per kind, named in the reader's language.
+        from enishi.quality.merge import moved_summary
+
+        return moved_summary(value) or "—"
     if field_name in _HISTORY_LABELS and value in _HISTORY_LABELS[field_name][1]:
         return str(_HISTORY_LABELS[field_name][1][value])
     try:

@@ -759,7 +759,7 @@ def _carry_out(merge: Merge, plan: MergePlan, *, actor: User | None, via: str) -
         customer_id=survivor.pk,
         changes={
             "merged_names": [None, merge.merged_names],
-            **({"moved_summary": [None, merge.moved_summary]} if merge.moved_summary else {}),
+            **({"moved_counts": [None, dict(counts)]} if counts else {}),
         },
     )
     for other in others:

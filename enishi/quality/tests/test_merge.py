@@ -87,6 +87,23 @@ class TestWhatMoves:
         assert done.counts["deals.deal.customer"] == 1
         assert "対応記録 1件" in done.moved_summary
 
+    def test_the_history_names_what_moved_in_the_readers_language(self, bob, world):
+        from django.utils import translation
+
+        from enishi.history.selectors import value_label
+
+        done = merge(bob, world.survivor, [world.other])
+        entry = HistoryEntry.objects.get(
+            action="merge", customer_id=world.survivor.pk, model="quality.merge"
+        )
+        counts = entry.changes["moved_counts"][1]
+        assert counts == done.counts
+        with translation.override("ja"):
+            assert "対応記録" in value_label(entry.model, "moved_counts", counts)
+        with translation.override("en"):
+            shown = value_label(entry.model, "moved_counts", counts)
+            assert "対応記録" not in shown and "1" in shown
+
     def test_it_moves_records_in_the_trash_too(self, bob, world):
         from enishi.activities.services import activity_delete
 

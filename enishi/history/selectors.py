@@ -2,9 +2,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from enishi.history.models import HistoryEntry
@@ -56,14 +54,18 @@ def value_label(model_label: str, field_name: str, value) -> str:
         field = apps.get_model(model_label)._meta.get_field(field_name)
     except (LookupError, FieldDoesNotExist, ValueError):
         return str(value)
+    from enishi.quality import house_style
+
     if isinstance(field, models.DateTimeField) and isinstance(value, str):
         parsed = parse_datetime(value)
         if parsed is not None:
-            if timezone.is_naive(parsed):
-                # Written as local time without an offset (entries before 2026-11-24): shown
-                # as written.
-                return date_format(parsed, "Y-m-d H:i")
-            return date_format(timezone.localtime(parsed), "Y-m-d H:i")
+            # The house's date display; an entry written as local time without an offset
+            # (before 2026-11-24) is shown as written.
+            return house_style.datetime_styled(parsed, house_style.current().dates)
+    if isinstance(field, models.DateField) and isinstance(value, str):
+        day = parse_date(value)
+        if day is not None:
+            return house_style.date_styled(day, house_style.current().dates)
     if getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):

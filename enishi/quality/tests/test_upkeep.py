@@ -341,3 +341,15 @@ def test_the_api_lists_stale_kartes_and_confirms_them(client, bob):
     assert api.get("/freshness", {"months": 0}).status_code == 422
     entry = HistoryEntry.objects.filter(object_id=old.pk).first()
     assert entry.via == "api"
+
+
+def test_history_values_show_dates_the_house_way(alice):
+    from enishi.history.selectors import value_label
+    from enishi.quality import house_style
+
+    _set_style(alice, dates="kanji")
+    house_style.forget()
+    assert value_label("customers.customer", "birthday", "2019-05-01") == "2019年5月1日"
+    shown = value_label("customers.customer", "last_confirmed_at", "2026-11-24T09:15:00+09:00")
+    assert shown == "2026年11月24日 09:15"
+    house_style.forget()

@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Errors under /api/ in the API's JSON shape, never an HTML page (404, 405, log-in redirect).
+    "enishi.api.middleware.ApiJsonErrorsMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (login, health check).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Which second factor (if any) this session has passed; then: a session that owes a code

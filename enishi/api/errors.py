@@ -9,9 +9,10 @@ missing permissions, stale versions and rate limits all end up here.
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -225,6 +226,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DjangoValidationError)
     def on_rule_error(request, exc: DjangoValidationError):
         return respond(request, 422, _("Some values are not valid: see errors."), rule_errors(exc))
+
+    @api.exception_handler(MultiPartParserError)
+    def on_broken_upload(request, exc):
+        return respond(
+            request,
+            400,
+            _(
+                "The upload could not be read: send the file as multipart/form-data with its "
+                "boundary, and a file name of at most 255 characters."
+            ),
+        )
+
+    @api.exception_handler(SuspiciousOperation)
+    def on_suspicious(request, exc):
+        # Too many fields, a body over the limit, a hostile header: Django answers 400 too.
+        return respond(request, 400, _("The request could not be read."))
 
     @api.exception_handler(Exception)
     def on_bug(request, exc: Exception):

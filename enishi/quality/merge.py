@@ -561,18 +561,30 @@ class KarteGoneError(ValidationError):
     """A karte of the merge was merged into another or put in the trash a moment ago."""
 
 
-def gone_message(customer: Customer) -> str:
+def gone_message(customer: Customer, actor: User | None) -> str:
+    """Why a karte of a merge is no longer there, naming where it went only when the actor
+    may see that karte."""
     later = (
         MergedCustomer.objects.filter(customer=customer, active=True)
         .select_related("merge")
         .first()
     )
-    if later is not None:
-        return _("%(name)s was just merged into %(other)s by someone else: nothing was merged.") % {
+    if later is None:
+        return _("%(name)s has just been put in the trash: nothing was merged.") % {
+            "name": customer.name
+        }
+    if actor is None or customer_visible(actor).filter(pk=later.merge.survivor_id).exists():
+        return _(
+            "%(name)s has just been merged into %(other)s (merge #%(merge)s): nothing "
+            "was merged now."
+        ) % {
             "name": customer.name,
             "other": later.merge.survivor_name,
+            "merge": later.merge_id,
         }
-    return _("%(name)s was just put in the trash: nothing was merged.") % {"name": customer.name}
+    return _("%(name)s has just been merged into a karte you cannot see: nothing was merged.") % {
+        "name": customer.name
+    }
 
 
 def check_may_change(actor: User | None, ids: list[int], *, merged: list[int] = ()) -> None:
@@ -619,7 +631,7 @@ def customer_merge(
             raise ValidationError(_("One of these kartes was deleted or merged meanwhile."))
         for pk in ids:
             if locked[pk].deleted_at is not None:
-                raise KarteGoneError(gone_message(locked[pk]))
+                raise KarteGoneError(gone_message(locked[pk], actor))
         if versions is not None:
             missing = [pk for pk in ids if pk not in versions]
             if missing:

@@ -193,7 +193,7 @@ def kartes_for_merge(user: User, ids: list[int]) -> list[Customer]:
         hidden = Customer.objects.filter(pk__in=set(ids) - set(found), deleted_at__isnull=False)
         gone = (hidden if rule is None else hidden.filter(rule)).first()
         if gone is not None:  # merged or put in the trash since the list was read
-            raise KarteGoneError(gone_message(gone))
+            raise KarteGoneError(gone_message(gone, user))
         raise Http404
     return [found[pk] for pk in ids]
 

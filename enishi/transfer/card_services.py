@@ -315,12 +315,10 @@ class CardPreview:
 
     @property
     def suggested(self) -> str:
-        """Create unless it cannot be, or may already exist (then the user decides): a karte
-        as alike as the duplicates queue's pairs, or a card met earlier in the same file (a
-        contact saved twice). A karte sharing only the name is shown, creating still
-        suggested (namesakes are common)."""
-        likely = any(s["score"] >= match.SIMILAR_THRESHOLD for s in self.similar)
-        return "create" if self.can_create and not likely and not self.alike else "skip"
+        """Create unless it cannot be, or may already exist (then the user decides): any karte
+        alike, even by the name alone, or a card met earlier in the same file. Creating a
+        namesake is one click; a duplicate made by default is work for someone later."""
+        return "create" if self.can_create and not self.similar and not self.alike else "skip"
 
 
 @dataclass

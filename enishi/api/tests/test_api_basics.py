@@ -54,3 +54,25 @@ def test_it_limits_the_rate_per_token(client, alice, bob, monkeypatch):
     assert response.json()["detail"]
     # Another token has its own budget.
     assert ApiClient(client, issue_token(bob)).get("/users").status_code == 200
+
+
+def test_unknown_paths_methods_and_broken_uploads_answer_in_the_apis_json(client, bob):
+    from .conftest import ApiClient, issue_token
+
+    api = ApiClient(client, issue_token(bob), language="en")
+    for response in (
+        api.send("PATCH", "/imports/1"),
+        api.get("/exports/1/file/"),
+        api.get("/no-such-thing"),
+        ApiClient(client, None).get("/no-such-thing"),
+    ):
+        assert response["Content-Type"].startswith("application/json"), response.status_code
+        assert response.status_code in (404, 405) and response.json()["detail"]
+    assert "GET" in api.send("PATCH", "/imports/1")["Allow"]
+    broken = client.post(
+        "/api/v1/imports",
+        b"--x\r\n",
+        content_type="multipart/form-data",  # no boundary
+        HTTP_AUTHORIZATION=api.headers["HTTP_AUTHORIZATION"],
+    )
+    assert broken.status_code == 400 and "multipart" in broken.json()["detail"]

@@ -157,6 +157,17 @@ class TestMerge:
         assert response.status_code == 409
         assert "丙 三郎" in response.json()["detail"] and not response.json().get("current")
 
+    def test_a_karte_merged_into_one_the_user_cannot_see_is_not_named(
+        self, bob_api, bob, alice, carol, world
+    ):
+        secret = testing.make_customer(carol, name="極秘 第二課")
+        body = merge_body(world)
+        other = Customer.objects.get(pk=world.other.pk)
+        customer_merge(actor=alice, survivor=secret, others=[other])
+        response = bob_api.post("/merges", body)
+        assert response.status_code == 409
+        assert "極秘" not in response.content.decode()
+
     def test_the_loser_of_two_merges_at_once_is_told_why(self, bob, world):
         """Both read the kartes; the first merge wins, the second finds one merged (not a
         permission error)."""

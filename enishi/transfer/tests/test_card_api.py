@@ -94,14 +94,17 @@ def test_a_preview_reads_every_card_and_saves_nothing(client, bob, hanako):
     assert Customer.objects.count() == 1
 
 
-def test_a_card_with_only_a_known_name_is_flagged_and_still_suggested(client, bob):
+def test_a_card_with_only_a_known_name_is_flagged_and_skipped_unless_chosen(client, bob):
     known = testing.make_customer(bob, name="西田 敏行")
     card = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:西田;敏行;;;\r\nFN:西田 敏行\r\nEND:VCARD\r\n"
     body = import_file(client, issue_token(bob), (card * 2).encode()).json()
     first, second = body["cards"]
     assert [s["id"] for s in first["similar"]] == [known.pk]
-    assert first["suggested"] == "create"  # a namesake is common: shown, not skipped
+    assert first["suggested"] == "skip"  # the person decides; nothing doubled by default
     assert second["alike"] == [1] and second["suggested"] == "skip"  # the same card twice
+    committed = import_file(client, issue_token(bob), card.encode(), commit="true")
+    assert committed.status_code == 422, committed.content  # nothing to create: said so
+    assert Customer.objects.filter(name="西田 敏行").count() == 1
 
 
 def test_a_commit_creates_the_new_cards_and_says_which(client, bob, hanako):

@@ -279,7 +279,8 @@ def _row(run: ImportRun, row: ImportRow, labels: dict[str, str], rules) -> dict[
         "number": row.number,
         "line": row.line,
         "kind": row.kind,
-        "values": row.values,
+        # One value per header, in order (a file's trailing empty cells are not stored).
+        "values": [*row.values, *[""] * (len(run.headers) - len(row.values))],
         "category": row.category,
         "action": decisions.effective_action(row.category, row.decision, rules),
         "decision": row.decision,

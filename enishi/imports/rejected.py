@@ -62,9 +62,15 @@ def rejected_file_name(run: ImportRun) -> str:
 def rejected_content_type(run: ImportRun) -> str:
     if run.file_format == "xlsx":
         return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    charset = {"cp932": "Windows-31J", "euc_jp": "EUC-JP"}.get(
-        run.encoding, run.encoding or "utf-8"
-    )
+    # IANA names (Python's codec names such as utf-8-sig are not charsets).
+    charset = {
+        "cp932": "Windows-31J",
+        "euc_jp": "EUC-JP",
+        "utf-8-sig": "utf-8",
+        "utf_8_sig": "utf-8",
+        "utf-16-le": "utf-16le",
+        "utf-16-be": "utf-16be",
+    }.get(run.encoding, run.encoding or "utf-8")
     kind = "text/tab-separated-values" if run.delimiter == "\t" else "text/csv"
     return f"{kind}; charset={charset}"
 

@@ -478,15 +478,22 @@ def import_start(*, actor: User, run: ImportRun) -> ImportRun:
     counts = decisions.action_counts(run)
     if not counts[ImportRow.Action.CREATE] and not counts[ImportRow.Action.UPDATE]:
         raise ValidationError(_("No row would be imported: every row is skipped or rejected."))
-    with transaction.atomic():
-        run.status = Status.RUNNING
-        run.phase = "queued"
-        run.started_at = timezone.now()
-        run.heartbeat_at = timezone.now()
-        run.progress_done = 0
-        run.progress_total = run.row_count
-        run.error = ""
-        run.save()
+    now = timezone.now()
+    fields = {
+        "status": Status.RUNNING,
+        "phase": "queued",
+        "started_at": now,
+        "heartbeat_at": now,
+        "progress_done": 0,
+        "progress_total": run.row_count,
+        "error": "",
+    }
+    # Only one of several "run" requests sent at once moves the import on (and queues it).
+    if not ImportRun.objects.filter(pk=run.pk, status=Status.PREVIEW).update(**fields):
+        run.refresh_from_db()
+        raise ValidationError(_("This import has already been started."), code="started")
+    for name, value in fields.items():
+        setattr(run, name, value)
     _enqueue(tasks.import_run_task, run)
     return run
 

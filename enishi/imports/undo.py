@@ -148,7 +148,11 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
                 undone_at=timezone.now(),
                 undone_by=actor,
                 heartbeat_at=timezone.now(),
-                counts={**run.counts, "written": report["kept_count"]},
+                counts={
+                    **run.counts,
+                    "written": report["kept_count"],
+                    "undone": run.rows.filter(result=UNDONE).count(),
+                },
             )
             run.refresh_from_db()
             history_record(

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -33,12 +34,21 @@ from enishi.quality.models import DuplicatePair, Merge, MergedCustomer
 
 
 def _field_label(name: str) -> str:
-    return str(Customer._meta.get_field(name).verbose_name)
+    return capfirst(str(Customer._meta.get_field(name).verbose_name))
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, name: str = "") -> str:
+    """A stored value as people read it: a choice by its label, a linked record by its name."""
     if value in (None, ""):
         return "—"
+    if name:
+        from enishi.history.selectors import value_label
+
+        field = Customer._meta.get_field(name)
+        if field.is_relation:
+            related = field.related_model._base_manager.filter(pk=value).first()
+            return str(related) if related is not None else str(value)
+        return value_label("customers.customer", name, value)
     return str(value)
 
 
@@ -99,7 +109,7 @@ def merge_undo_problems(merge: Merge) -> list[str]:
                 % {
                     "field": _field_label(name),
                     "name": survivor.name,
-                    "value": _shown(raw_value(survivor, name)),
+                    "value": _shown(raw_value(survivor, name), name),
                 }
             )
     restored_code = merge.fields.get("code", [survivor.code])[0]

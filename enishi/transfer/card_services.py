@@ -34,7 +34,7 @@ from enishi.customers.selectors import CustomerFilters, customer_visible, custom
 from enishi.customers.services import customer_clean, customer_create
 from enishi.history.models import HistoryEntry
 from enishi.history.services import current_batch, history_batch, history_record_view_sensitive
-from enishi.quality import match, normalize
+from enishi.quality import normalize
 from enishi.transfer import card_selectors as selectors
 from enishi.transfer.card_selectors import KartePrint
 from enishi.transfer.printing import KarteBook, karte_pdf

@@ -759,6 +759,10 @@ def export_open(*, actor: User, record: Export, via: str = HistoryEntry.Via.UI) 
     Someone other than the creator (an administrator) downloading it is recorded.
     """
     if record.has_expired:
+        if record.error:  # removed by someone before its time: say who
+            raise ValidationError(
+                _("%(reason)s Export again.") % {"reason": record.error}, code="expired"
+            )
         raise ValidationError(
             _("This file was kept for %(days)s days and has been removed. Export again.")
             % {"days": keep_days()},

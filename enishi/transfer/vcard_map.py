@@ -221,6 +221,15 @@ def _labelled(label: str, value: Any) -> str:
     return f"{label}: {value}"
 
 
+def _kept(result: CardImport, label: str, value: str) -> None:
+    """A fact with no field of its own (or none free): into the notes, and the preview says so."""
+    result.kept_in_notes.append(_labelled(label, value))
+    result.warnings.append(
+        _("%(field)s %(value)s has no field of its own: kept in the notes.")
+        % {"field": label, "value": value}
+    )
+
+
 @dataclass
 class CardImport:
     """One card as it would become a karte: service data plus what the preview shows."""
@@ -398,7 +407,7 @@ def _address(card: Card, result: CardImport) -> None:
     for extra in addresses[1:]:
         text = " ".join(p for p in (_clean(c) for c in extra.components(7)) if p)
         if text:
-            result.kept_in_notes.append(_labelled(_("Address"), text))
+            _kept(result, _("Address"), text)
     if not addresses:
         return
     components = addresses[0].components(7)
@@ -495,7 +504,7 @@ def _phones(card: Card, result: CardImport) -> None:
         else:
             overflow.append(shown)
     for number in overflow:
-        result.kept_in_notes.append(_labelled(_("Phone"), number))
+        _kept(result, _("Phone"), number)
         result.phones.append(number)
     result.data.update(slots)
 
@@ -583,7 +592,7 @@ def _kept_extras(card: Card, result: CardImport) -> None:
             labelled.append((android[found.group(1)], [value]))
     for label, values in labelled:
         for value in values:
-            result.kept_in_notes.append(_labelled(label, value))
+            _kept(result, label, value)
 
 
 def _list_texts(card: Card, name: str) -> list[str]:

@@ -91,7 +91,10 @@ def test_the_whole_wizard(bob_api, bob):
 
     undone = bob_api.post(f"/imports/{run_id}/undo")
     assert undone.status_code == 202
-    assert bob_api.get(f"/imports/{run_id}").json()["status"] == "undone"
+    shown = bob_api.get(f"/imports/{run_id}").json()
+    assert shown["status"] == "undone"
+    assert shown["counts"]["undone"] == shown["counts"]["created"] + shown["counts"]["updated"]
+    assert shown["counts"]["undone"] > 0
     assert list(Customer.objects.values_list("code", flat=True)) == [""]
 
 
@@ -155,3 +158,14 @@ def test_an_import_that_wrote_nothing_can_be_discarded(bob_api):
     run_id = upload(bob_api, FILE.encode()).json()["id"]
     assert bob_api.delete(f"/imports/{run_id}").status_code == 204
     assert not ImportRun.objects.exists()
+
+
+def test_each_rows_values_line_up_with_the_headers(bob_api, bob):
+    run_id = upload(
+        bob_api, "氏名,電話番号,メール,メモ\n山田 太郎,03-1234-5678,,\n".encode()
+    ).json()["id"]
+    bob_api.post(f"/imports/{run_id}/check")
+    shown = bob_api.get(f"/imports/{run_id}").json()
+    [row] = bob_api.get(f"/imports/{run_id}/rows").json()["results"]
+    assert len(row["values"]) == len(shown["headers"]) == 4
+    assert row["values"][2:] == ["", ""]

@@ -550,3 +550,14 @@ class TestContracts:
         assert again[1].category == "duplicate"
         services.import_undo_start(actor=bob, run=run)
         assert not Contract.objects.exists()
+
+
+def test_two_run_requests_at_once_start_the_import_once(bob):
+    """Both read the import at the preview; only the first moves it on and runs it."""
+    run = check(bob, upload(bob, csv_bytes("氏名\n山田 太郎\n")))
+    stale = ImportRun.objects.get(pk=run.pk)
+    services.import_start(actor=bob, run=run)
+    with pytest.raises(ValidationError, match="already been started"):
+        services.import_start(actor=bob, run=stale)
+    assert Customer.objects.filter(name="山田 太郎").count() == 1
+    assert HistoryEntry.objects.filter(batch=run.batch, action="import").count() == 1

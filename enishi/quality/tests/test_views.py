@@ -331,6 +331,24 @@ class TestMergeRecord:
         page = body(bob_client.get(reverse("quality:compare", args=[pair.pk])))
         assert pair.merge.get_absolute_url() in page
 
+    def test_a_refusal_names_a_choice_by_its_label(self, bob, world):
+        from django.utils import translation
+
+        from enishi.quality.merge_undo import merge_undo_problems
+
+        Customer.objects.filter(pk=world.other.pk).update(status="dormant")
+        other = Customer.objects.get(pk=world.other.pk)
+        done = customer_merge(
+            actor=bob, survivor=world.survivor, others=[other], choices={"status": other.pk}
+        )
+        survivor = Customer.objects.get(pk=world.survivor.pk)
+        customer_services.customer_update(
+            actor=bob, customer=survivor, data={"status": "customer"}, version=None
+        )
+        with translation.override("en"):
+            [problem] = [p for p in merge_undo_problems(done) if "Status" in p]
+        assert "dormant" not in problem and "“Customer”" in problem
+
     def test_the_merged_kartes_history_stays_readable(self, bob_client, bob, world):
         done = customer_merge(actor=bob, survivor=world.survivor, others=[world.other])
         page = body(bob_client.get(done.get_absolute_url()))

@@ -385,6 +385,7 @@ def test_nicknames_anniversaries_and_androids_own_items_are_kept_in_the_notes():
         "END:VCARD\r\n"
     )
     assert android.kept_in_notes == ["Nickname: たいちゃん", "Related person: 山本 花子"]
+    assert any("たいちゃん" in w and "notes" in w for w in android.warnings)  # the preview says so
 
 
 def test_an_address_with_the_newer_standards_extra_parts_is_read():

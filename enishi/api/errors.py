@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as SchemaValidationError
@@ -146,6 +147,15 @@ def _schema_message(error: dict[str, Any]) -> str:
         return _("Enter true or false.")
     if kind.startswith("string_"):
         return _("Enter text.")
+    if kind in ("too_short", "too_long"):
+        limit = int(ctx.get("min_length" if kind == "too_short" else "max_length") or 0)
+        if kind == "too_short":
+            text = ngettext(
+                "Give at least %(limit)s item.", "Give at least %(limit)s items.", limit
+            )
+        else:
+            text = ngettext("Give at most %(limit)s item.", "Give at most %(limit)s items.", limit)
+        return text % {"limit": limit}
     if kind in ("list_type", "tuple_type", "set_type"):
         return _("Enter a list.")
     if kind in ("dict_type", "model_type", "model_attributes_type"):

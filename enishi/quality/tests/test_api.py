@@ -216,6 +216,8 @@ class TestMerge:
             assert response.status_code in (404, 422), extra
             assert response.status_code != 404 or extra == {"choices": {"phone": 987654}}
         assert Merge.objects.count() == 0
+        empty = bob_api.post("/merges", merge_body(world, other_ids=[]), HTTP_ACCEPT_LANGUAGE="en")
+        assert empty.json()["errors"][0]["message"] == "Give at least 1 item."
 
     def test_kartes_the_user_cannot_change_are_404(self, client, carol, dave, world):
         carol_api = ApiClient(client, issue_token(carol))

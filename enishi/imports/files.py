@@ -4,8 +4,8 @@ Nothing here trusts the file name: the first bytes decide whether a file is a wo
 something else (a PDF, an old .xls, a Word file), and the message says which. Text files are
 decoded by a strict try-order (UTF-8, cp932, EUC-JP; a BOM wins outright); when more than one
 encoding reads the bytes, charset-normalizer's coherence picks one and the page says it was a
-guess. Workbooks are read in openpyxl's read-only mode (constant memory), formulas as their
-text (never evaluated), merged cells filled from their top-left cell.
+guess. Workbooks are read in openpyxl's read-only mode (constant memory), formulas as the
+values Excel saved with them (never evaluated here), merged cells filled from their top-left cell.
 """
 
 from __future__ import annotations
@@ -460,8 +460,10 @@ def _open_workbook(path: Path):
             _("This workbook unpacks to more data than imports accept. Save it as CSV instead.")
         )
     try:
-        # Formulas are read as their text (data_only=False) and never evaluated.
-        return openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+        # A formula cell is read as the value Excel saved with it (what the person sees in
+        # the sheet), never evaluated here; a workbook saved without values (written by a
+        # program, never opened in Excel) has empty cells there.
+        return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception:  # openpyxl raises many kinds for damaged files
         raise ImportFileError(
             _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")

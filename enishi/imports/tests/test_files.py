@@ -4,6 +4,7 @@ import codecs
 import csv
 import datetime
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -277,25 +278,44 @@ class TestWorkbooks:
         assert layout.sheet == "顧客"
         assert layout.headers == ["氏名", "電話番号"]
 
-    def test_formulas_are_read_as_their_text_and_dates_as_dates(self, tmp_path):
+    def test_formulas_are_read_as_the_values_excel_saved_and_dates_as_dates(self, tmp_path):
         def build(wb):
             ws = wb.active
-            ws.append(["氏名", "メモ", "生年月日", "金額"])
+            ws.append(["氏名", "会社名", "生年月日", "従業員数", "メモ"])
             ws.append(
                 [
                     "山田",
-                    '=HYPERLINK("http://evil.example","x")',
+                    '=CONCAT("株式会社","キャッシュ")',
                     datetime.datetime(1984, 7, 19),
-                    1200.0,
+                    "=10*5",
+                    '=HYPERLINK("http://evil.example","x")',
                 ]
             )
 
         path = xlsx(tmp_path, build)
+        # As Excel saves it: each formula with the value it showed (openpyxl writes none).
+        with zipfile.ZipFile(path) as archive:
+            parts = {n: archive.read(n) for n in archive.namelist()}
+        sheet = parts["xl/worksheets/sheet1.xml"].decode()
+        sheet = re.sub(
+            r'<c r="B2"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?',
+            r'<c r="B2" t="str"><f>\2</f><v>株式会社キャッシュ</v>',
+            sheet,
+        )
+        sheet = re.sub(
+            r'<c r="D2"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?', r'<c r="D2"><f>\2</f><v>50</v>', sheet
+        )
+        parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in parts.items():
+                archive.writestr(name, data)
         rows = list(files.iter_rows(path, files.inspect(path)))
         cells = rows[0].cells
-        assert cells[1].startswith("=HYPERLINK(")
+        assert cells[1] == "株式会社キャッシュ"
         assert cells[2] == datetime.datetime(1984, 7, 19)
-        assert files.cell_text(cells[3]) == "1200"
+        assert files.cell_text(cells[3]) == "50"
+        # A formula saved without its value (a program wrote it) is no text to import.
+        assert len(cells) == 4 or cells[4] in (None, "")
 
     def test_the_header_row_may_be_further_down_and_merged_cells_are_filled(self, tmp_path):
         def build(wb):

@@ -452,9 +452,10 @@ class CustomerMatcher:
             for k in index["e164"].get(phone, []):
                 candidates[k.pk] = k
         best: tuple[float, Customer | None, tuple] = (0.0, None, ())
+        # A different customer code does not rule a karte out: files from another system
+        # number their customers their own way (OLD-0002 for C-001885). The pair is judged as
+        # the duplicates queue judges it, and the person decides.
         for candidate in sorted(candidates.values(), key=lambda k: k.pk):
-            if candidate.code and code and candidate.code != code:
-                continue  # two different customer codes: the business says they differ
             scored = match.score_pair(c.keys, self._keys_of(candidate))
             if scored.score > best[0]:
                 best = (scored.score, candidate, scored.reasons)

@@ -251,6 +251,9 @@ def _kind(ctx: CheckContext, r: _Row, indexes) -> str:
         return "person"
     if r.has("company_name"):
         return "company"
+    # No name at all (an update by customer code): facts only a company has say it is one.
+    if any(r.has(name) for name in COMPANY_ONLY) and not any(r.has(n) for n in PERSON_ONLY):
+        return "company"
     return "person"
 
 

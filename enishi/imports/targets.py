@@ -128,6 +128,11 @@ def customer_targets() -> list[Target]:
                 "取引先名",
                 "得意先名",
                 "氏名漢字",
+                # In a customer list the 担当者 named beside the company is the customer's
+                # contact person; one's own staff are 担当営業 / 営業担当 (the owner).
+                "担当者名",
+                "ご担当者",
+                "ご担当者名",
                 "name",
                 "fullname",
                 "customername",
@@ -432,7 +437,18 @@ def customer_targets() -> list[Target]:
             gettext_lazy("Owner (staff user name)"),
             "user",
             RELATIONSHIP,
-            ("担当者", "担当", "営業担当", "担当営業", "担当者名", "owner", "salesrep"),
+            (
+                "担当者",
+                "担当",
+                "営業担当",
+                "担当営業",
+                "営業担当者",
+                "担当営業者",
+                "自社担当",
+                "社内担当",
+                "owner",
+                "salesrep",
+            ),
         ),
         Target(
             "status",

@@ -290,6 +290,7 @@ class CustomerWriter(_Writer):
 
     def write(self, rows: list[ImportRow]) -> None:
         creates, updates = self.triage(rows)
+        creates, updates = self.without_taken_codes(creates), self.without_taken_codes(updates)
         # The chunk's new kartes go into the search index in one statement at the end (a
         # trigger per row costs 5–10× as much); they are findable as soon as the chunk commits.
         with search_index.indexed_after_insert(connection):
@@ -300,6 +301,27 @@ class CustomerWriter(_Writer):
                 self.create(creates, companies)
             if updates:
                 self.update(updates, companies)
+
+    def without_taken_codes(self, rows: list[ImportRow]) -> list[ImportRow]:
+        """Rows whose customer code another karte was given after the check are skipped with
+        a reason (the code is unique: writing them would fail the whole chunk)."""
+        codes = {r.data["code"] for r in rows if r.data.get("code")}
+        if not codes:
+            return rows
+        holders = dict(Customer.objects.filter(code__among=codes).values_list("code", "pk"))
+        kept = []
+        for row in rows:
+            code = row.data.get("code")
+            holder = holders.get(code) if code else None
+            if holder is not None and holder != row.match_id:
+                row.result = Result.SKIPPED
+                row.result_message = _(
+                    "Not imported: the customer code %(code)s was given to another karte "
+                    "after the file was checked. Check the file again."
+                ) % {"code": code}
+                continue
+            kept.append(row)
+        return kept
 
     # -- companies that persons name --
 
@@ -490,6 +512,18 @@ class CustomerWriter(_Writer):
                     if is_empty(value) and keep_old:
                         continue
                     values[name] = value
+            if (
+                whole_address
+                and not data.get("postal_code")
+                and customer.postal_code
+                and (
+                    values.get("prefecture", customer.prefecture) != customer.prefecture
+                    or values.get("city", customer.city) != customer.city
+                )
+            ):
+                # A new address in another place without a postal code: the old code would
+                # point elsewhere (〒498-0047 with 北海道札幌市…), so it goes too.
+                values["postal_code"] = ""
             if "owner_id" in data:
                 owner = self.user(data["owner_id"])
                 if owner is not None:

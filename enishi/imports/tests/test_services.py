@@ -561,3 +561,55 @@ def test_two_run_requests_at_once_start_the_import_once(bob):
         services.import_start(actor=bob, run=stale)
     assert Customer.objects.filter(name="山田 太郎").count() == 1
     assert HistoryEntry.objects.filter(batch=run.batch, action="import").count() == 1
+
+
+def test_a_company_updated_by_code_without_a_name_column_gets_its_company_facts(bob):
+    company = testing.make_company(bob, name="株式会社山田商事", code="C-000653")
+    text = "顧客コード,従業員数,業種,電話番号\nC-000653,120,製造業,03-4980-7777\n"
+    run = run_import(bob, check(bob, upload(bob, text.encode())))
+    row = run.rows.get()
+    assert row.notes == [] and row.problems == []
+    company.refresh_from_db()
+    assert (company.employees, company.industry, company.phone) == (120, "製造業", "03-4980-7777")
+
+
+def test_a_code_given_to_another_karte_after_the_check_skips_that_row_only(bob):
+    text = "顧客コード,会社名,電話番号\nD3-0001,株式会社一号,03-1111-0001\nD3-0002,株式会社二号,03-1111-0002\n"
+    run = check(bob, upload(bob, text.encode()))
+    testing.make_company(bob, name="先に登録した会社", code="D3-0001")
+    run = run_import(bob, run)
+    assert run.status == ImportRun.Status.DONE
+    first, second = run.rows.order_by("number")
+    assert first.result == "skipped" and "D3-0001" in first.result_message
+    assert second.result == "created"
+    assert Customer.objects.get(code="D3-0002").name == "株式会社二号"
+
+
+def test_a_row_from_another_systems_numbering_is_still_a_probable_duplicate(bob):
+    karte = testing.make_customer(
+        bob, name="田中 一郎", name_kana="タナカ イチロウ", code="C-001885",
+        phone="03-3271-4502", email="ichiro.tanaka@example.co.jp",
+    )  # fmt: skip
+    text = (
+        "顧客コード,氏名,フリガナ,電話番号,メール\n"
+        "OLD-0002,田中 一郎,タナカ イチロウ,03-3271-4502,ichiro.tanaka@example.co.jp\n"
+    )
+    row = check(bob, upload(bob, text.encode())).rows.get()
+    assert (row.category, row.match_id) == ("duplicate", karte.pk)
+
+
+def test_a_whole_address_elsewhere_without_a_postal_code_clears_the_old_one(bob):
+    moved = testing.make_customer(
+        bob, name="山田 太郎", code="C-1", postal_code="498-0047", prefecture="愛知県",
+        city="弥富市", town="稲狐町", street="1-1",
+    )  # fmt: skip
+    same = testing.make_customer(
+        bob, name="佐藤 花子", code="C-2", postal_code="100-0014", prefecture="東京都",
+        city="千代田区", town="永田町", street="1-7-1",
+    )  # fmt: skip
+    text = "顧客コード,住所\nC-1,北海道札幌市中央区北1条西2丁目1\nC-2,東京都千代田区永田町1-7-1\n"
+    run_import(bob, check(bob, upload(bob, text.encode())))
+    moved.refresh_from_db()
+    same.refresh_from_db()
+    assert (moved.postal_code, moved.prefecture, moved.city) == ("", "北海道", "札幌市中央区")
+    assert same.postal_code == "100-0014"  # the same place: the code still fits

@@ -61,6 +61,11 @@ class TestMappingGuesses:
     def test_notes_in_brackets_and_spaces_do_not_matter(self):
         assert guess(["氏名（必須）", "電話 番号", "メール※"]) == ["name", "phone", "email"]
 
+    def test_the_contact_person_beside_the_company_is_the_name_and_the_sales_rep_the_owner(self):
+        headers = ["会社名", "部署", "担当者名", "電話番号", "担当営業"]
+        assert guess(headers) == ["company_name", "department", "name", "phone", "owner"]
+        assert guess(["氏名", "営業担当者"]) == ["name", "owner"]
+
     def test_a_target_is_guessed_once_and_the_second_e_mail_is_the_second_e_mail(self):
         assert guess(["メール", "メール", "氏名", "氏名"]) == ["email", "email_alt", "name", ""]
 

@@ -34,6 +34,7 @@ from enishi.imports import bulk, conf, files, pool
 from enishi.imports.checking import MATCH_VERSION, CheckContext, Checked, fold_user
 from enishi.imports.models import ImportRow, ImportRun
 from enishi.quality import match
+from enishi.quality.similar import HINT_THRESHOLD
 
 logger = logging.getLogger("enishi.imports")
 Category = ImportRow.Category
@@ -460,7 +461,8 @@ class CustomerMatcher:
             if scored.score > best[0]:
                 best = (scored.score, candidate, scored.reasons)
         score, candidate, reasons = best
-        if candidate is not None and score >= match.SIMILAR_THRESHOLD:
+        # As the karte form hints: a company of the same name alone is worth a look.
+        if candidate is not None and score >= HINT_THRESHOLD:
             row.match_id, row.match_score, row.match_reasons = candidate.pk, score, list(reasons)
             row.data = {**row.data, MATCH_VERSION: candidate.version}
             if score >= match.DEFAULT_THRESHOLD:

@@ -613,3 +613,9 @@ def test_a_whole_address_elsewhere_without_a_postal_code_clears_the_old_one(bob)
     same.refresh_from_db()
     assert (moved.postal_code, moved.prefecture, moved.city) == ("", "北海道", "札幌市中央区")
     assert same.postal_code == "100-0014"  # the same place: the code still fits
+
+
+def test_a_company_of_the_same_name_is_hinted_in_the_preview(bob):
+    company = testing.make_company(bob, name="株式会社山田商事", phone="03-3271-4501")
+    row = check(bob, upload(bob, "会社名\n株式会社山田商事\n".encode())).rows.get()
+    assert (row.category, row.match_id) == ("new", company.pk)  # shown, still created

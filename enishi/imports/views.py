@@ -337,11 +337,20 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     summary = dict(run.summary)
     if summary.get("new_companies"):
         summary["new_companies"] = decisions.new_company_count(run)
+    writing = counts[ImportRow.Action.CREATE] + counts[ImportRow.Action.UPDATE]
     if request.htmx and request.GET.get("part") == "counts":
-        return render(
-            request,
-            "imports/_counts.html",
-            {"run": run, "counts": counts, "orders": orders, "summary": summary},
+        # The counts, and the line above the start button that says how many rows go in.
+        context = {
+            "run": run,
+            "counts": counts,
+            "orders": orders,
+            "summary": summary,
+            "writing": writing,
+            "oob": True,
+        }
+        return HttpResponse(
+            render_to_string("imports/_counts.html", context, request)
+            + render_to_string("imports/_go.html", context, request)
         )
     page = Paginator(selectors.import_rows(run, row_filter), PAGE_SIZE).get_page(
         _page_number(request)
@@ -361,7 +370,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "filters": _filters(run),
             "querystring": f"show={row_filter}",
             "mapped_headers": [run.headers[i] for i, key in enumerate(run.mapping) if key],
-            "writing": counts[ImportRow.Action.CREATE] + counts[ImportRow.Action.UPDATE],
+            "writing": writing,
         },
         status=status,
     )

@@ -84,6 +84,7 @@ def test_import_a_cp932_csv_decide_download_the_rejects_and_undo(page, alice, kn
     )
     expect(page.locator("#import-counts [data-count=update]")).to_have_text("1")
     expect(page.locator("#import-counts [data-count=skip]")).to_have_text("0")
+    expect(page.locator("#import-go")).to_contain_text(re.compile(r"2\s*(rows|行)"))  # follows
 
     page.click("#import-go button[type=submit]")
     page.wait_for_url(re.compile(r"/imports/\d+/(result|progress)/"))

@@ -72,6 +72,8 @@ def test_the_whole_journey(bob_web, english_bob):
         reverse("imports:preview", args=[run.pk]) + "?part=counts", HTTP_HX_REQUEST="true"
     )
     assert 'data-count="update">1<' in counts.content.decode()
+    go = counts.content.decode().split('id="import-go"')[1]
+    assert go.startswith(' hx-swap-oob="true"') and "2 rows will be written" in go
 
     response = bob_web.post(reverse("imports:execute", args=[run.pk]))
     assert response.status_code == 302

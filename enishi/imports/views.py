@@ -93,7 +93,9 @@ def _start(request: HttpRequest) -> HttpResponse:
                 return redirect("imports:mapping", pk=run.pk)
     else:
         form = UploadForm(initial={"target": request.GET.get("target") or "customers"})
-    runs = selectors.import_runs(request.user).order_by("-created_at", "-id")[:20]
+    runs = list(selectors.import_runs(request.user).order_by("-created_at", "-id")[:20])
+    for r in runs:
+        r.interrupted = services.is_interrupted(r)
     return render(
         request,
         "imports/start.html",
@@ -496,14 +498,16 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
         show = next((key for key in RESULT_TAB_ORDER if by_result.get(key)), "created")
     rows = run.rows.filter(result=show).order_by("number")
     page = Paginator(rows, PAGE_SIZE).get_page(_page_number(request))
+    interrupted = services.is_interrupted(run)
     return render(
         request,
         "imports/result.html",
         {
             "run": run,
-            "interrupted": services.is_interrupted(run),
+            "interrupted": interrupted,
             "can_undo": services.can_undo(run),
-            "counts": run.counts,
+            # An interrupted step wrote its totals never: count what the rows say.
+            "counts": {**run.counts, **by_result} if interrupted else run.counts,
             "report": run.undo_report,
             "page": page,
             "rows": _row_views(run, list(page.object_list), request.user),

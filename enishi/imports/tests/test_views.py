@@ -180,6 +180,9 @@ def test_an_interrupted_import_offers_to_continue_or_undo(bob_web, english_bob):
         reverse("imports:resume", args=[run.pk]) in body
         and reverse("imports:undo", args=[run.pk]) in body
     )
+    assert "<h1>Interrupted" in body  # not "Importing" long after the server stopped
+    listed = bob_web.get(reverse("imports:start")).content.decode()
+    assert ">Interrupted</span>" in listed
 
 
 def test_read_only_users_and_others_get_404(client, english_bob, dave, carol):

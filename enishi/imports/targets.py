@@ -945,6 +945,12 @@ _TIME_RE = re.compile(
 )
 
 
+def _serial_moment(number: float) -> datetime.datetime:
+    day = excel_serial_date(number)
+    seconds = round((number % 1) * 86400)
+    return datetime.datetime.combine(day, datetime.time(0)) + datetime.timedelta(seconds=seconds)
+
+
 def datetime_value(value: Any) -> datetime.datetime | None:
     """A moment (local time unless the workbook says otherwise); a date alone is midnight."""
     if value is None or value == "":
@@ -954,16 +960,16 @@ def datetime_value(value: Any) -> datetime.datetime | None:
     elif isinstance(value, datetime.date):
         moment = datetime.datetime.combine(value, datetime.time(0))
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        day = excel_serial_date(float(value))
-        seconds = round((float(value) % 1) * 86400)
-        moment = datetime.datetime.combine(day, datetime.time(0)) + datetime.timedelta(
-            seconds=seconds
-        )
+        moment = _serial_moment(float(value))
     else:
         text = normalize.nfkc(text_value(value)).strip()
         if not text:
             return None
         match = _TIME_RE.match(text)
+        if not match and re.fullmatch(r"\d{4,5}\.\d+", text):
+            # An Excel date-time serial saved as text in a CSV (45400.75 = 2024-04-18 18:00).
+            moment = _serial_moment(float(text))
+            return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
         if match and match["date"].strip():
             day = date_value(match["date"].strip())
             hour, minute, second = int(match["h"]), int(match["m"]), int(match["s"] or 0)

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -315,3 +315,9 @@ def test_a_minus_amount_or_number_is_named_as_such(value):
 def test_other_wrong_amounts_keep_the_plain_message(value):
     with translation.override("en"), pytest.raises(t.CellError, match="whole yen"):
         t.yen_value(value)
+
+
+def test_a_date_time_serial_in_a_csv_keeps_its_time_of_day():
+    moment = t.datetime_value("45400.75")
+    assert timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") == "2024-04-18 18:00"
+    assert timezone.localtime(t.datetime_value(45400.75)) == timezone.localtime(moment)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("style/cleanup/<int:pk>/undo/", views.cleanup_undo, name="cleanup_undo"),
     path("freshness/", views.freshness, name="freshness"),
     path("freshness/<int:pk>/confirm/", views.confirm, name="confirm"),
+    path("freshness/confirm/", views.confirm_many, name="confirm_many"),
 ]

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enishi.core.models import HouseStyle, StyleCleanup
@@ -169,6 +170,33 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "quality/upkeep_confirmed.html", {"customer": customer})
     messages.success(request, _("Marked as confirmed today."))
+    return redirect(request.POST.get("next") if _safe(request) else "upkeep:freshness")
+
+
+@require_POST
+def confirm_many(request: HttpRequest) -> HttpResponse:
+    """ "Confirmed today" for the kartes ticked in the freshness report (or the whole page)."""
+    from enishi.customers import selectors, services
+
+    if not can_write(request.user):
+        raise Http404
+    field = "page_ids" if request.POST.get("all") else "ids"
+    ids = [int(v) for v in request.POST.getlist(field)[: settings.ENISHI_PAGE_SIZE] if v.isdigit()]
+    kartes = list(selectors.customer_visible(request.user).filter(pk__in=ids)) if ids else []
+    for customer in kartes:
+        services.customer_confirm(actor=request.user, customer=customer)
+    if kartes:
+        messages.success(
+            request,
+            ngettext(
+                "Marked %(count)s karte as confirmed today.",
+                "Marked %(count)s kartes as confirmed today.",
+                len(kartes),
+            )
+            % {"count": len(kartes)},
+        )
+    else:
+        messages.error(request, _("Tick the kartes to mark as confirmed today."))
     return redirect(request.POST.get("next") if _safe(request) else "upkeep:freshness")
 
 

@@ -13,9 +13,10 @@ NEEDS: dict[str, dict[str, str]] = {
     "upkeep:cleanup_undo": {"pk": "cleanup"},
     "upkeep:freshness": {},
     "upkeep:confirm": {"pk": "carol"},
+    "upkeep:confirm_many": {},
 }
 # Pages every signed-in user may open (their contents are still checked for leaks).
-OPEN_TO_ALL: set[str] = {"upkeep:freshness", "upkeep:data"}
+OPEN_TO_ALL: set[str] = {"upkeep:freshness", "upkeep:data", "upkeep:confirm_many"}
 # Texts of Carol's records that must never appear in an answer to someone else.
 SECRETS: tuple[str, ...] = ()
 

@@ -353,3 +353,22 @@ def test_history_values_show_dates_the_house_way(alice):
     shown = value_label("customers.customer", "last_confirmed_at", "2026-11-24T09:15:00+09:00")
     assert shown == "2026年11月24日 09:15"
     house_style.forget()
+
+
+def test_several_kartes_are_confirmed_at_once_only_those_the_user_may_change(client, bob, carol):
+    mine = [testing.make_customer(bob, name=f"古い {i}") for i in range(3)]
+    carols = testing.make_customer(carol, name="キャロルの 顧客")
+    for customer in (*mine, carols):
+        _age(customer, 400)
+    client.force_login(bob)
+    page = client.get(reverse("upkeep:freshness"), {"months": 12}).content.decode()
+    assert 'form="confirm-many"' in page
+    url = reverse("upkeep:confirm_many")
+    response = client.post(url, {"ids": [mine[0].pk, mine[1].pk, carols.pk]}, follow=True)
+    assert response.status_code == 200
+    assert list(upkeep.stale_customers(bob, months=12)) == [mine[2]]
+    carols.refresh_from_db()
+    assert carols.last_confirmed_at is None  # not Bob's to confirm, and not told so
+    client.post(url, {"all": "1", "page_ids": [mine[2].pk]})
+    assert upkeep.stale_customers(bob, months=12).count() == 0
+    assert HistoryEntry.objects.filter(changes__has_key="last_confirmed_at").count() == 3

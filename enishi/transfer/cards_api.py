@@ -16,13 +16,18 @@ from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 
 from enishi.api.auth import require_write
-from enishi.api.errors import Unprocessable, error_responses
+from enishi.api.errors import ApiError, Unprocessable, error_responses
 from enishi.api.schemas import Id
 from enishi.customers.selectors import customer_get
 from enishi.history.models import HistoryEntry
 from enishi.transfer import card_selectors as selectors
 from enishi.transfer import card_services as services
 from enishi.transfer.card_views import file_response
+
+
+class TooLarge(ApiError):
+    status = 413
+
 
 router = Router(tags=["cards"])
 VIA = HistoryEntry.Via.API
@@ -176,7 +181,7 @@ def _chosen(preview: services.ImportPreview, create: str) -> list[int]:
 
 @router.post(
     "/vcards/import",
-    response={200: ImportOut, 201: ImportOut, **error_responses(400, 401, 403, 422, 429)},
+    response={200: ImportOut, 201: ImportOut, **error_responses(400, 401, 403, 413, 422, 429)},
     summary="Import vCards (preview, then commit)",
 )
 def import_vcards(
@@ -192,12 +197,11 @@ def import_vcards(
     one fails, none is created (422, the failing cards in `errors` as `cards.<number>`)."""
     require_write(request)
     if file.size is not None and file.size > services.IMPORT_MAX_BYTES:
-        raise Unprocessable.field(
-            "file",
-            "too_big",
-            _("The file is larger than %(size)s MB.")
-            % {"size": services.IMPORT_MAX_BYTES // (1024 * 1024)},
-        )
+        # As for any upload over its limit (the imports answer the same): 413.
+        message = _("The file is larger than %(size)s MB.") % {
+            "size": services.IMPORT_MAX_BYTES // (1024 * 1024)
+        }
+        raise TooLarge(message, [{"field": "file", "code": "too_big", "message": message}])
     try:
         preview = services.card_import_read(
             actor=request.user,

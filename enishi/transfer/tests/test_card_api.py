@@ -9,6 +9,7 @@ from enishi.api.tests.conftest import ApiClient, issue_token
 from enishi.core import testing
 from enishi.customers.models import Customer
 from enishi.history.models import HistoryEntry
+from enishi.transfer import card_services
 from enishi.transfer.vcard import parse_vcards
 
 from .test_print_pdf import page_count, pdf_pages_text
@@ -165,3 +166,10 @@ def test_importing_needs_a_write_token_and_a_role_that_writes(client, bob):
     ken.save(update_fields=["role"])
     assert import_file(client, token, IPHONE.encode()).status_code == 403
     assert not Customer.objects.exists()
+
+
+def test_a_file_over_the_limit_is_413_as_for_imports(client, bob, monkeypatch):
+    monkeypatch.setattr(card_services, "IMPORT_MAX_BYTES", 100)
+    response = import_file(client, issue_token(bob), IPHONE.encode())
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["field"] == "file"

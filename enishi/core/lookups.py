@@ -4,7 +4,7 @@
 Django prepares each parameter of an `IN` on its own, and for the thousands of keys of an
 import's chunk that preparing cost more than the query (on PostgreSQL also the server's parsing
 of the list). SQLite: `IN (SELECT value FROM json_each(<JSON array>))`; PostgreSQL:
-`= ANY(<array>)`. Both are answered from the column's index, also when several are OR-ed
+`= ANY(<array>)`; any other database gets the plain `IN`. Both are answered from the column's index, also when several are OR-ed
 (PostgreSQL then combines the index scans).
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Lookup
+from django.db.models.lookups import In
 
 
 @models.Field.register_lookup
@@ -35,4 +36,5 @@ class Among(Lookup):
             return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
         if connection.vendor == "sqlite":
             return f"{lhs} IN (SELECT value FROM json_each({rhs}))", [*lhs_params, *rhs_params]
-        raise NotImplementedError(f"__among is not available on {connection.vendor}")
+        # Any other database: the plain IN, one parameter per value.
+        return In(self.lhs, sorted(set(self.rhs))).as_sql(compiler, connection)

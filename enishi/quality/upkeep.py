@@ -238,16 +238,21 @@ def cleanup_undo(run_id: int) -> None:
     back: that is what was typed."""
 
     run = StyleCleanup.objects.get(pk=run_id)
-    entries = HistoryEntry.objects.filter(
-        batch=f"cleanup:{run.pk}",
-        action=HistoryEntry.Action.UPDATE,
-        model="customers.customer",
-    ).order_by("pk")
+    # Read before writing: the undo's own saves add history entries as it goes.
+    entries = list(
+        HistoryEntry.objects.filter(
+            batch=f"cleanup:{run.pk}",
+            action=HistoryEntry.Action.UPDATE,
+            model="customers.customer",
+        )
+        .order_by("pk")
+        .values_list("object_id", "changes")
+    )
     restored = kept = 0
     with history_batch(f"cleanup-undo:{run.pk}"), house_style.suspended():
-        for entry in entries.iterator(chunk_size=CHUNK):
-            customer = Customer.objects.filter(pk=entry.object_id, deleted_at__isnull=True).first()
-            fields = {name: pair for name, pair in entry.changes.items() if name in UNDO_FIELDS}
+        for object_id, changes in entries:
+            customer = Customer.objects.filter(pk=object_id, deleted_at__isnull=True).first()
+            fields = {name: pair for name, pair in changes.items() if name in UNDO_FIELDS}
             if customer is None or any(
                 getattr(customer, name) != after for name, (_b, after) in fields.items()
             ):

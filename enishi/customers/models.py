@@ -83,7 +83,10 @@ class Customer(models.Model):
         choices=LegalFormPosition.choices,
     )
     name_key = models.CharField(max_length=200, blank=True, default="", editable=False)
+    # kana_key orders kartes by reading (五十音); reading_key finds them by reading, long vowels
+    # folded (サトウ = サトー). NULL without a reading, so its index holds only kartes with one.
     kana_key = models.CharField(max_length=200, blank=True, default="", editable=False)
+    reading_key = models.CharField(max_length=200, null=True, blank=True, editable=False)  # noqa: DJ001
 
     # --- company facts ---
     corporate_number = models.CharField(
@@ -250,6 +253,11 @@ class Customer(models.Model):
                 condition=models.Q(email_alt_key__isnull=False),
             ),
             models.Index(fields=["name_key"], name="customer_namekey_idx"),
+            models.Index(
+                fields=["reading_key"],
+                name="customer_reading_idx",
+                condition=models.Q(reading_key__isnull=False),
+            ),
             models.Index(fields=["corporate_number"], name="customer_corpno_idx"),
         ]
 

@@ -252,6 +252,7 @@ def apply_derived_fields(customer: Customer, *, documents: bool = True) -> None:
         customer.legal_form_position = ""
         customer.name_key = normalize.person_name_key(customer.name)
     customer.kana_key = normalize.kana_key(customer.name_kana) if customer.name_kana else ""
+    customer.reading_key = normalize.reading_key(customer.name_kana) or None
     for field in ("phone", "mobile", "fax"):
         setattr(customer, f"{field}_e164", _e164_or_blank(getattr(customer, field)))
     # NFKC can lengthen text (ﬀ → ff): the keys are cut to the column's 254 characters.

@@ -308,13 +308,13 @@ class CustomerMatcher:
         wanted: dict[str, set] = defaultdict(set)
         for c in rows:
             lookup = c.lookup
-            for name in ("code", "corporate_number", "name_key", "kana_key"):
+            for name in ("code", "corporate_number", "name_key", "reading_key"):
                 if lookup.get(name):
                     wanted[name].add(lookup[name])
             wanted["e164"].update(lookup.get("e164") or [])
             wanted["emails"].update(lookup.get("emails") or [])
         q = Q(pk__in=[])
-        for name in ("code", "corporate_number", "name_key", "kana_key"):
+        for name in ("code", "corporate_number", "name_key", "reading_key"):
             if wanted[name]:
                 q |= Q(**{f"{name}__among": wanted[name]})
         if wanted["e164"]:
@@ -329,7 +329,7 @@ class CustomerMatcher:
         }
         index: dict[str, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
         for customer in found.values():
-            for name in ("code", "corporate_number", "name_key", "kana_key"):
+            for name in ("code", "corporate_number", "name_key", "reading_key"):
                 value = getattr(customer, name)
                 if value:
                     index[name][value].append(customer)
@@ -443,7 +443,7 @@ class CustomerMatcher:
                 self._matched(c, row, same[0], ["same_corporate_number"])
                 return
         candidates: dict[int, Customer] = {}
-        for name in ("name_key", "kana_key"):
+        for name in ("name_key", "reading_key"):
             for k in index[name].get(lookup.get(name) or None, []):
                 candidates[k.pk] = k
         for email in lookup.get("emails") or []:

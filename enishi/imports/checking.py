@@ -32,6 +32,7 @@ KEY_FIELDS = (
     "legal_form_position",
     "name_key",
     "kana_key",
+    "reading_key",
     "phone_e164",
     "mobile_e164",
     "fax_e164",
@@ -565,7 +566,7 @@ def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: 
         "emails": [e for e in (customer.email_key, customer.email_alt_key) if e],
         "e164": [p for p in (customer.phone_e164, customer.mobile_e164) if p],
         "name_key": customer.name_key if not name_missing else "",
-        "kana_key": customer.kana_key,
+        "reading_key": customer.reading_key,
     }
     return checked
 

@@ -435,6 +435,8 @@ class CustomerWriter(_Writer):
             for name in ROW_FIELDS + KEY_FIELDS:
                 if name in data:
                     setattr(customer, name, from_json(name, data[name]))
+            if "reading_key" not in data:  # a row checked before kartes had a reading key
+                customer.reading_key = normalize.reading_key(customer.name_kana) or None
             customer.custom_fields = {
                 k: v for k, v in (data.get("custom_fields") or {}).items() if not is_empty(v)
             }

@@ -83,7 +83,7 @@ __all__ = [
 # Names, readings and company names repeat (colleagues, common names): cache their keys.
 _person_name_key = functools.lru_cache(maxsize=1 << 18)(normalize.person_name_key)
 # A long vowel after an o-row or u-row kana is written ウ or ー (サトウ / サトー, タロウ / タロー,
-# ユウコ / ユーコ), and the stored reading key already drops ー: the matching key drops that ウ
+# ユウコ / ユーコ), and normalize.kana_key already drops ー: the matching key drops that ウ
 # too. (Small kana are already large in the key: キョウ → キヨウ → キヨ, as キョー → キヨ.)
 _LONG_U_RE = re.compile("(?<=[オコゴソゾトドノホボポモヨロヲウクグスズツヅヌフブプムユル])ウ")
 
@@ -698,31 +698,9 @@ _PLACE_GROUPS = (
 _PERSONAL = frozenset({"same_mobile", "same_email", "similar_email", "same_birth_date"})
 
 
-_VOWEL_OF = {
-    ch: vowel
-    for vowel, row in (
-        ("a", "アカサタナハマヤラワガザダバパ"),
-        ("i", "イキシチニヒミリギジヂビピ"),
-        ("u", "ウクスツヌフムユルグズヅブプヴ"),
-        ("e", "エケセテネヘメレゲゼデベペ"),
-        ("o", "オコソトノホモヨロヲゴゾドボポ"),
-    )
-    for ch in row
-}
-# The kana that lengthen the vowel before them: キョウヘイ = キョーヘイ, オオノ = オーノ.
-_LENGTHENING = {"o": "ウオ", "u": "ウ", "e": "イ", "i": "イ"}
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _long_vowels_folded(kana: str) -> str:
-    """A kana key with long vowels left out, as kana_key already leaves out ー: "キヨウヘイ"
-    and "キヨヘイ" (from キョーヘイ) agree. Only for comparing two readings."""
-    out: list[str] = []
-    for ch in kana:
-        if out and ch in _LENGTHENING.get(_VOWEL_OF.get(out[-1], ""), ""):
-            continue
-        out.append(ch)
-    return "".join(out)
+# Two readings are the same when their keys agree with long vowels left out (see
+# normalize.fold_long_vowels: the karte's stored `reading_key` folds them the same way).
+_long_vowels_folded = functools.lru_cache(maxsize=1 << 16)(normalize.fold_long_vowels)
 
 
 def _one_edit(a: str, b: str) -> bool:

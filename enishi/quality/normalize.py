@@ -42,6 +42,7 @@ __all__ = [
     "detect_legal_form",
     "email_key",
     "fold_dashes",
+    "fold_long_vowels",
     "fold_variant_kanji",
     "is_kana_reading",
     "kana_key",
@@ -55,6 +56,7 @@ __all__ = [
     "person_name_key",
     "phone_search_forms",
     "query_phone_digits",
+    "reading_key",
     "search_fold",
     "to_katakana",
 ]
@@ -230,7 +232,12 @@ def is_kana_reading(text: str | None) -> bool:
 
 
 def kana_key(text: str | None) -> str:
-    """Matching key for readings: "キャノン", "キヤノン" and "きやのん" all give "キヤノン"."""
+    """Key for readings in 五十音 order: "キャノン", "キヤノン" and "きやのん" all give "キヤノン".
+
+    ー is left out, but a long vowel written with a kana keeps it (サトウ, セイコ), so that
+    sorting by this key keeps the dictionary's order (セイコ before セキ). Readings are looked
+    up by `reading_key`, which folds those too.
+    """
     if not text:
         return ""
     return _kana_key(text)
@@ -248,6 +255,47 @@ def _kana_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_HIRA_TO_KATA)
     text = text.replace("\u3099", "").replace("\u309a", "")
     return text.translate(_SMALL_TO_LARGE_KANA)
+
+
+_VOWEL_OF = {
+    ch: vowel
+    for vowel, row in (
+        ("a", "アカサタナハマヤラワガザダバパ"),
+        ("i", "イキシチニヒミリギジヂビピ"),
+        ("u", "ウクスツヌフムユルグズヅブプヴ"),
+        ("e", "エケセテネヘメレゲゼデベペ"),
+        ("o", "オコソトノホモヨロヲゴゾドボポ"),
+    )
+    for ch in row
+}
+# The kana that lengthen the vowel before them: キョウヘイ = キョーヘイ, オオノ = オーノ.
+_LENGTHENING = {"o": "ウオ", "u": "ウ", "e": "イ", "i": "イ"}
+
+
+def fold_long_vowels(key: str) -> str:
+    """A `kana_key` with long vowels left out, as the key already leaves out ー: "サトウ" and
+    "サト" (from サトー) agree, "オオノ" and "オノ", "キヨウヘイ" and "キヨヘイ" (キョーヘイ),
+    "セイコ" and "セコ". Only for comparing readings: it loses the 五十音 order."""
+    out: list[str] = []
+    for ch in key:
+        if out and ch in _LENGTHENING.get(_VOWEL_OF.get(out[-1], ""), ""):
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def reading_key(text: str | None) -> str:
+    """Look-up key for readings: `kana_key` with long vowels folded (`fold_long_vowels`), so
+    さとう, サトー and ｻﾄｳ all give "サト", おおの and オーノ "オノ". Two readings the duplicate
+    matching calls the same ("same_kana") have the same reading key."""
+    if not text:
+        return ""
+    return _reading_key(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _reading_key(text: str) -> str:
+    return fold_long_vowels(_kana_key(text))
 
 
 def fold_variant_kanji(text: str | None) -> str:

@@ -1,9 +1,10 @@
 """「似たお客様がいます」: kartes that look like the one being typed, before it is saved.
 
 ``similar_customers`` finds candidates through indexed columns only (phone and mobile in
-E.164, the keys of both e-mail addresses, corporate number, name key, kana key), scores each with the matching
-engine and returns those at or above ``HINT_THRESHOLD`` that the user may see. A few
-queries, whatever the size of the database; nothing is merged: a person decides.
+E.164, the keys of both e-mail addresses, corporate number, name key, reading key), scores
+each with the matching engine and returns those at or above ``HINT_THRESHOLD`` that the user
+may see. A few queries, whatever the size of the database; nothing is merged: a person
+decides.
 """
 
 from __future__ import annotations
@@ -119,15 +120,16 @@ def _lookups(record: dict[str, Any]) -> tuple[Q | None, Q | None]:
     readings = [record["name_kana"]]
     if record["name"] and normalize.is_kana_reading(record["name"]):
         readings.append(record["name"])  # ﾔﾏﾀﾞｼｮｳｼﾞ typed as the name: it is the reading
-    kana_keys = {normalize.kana_key(reading) for reading in readings if reading}
+    reading_keys = {normalize.reading_key(reading) for reading in readings if reading}
     if record["kind"] == "company" and record["name"]:
         # ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ, ｶﾌﾞｼｷｶﾞｲｼｬ ﾔﾏﾀﾞｼｮｳｼﾞ: bank-style kana with its legal form; the
         # name's key is the bare reading then.
         key = normalize.company_name_key(record["name"])
         if key and normalize.is_kana_reading(key):
-            kana_keys.add(normalize.kana_key(key))
-    for kana in kana_keys - {""}:
-        names |= Q(kana_key=kana)
+            reading_keys.add(normalize.reading_key(key))
+    # The reading key folds long vowels as the matching does: さとう finds サトー.
+    for reading in reading_keys - {""}:
+        names |= Q(reading_key=reading)
     return (contact or None), (names or None)
 
 

@@ -125,7 +125,8 @@ def _lookup_keys(card: CardImport) -> dict[str, set[str]]:
         "phone": phones,
         "email": {normalize.email_key(e) for e in (data.get("email"), data.get("email_alt")) if e},
         "name": {name_key} - {""},
-        "kana": {normalize.kana_key(data["name_kana"])} - {""} if data.get("name_kana") else set(),
+        # Long vowels folded, as the matching compares readings (さとう finds サトー).
+        "kana": {normalize.reading_key(data.get("name_kana"))} - {""},
     }
 
 
@@ -133,7 +134,7 @@ def _lookup_keys(card: CardImport) -> dict[str, set[str]]:
 _MATCH_FIELDS = (
     "kind", "name", "name_kana", "postal_code", "prefecture", "city", "town", "street",
     "building", "phone", "mobile", "email", "email_alt", "birthday", "corporate_number",
-    "phone_e164", "mobile_e164", "email_key", "email_alt_key", "name_key", "kana_key",
+    "phone_e164", "mobile_e164", "email_key", "email_alt_key", "name_key", "reading_key",
     "company__name",
     "company__name_kana",
 )  # fmt: skip
@@ -162,7 +163,7 @@ def card_similar(user: User, cards: Sequence[CardImport]) -> dict[int, list[Simi
         if wanted["name"]:
             q |= Q(name_key__in=wanted["name"])
         if wanted["kana"]:
-            q |= Q(kana_key__in=wanted["kana"])
+            q |= Q(reading_key__in=wanted["kana"])
         rows = (
             customer_visible(user)
             .filter(q)
@@ -180,7 +181,7 @@ def card_similar(user: User, cards: Sequence[CardImport]) -> dict[int, list[Simi
                 ("email", row.email_key),
                 ("email", row.email_alt_key),
                 ("name", row.name_key),
-                ("kana", row.kana_key),
+                ("kana", row.reading_key),
             ):
                 if value:
                     by_key[(kind, value)].append((row.pk, row.kind))

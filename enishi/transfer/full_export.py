@@ -90,6 +90,7 @@ class Table:
 CUSTOMER_DERIVED = (
     "name_key",
     "kana_key",
+    "reading_key",
     "email_key",
     "email_alt_key",
     "search_text",

@@ -62,6 +62,16 @@ def test_a_person_typed_in_family_and_given_name_fields_finds_the_karte(bob_clie
     assert f'href="{existing.get_absolute_url()}"' in fragment
 
 
+def test_a_reading_typed_with_u_for_a_long_vowel_finds_the_karte_written_with_a_mark(
+    bob_client, bob
+):
+    existing = testing.make_customer(bob, name="佐藤 雄子", name_kana="サトー ユーコ")
+    fragment = hint(bob_client, kind="person", name_kana="さとう ゆうこ")
+    assert any(h in fragment for h in HINT)
+    assert f'href="{existing.get_absolute_url()}"' in fragment
+    assert "フリガナが一致" in fragment or "Same reading (furigana)" in fragment
+
+
 @pytest.mark.parametrize("typed", ["株式会社山田商事", "(株)山田商事", "山田商事㈱", "ﾔﾏﾀﾞｼｮｳｼﾞ"])
 def test_a_company_name_alone_in_any_writing_finds_the_company(bob_client, bob, typed):
     existing = testing.make_company(bob, name="株式会社山田商事", name_kana="ヤマダショウジ")

@@ -203,6 +203,97 @@ def test_it_gives_reading_variants_the_same_kana_key():
     assert n.kana_key("ｻｲﾄｳ") == n.kana_key("さいとう")
 
 
+# --- reading_key (long vowels folded) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A long vowel after an o-row kana, written ウ, オ or ー.
+        ("さとう", "サト"),
+        ("サトー", "サト"),
+        ("ｻﾄｳ", "サト"),
+        ("おおの", "オノ"),
+        ("オーノ", "オノ"),
+        ("おうの", "オノ"),
+        ("タロウ", "タロ"),
+        ("たろー", "タロ"),
+        ("キョウヘイ", "キヨヘ"),
+        ("キョーヘー", "キヨヘ"),
+        # After a u-row kana (ユウコ / ユーコ), an e-row (セイコ / セーコ), an i-row (ニイミ).
+        ("ゆうこ", "ユコ"),
+        ("ユーコ", "ユコ"),
+        ("せいこ", "セコ"),
+        ("セーコ", "セコ"),
+        ("ニイミ", "ニミ"),
+        # Spaces and width are folded as by kana_key; a name split in two stays one key.
+        ("サトウ　タロウ", "サトタロ"),
+        ("ｻﾄｰ ﾀﾛｰ", "サトタロ"),
+        # Not a long vowel: a vowel after an a-row kana, an i after an o-row one, a leading one.
+        ("アオイ", "アオイ"),
+        ("カイ", "カイ"),
+        ("コイケ", "コイケ"),
+        ("ウエダ", "ウエダ"),
+        ("ウウ", "ウ"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_it_folds_long_vowels_in_the_reading_key(text, expected):
+    assert n.reading_key(text) == expected
+
+
+def test_it_gives_readings_the_matching_calls_the_same_one_reading_key():
+    from enishi.quality import match
+
+    for first, second in [("さとう", "サトー"), ("おおの", "オーノ"), ("ゆうこ", "ユーコ")]:
+        assert n.reading_key(first) == n.reading_key(second)
+        pair = match.score_pair(
+            match.record_keys({"name_kana": first}), match.record_keys({"name_kana": second})
+        )
+        assert "same_kana" in pair.reasons
+    assert n.reading_key("サトウ") != n.reading_key("サイトウ")
+    assert n.reading_key("オオタ") != n.reading_key("オタニ")
+
+
+_LONG_VOWEL_KANA = "アイウエオカキクケコサトノユヨロセニキャョューぁぉ"
+
+
+@PROPERTY
+@given(
+    text=st.text(alphabet=_LONG_VOWEL_KANA, min_size=1, max_size=8),
+    marks=st.lists(st.sampled_from("ウオイー"), min_size=8, max_size=8),
+)
+def test_it_gives_the_same_reading_key_exactly_when_the_matching_says_same_kana(text, marks):
+    from enishi.quality import match
+
+    # The same reading with each long vowel written another way, and another reading.
+    other = "".join(marks.pop() if ch in "ウオイー" else ch for ch in text)
+    a, b = match.record_keys({"name_kana": text}), match.record_keys({"name_kana": other})
+    assume(a.kana and b.kana)
+    same_kana = "same_kana" in match.score_pair(a, b).reasons
+    assert same_kana == (n.reading_key(text) == n.reading_key(other))
+
+
+def test_it_keeps_the_kana_key_in_dictionary_order():
+    # The kana key orders kartes by reading; folding long vowels there would put 清子 after 関.
+    readings = ["コウノ", "コナカ", "セイコ", "セキ", "サトウ", "サトシ", "ユウキ", "ユカ"]
+    assert sorted(readings, key=n.kana_key) == [
+        "コウノ", "コナカ", "サトウ", "サトシ", "セイコ", "セキ", "ユウキ", "ユカ"
+    ]  # fmt: skip
+    assert sorted(readings, key=n.reading_key) != sorted(readings, key=n.kana_key)
+
+
+@PROPERTY
+@given(text=st.one_of(japanese_text, st.text(alphabet=_LONG_VOWEL_KANA)))
+def test_it_never_lengthens_a_key_when_folding_long_vowels(text):
+    key = n.kana_key(text)
+    folded = n.reading_key(text)
+    assert len(folded) <= len(key)
+    assert n.fold_long_vowels(folded) == folded
+    assert n.reading_key(folded) == folded
+
+
 # --- variant kanji ------------------------------------------------------------------------
 
 
@@ -757,6 +848,7 @@ def test_it_rejects_impossible_and_out_of_era_dates(text, code):
         n.search_fold,
         n.to_katakana,
         n.kana_key,
+        n.reading_key,
         n.company_name_key,
         n.collapse_spaces,
         n.fold_dashes,
@@ -848,6 +940,7 @@ _TEXT_FUNCTIONS = [
     n.to_katakana,
     n.is_kana_reading,
     n.kana_key,
+    n.reading_key,
     n.fold_variant_kanji,
     n.detect_legal_form,
     n.company_name_key,

@@ -204,6 +204,47 @@ def test_the_migration_fills_the_key_of_second_e_mails_already_stored(alice, tar
     assert Customer.objects.get(pk=taro.pk).email_alt_key == "taro@home.example.jp"
 
 
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("サトー タロー", "さとう たろう"),
+        ("サトウ タロウ", "ｻﾄｰ ﾀﾛｰ"),
+        ("オーノ ユーコ", "おおの ゆうこ"),
+        ("オオノ ユウコ", "オーノ ユーコ"),
+    ],
+)
+def test_a_reading_with_its_long_vowels_written_another_way_finds_the_karte(alice, stored, typed):
+    karte = make_customer(alice, name="佐藤 太郎", name_kana=stored)
+    # The reading alone, typed before the name: the look-up goes through the reading key.
+    found = similar_customers(alice, {"name_kana": typed})
+    assert ids(found) == [karte.pk]
+    assert "same_kana" in found[0][1].reasons
+    # With another writing of the name, the reading says it is one name.
+    found = similar_customers(alice, {"name": "佐藤 太朗", "name_kana": typed})
+    assert ids(found) == [karte.pk]
+    assert {"same_kana", "name_variant"} <= set(found[0][1].reasons)
+
+
+def test_a_different_reading_is_not_found_by_its_long_vowels(alice):
+    make_customer(alice, name="佐藤 太郎", name_kana="サトウ タロウ")
+    assert similar_customers(alice, {"name_kana": "サイトウ タロウ"}) == []
+
+
+def test_the_migration_fills_the_reading_key_of_kartes_already_stored(alice, taro):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("enishi.customers.migrations.0007_reading_key")
+    nameless = make_customer(alice, name="名無 権兵衛")
+    Customer.objects.filter(pk=taro.pk).update(name_kana="ヤマダ タロー", reading_key=None)
+    migration.fill_reading_keys(apps, connection.schema_editor())
+    assert Customer.objects.get(pk=taro.pk).reading_key == "ヤマダタロ"
+    assert Customer.objects.get(pk=nameless.pk).reading_key is None
+    assert ids(similar_customers(alice, {"name_kana": "やまだ たろう"})) == [taro.pk]
+
+
 class TestWhileTyping:
     """The hint works on a form half filled in: a name still being typed is not held against
     a karte, a reading or the customer's own contact is enough to show it."""

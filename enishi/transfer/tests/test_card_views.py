@@ -354,6 +354,15 @@ def test_possible_duplicates_are_shown_and_set_to_skip(client, bob, carol):
     assert [s["id"] for s in preview.cards[0].similar] == [mine.pk]  # never Carol's
 
 
+def test_a_karte_whose_reading_writes_long_vowels_with_a_mark_is_shown(client, bob):
+    # The card reads さとう はなこ; the karte サトー ハナコ, its name in other kanji.
+    mine = testing.make_customer(bob, name="佐藤 華子", name_kana="サトー ハナコ")
+    client.force_login(bob)
+    batch = preview_batch(upload(client, IPHONE.encode()))
+    preview = card_views._load(SessionRequest(client), batch)
+    assert [s["id"] for s in preview.cards[0].similar] == [mine.pk]
+
+
 def test_cards_alike_within_the_file_are_pointed_out(client, bob):
     client.force_login(bob)
     batch = preview_batch(upload(client, (IPHONE + IPHONE).encode()))

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enishi.customers.models import FieldDefinition
 from enishi.quality import normalize
@@ -58,27 +59,32 @@ def _choice_of(definition, text: str) -> str | None:
 
 
 def clean_value(definition: FieldDefinition, value: Any) -> Any:
-    """The canonical stored form of one value, or ValidationError with a message for people."""
+    """The canonical stored form of one value, or ValidationError with a message for people
+    (lazy, with its params: an import stores it and shows it in each reader's language)."""
     t = FieldDefinition.Type
     if definition.type in (t.TEXT, t.LONG_TEXT):
         text = str(value).strip()
         limit = MAX_LONG_TEXT if definition.type == t.LONG_TEXT else MAX_TEXT
         if len(text) > limit:
-            raise ValidationError(_("Too long: at most %(limit)s characters.") % {"limit": limit})
+            raise ValidationError(
+                gettext_lazy("Too long: at most %(limit)s characters."), params={"limit": limit}
+            )
         if "\x00" in text:
-            raise ValidationError(_("The text contains a control character that cannot be stored."))
+            raise ValidationError(
+                gettext_lazy("The text contains a control character that cannot be stored.")
+            )
         return text
     if definition.type in (t.NUMBER, t.MONEY):
         raw = normalize.nfkc(str(value)).replace(",", "").replace("¥", "").replace("円", "").strip()
         try:
             number = Decimal(raw)
         except InvalidOperation:
-            raise ValidationError(_("Enter a number.")) from None
+            raise ValidationError(gettext_lazy("Enter a number.")) from None
         if not number.is_finite() or abs(number) >= Decimal("1e15"):
-            raise ValidationError(_("Enter a number of a sensible size."))
+            raise ValidationError(gettext_lazy("Enter a number of a sensible size."))
         if definition.type == t.MONEY:
             if number != number.to_integral_value():
-                raise ValidationError(_("Enter an amount in whole yen."))
+                raise ValidationError(gettext_lazy("Enter an amount in whole yen."))
             return int(number)
         return int(number) if number == number.to_integral_value() else float(number)
     if definition.type == t.DATE:
@@ -93,14 +99,14 @@ def clean_value(definition: FieldDefinition, value: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off", "いいえ", "無", "なし", "×"):
             return False
-        raise ValidationError(_("Choose yes or no."))
+        raise ValidationError(gettext_lazy("Choose yes or no."))
     if definition.type == t.CHOICE:
         text = str(value).strip()
         found = _choice_of(definition, text)
         if found is None:
             raise ValidationError(
-                _("“%(value)s” is not one of the choices: %(choices)s")
-                % {"value": text, "choices": "、".join(definition.choices)}
+                gettext_lazy("“%(value)s” is not one of the choices: %(choices)s"),
+                params={"value": text, "choices": "、".join(definition.choices)},
             )
         return found
     if definition.type == t.MULTI_CHOICE:
@@ -110,8 +116,8 @@ def clean_value(definition: FieldDefinition, value: Any) -> Any:
         unknown = [v for v in chosen if v not in definition.choices]
         if unknown:
             raise ValidationError(
-                _("“%(value)s” is not one of the choices: %(choices)s")
-                % {"value": "、".join(unknown), "choices": "、".join(definition.choices)}
+                gettext_lazy("“%(value)s” is not one of the choices: %(choices)s"),
+                params={"value": "、".join(unknown), "choices": "、".join(definition.choices)},
             )
         # Keep the definition's order so the same selection always looks the same.
         return [c for c in definition.choices if c in chosen]
@@ -123,10 +129,10 @@ def clean_value(definition: FieldDefinition, value: Any) -> Any:
         text = normalize.nfkc(str(value)).strip()
         URLValidator(
             schemes=["http", "https"],
-            message=_("Enter a web address starting with http:// or https://."),
+            message=gettext_lazy("Enter a web address starting with http:// or https://."),
         )(text)
         return text
-    raise ValidationError(_("Unknown field type."))
+    raise ValidationError(gettext_lazy("Unknown field type."))
 
 
 def clean_custom_fields(
@@ -138,12 +144,15 @@ def clean_custom_fields(
     API call or an import mapping is noticed. With `partial`, missing keys are not checked.
     """
     definitions = {d.key: d for d in active_definitions(kind)}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     cleaned: dict[str, Any] = {}
     for key in values:
         if key not in definitions:
             errors.setdefault(FORM_PREFIX + key, []).append(
-                _("There is no field “%(key)s” for this kind of customer.") % {"key": key}
+                ValidationError(
+                    gettext_lazy("There is no field “%(key)s” for this kind of customer."),
+                    params={"key": key},
+                )
             )
     for key, definition in definitions.items():
         if partial and key not in values:
@@ -151,12 +160,14 @@ def clean_custom_fields(
         value = values.get(key)
         if _is_empty(value):
             if definition.required:
-                errors.setdefault(FORM_PREFIX + key, []).append(_("This field is required."))
+                errors.setdefault(FORM_PREFIX + key, []).append(
+                    gettext_lazy("This field is required.")
+                )
             continue
         try:
             cleaned[key] = clean_value(definition, value)
         except ValidationError as exc:
-            errors.setdefault(FORM_PREFIX + key, []).extend(exc.messages)
+            errors.setdefault(FORM_PREFIX + key, []).extend(exc.error_list)
     if errors:
         raise ValidationError(errors)
     return cleaned

@@ -8,6 +8,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
 from enishi.core.permissions import can_view_sensitive
@@ -74,17 +75,19 @@ TEXT_LIMITS = {
 LONG_TEXT_LIMIT = 20000
 
 
-def _clean_text(name: str, value: Any, errors: dict[str, list[str]]) -> str:
+def _clean_text(name: str, value: Any, errors: dict[str, list[Any]]) -> str:
     text = "" if value is None else str(value)
     if "\x00" in text:
         errors.setdefault(name, []).append(
-            _("The text contains a control character that cannot be stored.")
+            gettext_lazy("The text contains a control character that cannot be stored.")
         )
     limit = TEXT_LIMITS.get(name, LONG_TEXT_LIMIT)
     if len(text) > limit:
         errors.setdefault(name, []).append(
-            _("Too long: at most %(limit)s characters (you entered %(count)s).")
-            % {"limit": limit, "count": len(text)}
+            ValidationError(
+                gettext_lazy("Too long: at most %(limit)s characters (you entered %(count)s)."),
+                params={"limit": limit, "count": len(text)},
+            )
         )
     return text.strip()
 
@@ -96,8 +99,10 @@ def customer_clean(
 
     What people typed stays as typed where it is for display (names, phones); values with one
     correct spelling (postal code, corporate number, kana reading) are stored in that spelling.
+    The messages keep their msgid and params (lazy, not formatted), so that an import can store
+    them and show them in each reader's language (`core.later`).
     """
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     cleaned: dict[str, Any] = {}
     for name, value in data.items():
         if isinstance(value, str) or (value is None and TEXT_LIMITS.get(name)):
@@ -111,7 +116,7 @@ def customer_clean(
             try:
                 cleaned[name] = fn(value)
             except ValidationError as exc:
-                errors.setdefault(name, []).extend(exc.messages)
+                errors.setdefault(name, []).extend(exc.error_list)
 
     if (
         kind == Customer.Kind.PERSON
@@ -124,22 +129,26 @@ def customer_clean(
         )
         if len(cleaned["name"]) > TEXT_LIMITS["name"]:
             errors.setdefault("given_name", []).append(
-                _(
-                    "The family and given names together are too long for the name: at most "
-                    "%(limit)s characters with the space between them (now %(count)s)."
+                ValidationError(
+                    gettext_lazy(
+                        "The family and given names together are too long for the name: at most "
+                        "%(limit)s characters with the space between them (now %(count)s)."
+                    ),
+                    params={"limit": TEXT_LIMITS["name"], "count": len(cleaned["name"])},
                 )
-                % {"limit": TEXT_LIMITS["name"], "count": len(cleaned["name"])}
             )
     if "name" in cleaned or instance is None:
         cleaned["name"] = normalize.collapse_spaces(cleaned.get("name", ""))
         if not cleaned["name"]:
-            errors.setdefault("name", []).append(_("Enter the name."))
+            errors.setdefault("name", []).append(gettext_lazy("Enter the name."))
     if cleaned.get("name_kana"):
         if normalize.is_kana_reading(cleaned["name_kana"]):
             cleaned["name_kana"] = normalize.to_katakana(cleaned["name_kana"])
         else:
             errors.setdefault("name_kana", []).append(
-                _("Enter the reading in kana (hiragana, katakana or half-width katakana).")
+                gettext_lazy(
+                    "Enter the reading in kana (hiragana, katakana or half-width katakana)."
+                )
             )
     for phone_field in ("phone", "mobile", "fax"):
         check(phone_field, lambda v: (normalize.parse_phone(v), v)[1])
@@ -162,7 +171,9 @@ def customer_clean(
             for k, v in perms.items()
         ):
             errors.setdefault("contact_permissions", []).append(
-                _("Contact permission takes yes, no or unknown for e-mail, phone, post and SNS.")
+                gettext_lazy(
+                    "Contact permission takes yes, no or unknown for e-mail, phone, post and SNS."
+                )
             )
         else:
             cleaned["contact_permissions"] = {k: v for k, v in perms.items() if v is not None}
@@ -170,38 +181,46 @@ def customer_clean(
     if company is not None and (
         kind != Customer.Kind.PERSON or company.kind != Customer.Kind.COMPANY
     ):
-        errors.setdefault("company", []).append(_("Only a person can belong to a company."))
+        errors.setdefault("company", []).append(
+            gettext_lazy("Only a person can belong to a company.")
+        )
     parent = cleaned.get("parent")
     if parent is not None:
         if kind != Customer.Kind.COMPANY or parent.kind != Customer.Kind.COMPANY:
-            errors.setdefault("parent", []).append(_("Only a company can have a parent company."))
+            errors.setdefault("parent", []).append(
+                gettext_lazy("Only a company can have a parent company.")
+            )
         elif instance is not None and _would_loop(instance, parent):
             errors.setdefault("parent", []).append(
-                _("A company cannot be its own parent, directly or through others.")
+                gettext_lazy("A company cannot be its own parent, directly or through others.")
             )
     _apply_house_style(cleaned, kind)
     for date_field in ("birthday", "founded_on"):
         value = cleaned.get(date_field)
         if value and value > timezone.localdate():
-            errors.setdefault(date_field, []).append(_("This date is in the future."))
+            errors.setdefault(date_field, []).append(gettext_lazy("This date is in the future."))
     if "custom_fields" in cleaned:
         try:
             cleaned["custom_fields"] = custom_fields.clean_custom_fields(
                 kind, cleaned["custom_fields"] or {}
             )
         except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key, []).extend(messages)
+            for key, field_errors in exc.error_dict.items():
+                errors.setdefault(key, []).extend(field_errors)
     for tag in cleaned.get("tags") or []:
         if isinstance(tag, str) and len(normalize.collapse_spaces(tag)) > 50:
-            errors.setdefault("tag_names", []).append(_("A tag can be at most 50 characters long."))
+            errors.setdefault("tag_names", []).append(
+                gettext_lazy("A tag can be at most 50 characters long.")
+            )
             break
     if cleaned.get("code"):
         clash = Customer.objects.filter(code=cleaned["code"], deleted_at__isnull=True)
         if instance is not None:
             clash = clash.exclude(pk=instance.pk)
         if clash.exists():
-            errors.setdefault("code", []).append(_("Another customer already has this code."))
+            errors.setdefault("code", []).append(
+                gettext_lazy("Another customer already has this code.")
+            )
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -223,7 +242,8 @@ def _clean_url(value: str) -> str:
     if "://" not in url:
         url = "https://" + url
     URLValidator(
-        schemes=["http", "https"], message=_("Enter a web address such as https://example.co.jp.")
+        schemes=["http", "https"],
+        message=gettext_lazy("Enter a web address such as https://example.co.jp."),
     )(url)
     return url
 

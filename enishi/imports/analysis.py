@@ -25,8 +25,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
+from enishi.core.later import field_messages, later, stored
 from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible
@@ -415,8 +417,12 @@ class CustomerMatcher:
                 row.problems = row.problems + [
                     [
                         "code",
-                        _("This customer code is already used by row %(n)s of the file.")
-                        % {"n": self.lines[first]},
+                        later(
+                            gettext_lazy(
+                                "This customer code is already used by row %(n)s of the file."
+                            ),
+                            n=self.lines[first],
+                        ).stored,
                     ]
                 ]
                 row.category = Category.INVALID
@@ -429,7 +435,7 @@ class CustomerMatcher:
                 return
             if code in taken:
                 row.problems = row.problems + [
-                    ["code", _("Another customer already has this code.")]
+                    ["code", stored(gettext_lazy("Another customer already has this code."))]
                 ]
                 row.category = Category.INVALID
                 return
@@ -486,8 +492,10 @@ class CustomerMatcher:
             row.notes = row.notes + [
                 [
                     "kind",
-                    _("The karte is a %(kind)s: it stays one.")
-                    % {"kind": karte.get_kind_display()},
+                    later(
+                        gettext_lazy("The karte is a %(kind)s: it stays one."),
+                        kind=Customer.Kind(karte.kind).label,
+                    ).stored,
                 ]
             ]
         self._create_problems(c, row)
@@ -506,8 +514,11 @@ class CustomerMatcher:
             row.notes = row.notes + [
                 [
                     "company_code",
-                    _(
-                        "No company you can see has this code: the person is imported without a company."
+                    stored(
+                        gettext_lazy(
+                            "No company you can see has this code: the person is imported "
+                            "without a company."
+                        )
                     ),
                 ]
             ]
@@ -566,8 +577,10 @@ class CustomerMatcher:
                 fixes[number]["notes+"] = [
                     [
                         "company_name",
-                        _("Linked to the company in row %(n)s of this file.")
-                        % {"n": self.lines[row_number]},
+                        later(
+                            gettext_lazy("Linked to the company in row %(n)s of this file."),
+                            n=self.lines[row_number],
+                        ).stored,
                     ]
                 ]
                 continue
@@ -581,7 +594,9 @@ class CustomerMatcher:
             fixes[number]["notes+"] = [
                 [
                     "company_name",
-                    _("The company “%(name)s” will be created.") % {"name": first["name"]},
+                    later(
+                        gettext_lazy("The company “%(name)s” will be created."), name=first["name"]
+                    ).stored,
                 ]
             ]
         codes = {c["code"] for c in new.values() if c.get("code")}
@@ -646,7 +661,8 @@ class KarteMatcher:
         subclasses below) says."""
         raise NotImplementedError
 
-    def _karte(self, c: Checked, kartes: list[Customer]) -> tuple[Customer | None, str]:
+    def _karte(self, c: Checked, kartes: list[Customer]) -> tuple[Customer | None, Any]:
+        """(the row's karte, or None and the problem's stored message)."""
         lookup = c.lookup
         if lookup.get("code"):
             found = [k for k in kartes if k.code == lookup["code"]]
@@ -670,12 +686,18 @@ class KarteMatcher:
         if len(found) == 1:
             return found[0], ""
         if not found:
-            return None, _(
-                "No karte you can see matches this row (customer code, phone, e-mail or name)."
+            return None, stored(
+                gettext_lazy(
+                    "No karte you can see matches this row (customer code, phone, e-mail or name)."
+                )
             )
-        return None, _(
-            "Several kartes match this row (%(names)s): add a customer code column to say which."
-        ) % {"names": "、".join(k.name for k in found[:3])}
+        return None, later(
+            gettext_lazy(
+                "Several kartes match this row (%(names)s): add a customer code column to say "
+                "which."
+            ),
+            names="、".join(k.name for k in found[:3]),
+        ).stored
 
     def finish(self) -> None:
         return None
@@ -766,13 +788,13 @@ def contract_values(
 
 def contract_problems(
     actor: User, karte: Customer, data: dict[str, Any], products
-) -> list[list[str]]:
+) -> list[list[Any]]:
     from django.core.exceptions import ValidationError
 
     from enishi.sales.services import contract_create
 
     if data.get("product_code") and data["product_code"] not in products:
-        return [["product_code", _("There is no product with this code.")]]
+        return [["product_code", stored(gettext_lazy("There is no product with this code."))]]
     users = (
         {data["owner_id"]: User.objects.filter(pk=data["owner_id"]).first()}
         if data.get("owner_id")
@@ -788,7 +810,7 @@ def contract_problems(
         return []
     except ValidationError as exc:
         return [
-            [key, message] for key, messages in exc.message_dict.items() for message in messages
+            [key, message] for key, messages in field_messages(exc).items() for message in messages
         ]
 
 
@@ -837,8 +859,12 @@ class OrderMatcher(KarteMatcher):
                 row.problems = row.problems + [
                     [
                         "product_name",
-                        _("Several products are called “%(name)s”: use the product code.")
-                        % {"name": name},
+                        later(
+                            gettext_lazy(
+                                "Several products are called “%(name)s”: use the product code."
+                            ),
+                            name=name,
+                        ).stored,
                     ]
                 ]
                 row.category = Category.INVALID
@@ -850,17 +876,24 @@ class OrderMatcher(KarteMatcher):
             key = "product_code" if code else "product_name"
             description = data.get("description") or name
             if not description:
-                row.problems = row.problems + [[key, _("There is no product with this code.")]]
+                row.problems = row.problems + [
+                    [key, stored(gettext_lazy("There is no product with this code."))]
+                ]
                 row.category = Category.INVALID
                 return
             data["description"] = description
             row.notes = row.notes + [
                 [
                     key,
-                    _("There is no product “%(product)s”: the line is imported with its "
-                      "description only.") % {"product": code or name},
+                    later(
+                        gettext_lazy(
+                            "There is no product “%(product)s”: the line is imported with its "
+                            "description only."
+                        ),
+                        product=code or name,
+                    ).stored,
                 ]
-            ]  # fmt: skip
+            ]
 
     def finish(self) -> None:
         from enishi.sales.models import Order, Product
@@ -916,8 +949,12 @@ class OrderMatcher(KarteMatcher):
                     fixes[member["number"]]["notes+"] = [
                         [
                             "number",
-                            _("Line %(line)s of %(count)s of order %(number)s.")
-                            % {"line": position + 1, "count": len(group), "number": order_number},
+                            later(
+                                gettext_lazy("Line %(line)s of %(count)s of order %(number)s."),
+                                line=position + 1,
+                                count=len(group),
+                                number=order_number,
+                            ).stored,
                         ]
                     ]
             duplicate = bool(order_number) and existing.get(order_number) == karte_id
@@ -930,10 +967,14 @@ class OrderMatcher(KarteMatcher):
                     own = problems.get(index) or [
                         [
                             "",
-                            _("Another row of this order has problems: an order is imported "
-                              "only with all its lines."),
+                            stored(
+                                gettext_lazy(
+                                    "Another row of this order has problems: an order is "
+                                    "imported only with all its lines."
+                                )
+                            ),
                         ]
-                    ]  # fmt: skip
+                    ]
                     fixes[member["number"]]["problems+"] = own
                     fixes[member["number"]]["category"] = Category.INVALID
             elif duplicate or (
@@ -978,27 +1019,35 @@ class OrderMatcher(KarteMatcher):
 
     def _order_problems(
         self, group, order_number, duplicate, broken, kartes_of, existing, karte, products, users
-    ) -> dict[int, list[list[str]]]:
+    ) -> dict[int, list[list[Any]]]:
         """Problems per row (by its index in the order) that keep the order out."""
         if order_number and broken.get(order_number):
-            message = _(
-                "Row %(rows)s of this order has problems: an order is imported only with all "
-                "its lines."
-            ) % {"rows": "、".join(str(n) for n in broken[order_number][:5])}
+            message = later(
+                gettext_lazy(
+                    "Row %(rows)s of this order has problems: an order is imported only with "
+                    "all its lines."
+                ),
+                rows="、".join(str(n) for n in broken[order_number][:5]),
+            ).stored
             return {i: [["", message]] for i in range(len(group))}
         if order_number and len(kartes_of[order_number]) > 1:
-            message = _(
-                "The order number %(number)s is used for several customers in this file."
-            ) % {"number": order_number}
+            message = later(
+                gettext_lazy(
+                    "The order number %(number)s is used for several customers in this file."
+                ),
+                number=order_number,
+            ).stored
             return {i: [["number", message]] for i in range(len(group))}
         if order_number and order_number in existing and not duplicate:
-            message = _("Another order already has the number %(number)s.") % {
-                "number": order_number
-            }
+            message = later(
+                gettext_lazy("Another order already has the number %(number)s."),
+                number=order_number,
+            ).stored
             return {0: [["number", message]]}
         first = group[0]["data"].get("ordered_on")
+        same_date = stored(gettext_lazy("The rows of one order need the same order date."))
         dates = {
-            i: [["ordered_on", _("The rows of one order need the same order date.")]]
+            i: [["ordered_on", same_date]]
             for i, member in enumerate(group)
             if member["data"].get("ordered_on") != first
         }
@@ -1042,10 +1091,10 @@ def order_values(
     return header, lines
 
 
-def _order_errors(exc, count: int) -> dict[int, list[list[str]]]:
+def _order_errors(exc, count: int) -> dict[int, list[list[Any]]]:
     """An order service's ValidationError as problems per line ("lines.<i>.<field>")."""
-    found: dict[int, list[list[str]]] = defaultdict(list)
-    for key, messages in exc.message_dict.items():
+    found: dict[int, list[list[Any]]] = defaultdict(list)
+    for key, messages in field_messages(exc).items():
         parts = key.split(".")
         if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit():
             targets = [(int(parts[1]), parts[2])]
@@ -1066,7 +1115,7 @@ def order_problems(
     users: dict[int, Any],
     *,
     number: str,
-) -> dict[int, list[list[str]]]:
+) -> dict[int, list[list[Any]]]:
     """Problems per line of one order: the sales rules (tried in a savepoint that is rolled
     back) and the file's own amounts, which must be unit price × quantity − discount."""
     from django.core.exceptions import ValidationError
@@ -1079,17 +1128,22 @@ def order_problems(
         priced, _totals = order_lines_price(lines)
     except ValidationError as exc:
         return _order_errors(exc, len(lines))
-    mismatched: dict[int, list[list[str]]] = {}
+    mismatched: dict[int, list[list[Any]]] = {}
     for index, (data, line) in enumerate(zip(datas, priced, strict=True)):
         if data.get("amount") is not None and data["amount"] != line.amount:
             mismatched[index] = [
                 [
                     "amount",
-                    _("The amount %(amount)s yen is not unit price × quantity − discount "
-                      "(%(computed)s yen).")
-                    % {"amount": f"{data['amount']:,}", "computed": money_text(line.amount)},
+                    later(
+                        gettext_lazy(
+                            "The amount %(amount)s yen is not unit price × quantity − discount "
+                            "(%(computed)s yen)."
+                        ),
+                        amount=f"{data['amount']:,}",
+                        computed=money_text(line.amount),
+                    ).stored,
                 ]
-            ]  # fmt: skip
+            ]
     if mismatched:
         return mismatched
     try:

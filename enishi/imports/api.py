@@ -43,6 +43,7 @@ from enishi.imports.rejected import (
     write_rejected,
 )
 from enishi.imports.writing import column_labels
+from enishi.core.later import translated
 
 router = Router(tags=["imports"])
 VIA = HistoryEntry.Via.API
@@ -273,7 +274,9 @@ def _import(run: ImportRun) -> dict[str, Any]:
 
 def _row(run: ImportRun, row: ImportRow, labels: dict[str, str], rules) -> dict[str, Any]:
     def problems(items):
-        return [{"field": k, "column": labels.get(k, ""), "message": m} for k, m in items]
+        return [
+            {"field": k, "column": labels.get(k, ""), "message": translated(m)} for k, m in items
+        ]
 
     return {
         "number": row.number,
@@ -295,7 +298,7 @@ def _row(run: ImportRun, row: ImportRow, labels: dict[str, str], rules) -> dict[
         "company": row.company,
         "result": row.result,
         "result_id": row.result_id,
-        "result_message": row.result_message,
+        "result_message": row.result_text,
     }
 
 

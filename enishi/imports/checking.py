@@ -17,8 +17,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
+from enishi.core.later import error_message, error_messages, field_messages, later, stored
 from enishi.imports import targets as t
 from enishi.imports.files import UNREADABLE, SourceRow, cell_text, encoding_label
 
@@ -80,10 +81,11 @@ class Checked:
     values: list[str]
     kind: str = ""
     data: dict[str, Any] = field(default_factory=dict)
-    problems: list[list[str]] = field(default_factory=list)
-    notes: list[list[str]] = field(default_factory=list)
+    # [[field, message]], each message in its stored form (`core.later`): translated when read.
+    problems: list[list[Any]] = field(default_factory=list)
+    notes: list[list[Any]] = field(default_factory=list)
     # Problems that only matter when the row creates a karte (it may update one instead).
-    create_problems: list[list[str]] = field(default_factory=list)
+    create_problems: list[list[Any]] = field(default_factory=list)
     keys: Any = None
     lookup: dict[str, Any] = field(default_factory=dict)
     company: dict[str, Any] = field(default_factory=dict)
@@ -106,18 +108,18 @@ class _Row:
         self.ctx = ctx
         self.targets = targets
         self.cells: dict[str, Any] = {}
-        self.problems: list[list[str]] = []
-        self.notes: list[list[str]] = []
+        self.problems: list[list[Any]] = []
+        self.notes: list[list[Any]] = []
         for index, key in enumerate(ctx.mapping):
             if key:
                 # Trailing empty cells are not in the row; the column is still the row's.
                 self.cells[key] = row.cells[index] if index < len(row.cells) else None
 
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append([key, str(message)])
+    def problem(self, key: str, message: Any) -> None:
+        self.problems.append([key, stored(message)])
 
-    def note(self, key: str, message: str) -> None:
-        self.notes.append([key, str(message)])
+    def note(self, key: str, message: Any) -> None:
+        self.notes.append([key, stored(message)])
 
     def has(self, key: str) -> bool:
         value = self.cells.get(key)
@@ -137,7 +139,7 @@ class _Row:
         try:
             return fn(self.cells[key])
         except t.CellError as exc:
-            self.problem(key, str(exc))
+            self.problem(key, exc.message)
             return None
 
 
@@ -191,20 +193,25 @@ def _common(ctx: CheckContext, row: SourceRow, number: int) -> tuple[Checked, li
         checked.problems.append(
             [
                 "",
-                _(
-                    "This row has %(count)s more cells than the header row (%(values)s): "
-                    "a delimiter inside a value without quotes?"
-                )
-                % {"count": len(extra), "values": "、".join(v[:20] for v in extra[:3])},
+                later(
+                    _(
+                        "This row has %(count)s more cells than the header row (%(values)s): "
+                        "a delimiter inside a value without quotes?"
+                    ),
+                    count=len(extra),
+                    values="、".join(v[:20] for v in extra[:3]),
+                ).stored,
             ]
         )
     if row.unclosed_quote:
         checked.problems.append(
             [
                 "",
-                _(
-                    'A quote (") opens a cell on this row and is never closed, so the rest of '
-                    "the file was read into that cell. Close the quote in the file."
+                stored(
+                    _(
+                        'A quote (") opens a cell on this row and is never closed, so the rest of '
+                        "the file was read into that cell. Close the quote in the file."
+                    )
                 ),
             ]
         )
@@ -212,11 +219,13 @@ def _common(ctx: CheckContext, row: SourceRow, number: int) -> tuple[Checked, li
         checked.problems.append(
             [
                 "",
-                _(
-                    "Some characters of this row could not be read as %(encoding)s: check the "
-                    "file's encoding."
-                )
-                % {"encoding": encoding_label(ctx.encoding) if ctx.encoding else "UTF-8"},
+                later(
+                    _(
+                        "Some characters of this row could not be read as %(encoding)s: check the "
+                        "file's encoding."
+                    ),
+                    encoding=encoding_label(ctx.encoding) if ctx.encoding else "UTF-8",
+                ).stored,
             ]
         )
     return checked, values
@@ -228,11 +237,11 @@ def _user(r: _Row, key: str) -> int | None:
         return None
     found = r.ctx.users.get(fold_user(name))
     if found is None:
-        r.problem(key, _("There is no active user called “%(name)s”.") % {"name": name})
+        r.problem(key, later(_("There is no active user called “%(name)s”."), name=name))
         return None
     if found == 0:
         r.problem(
-            key, _("Several users are called “%(name)s”: use the user name.") % {"name": name}
+            key, later(_("Several users are called “%(name)s”: use the user name."), name=name)
         )
         return None
     return found
@@ -337,8 +346,10 @@ def _customer_data(ctx, r: _Row, kind: str, indexes, definitions) -> dict[str, A
         if data.get(key) not in (None, "", False):
             r.note(
                 key,
-                _("Ignored: this field is for %(kind)s only.")
-                % {"kind": _("persons") if kind == "company" else _("companies")},
+                later(
+                    _("Ignored: this field is for %(kind)s only."),
+                    kind=_("persons") if kind == "company" else _("companies"),
+                ),
             )
         data.pop(key, None)
     return data
@@ -370,7 +381,7 @@ def _custom_values(r: _Row, kind: str, definitions) -> dict[str, Any]:
             else:
                 value = r.text(target_key)
         except t.CellError as exc:
-            r.problem(target_key, str(exc))
+            r.problem(target_key, exc.message)
             continue
         if value is None or value == "" or value == []:
             values[key] = None
@@ -378,14 +389,14 @@ def _custom_values(r: _Row, kind: str, definitions) -> dict[str, Any]:
         try:
             values[key] = custom_fields.clean_value(definition, value)
         except ValidationError as exc:
-            for message in exc.messages:
+            for message in error_messages(exc):
                 r.problem(target_key, message)
     return values
 
 
-def _missing_required(kind: str, custom: dict[str, Any], definitions) -> list[list[str]]:
+def _missing_required(kind: str, custom: dict[str, Any], definitions) -> list[list[Any]]:
     return [
-        [t.CUSTOM_PREFIX + key, _("This field is required.")]
+        [t.CUSTOM_PREFIX + key, stored(_("This field is required."))]
         for key, definition in definitions.items()
         if definition.required and definition.applies(kind) and custom.get(key) in (None, "", [])
     ]
@@ -424,7 +435,7 @@ def _placeholder():
     return _PLACEHOLDER
 
 
-def _clean(data: dict[str, Any], kind: str, problems: list[list[str]]) -> dict[str, Any] | None:
+def _clean(data: dict[str, Any], kind: str, problems: list[list[Any]]) -> dict[str, Any] | None:
     from enishi.customers.services import customer_clean
 
     to_clean = {k: v for k, v in data.items() if k not in ("code", "tags_raw")}
@@ -436,7 +447,7 @@ def _clean(data: dict[str, Any], kind: str, problems: list[list[str]]) -> dict[s
     try:
         cleaned = customer_clean(to_clean, kind=kind, instance=None if has_name else _placeholder())
     except ValidationError as exc:
-        for key, messages in exc.message_dict.items():
+        for key, messages in field_messages(exc).items():
             for message in messages:
                 problems.append(["tags" if key == "tag_names" else key, message])
         return None
@@ -446,8 +457,11 @@ def _clean(data: dict[str, Any], kind: str, problems: list[list[str]]) -> dict[s
             problems.append(
                 [
                     "code",
-                    _("Too long: at most %(limit)s characters (you entered %(count)s).")
-                    % {"limit": 40, "count": len(code)},
+                    later(
+                        _("Too long: at most %(limit)s characters (you entered %(count)s)."),
+                        limit=40,
+                        count=len(code),
+                    ).stored,
                 ]
             )
         cleaned["code"] = code
@@ -462,10 +476,10 @@ def json_value(value: Any) -> Any:
     return value
 
 
-_COMPANIES: dict[tuple[str, str], tuple[dict[str, Any], list[list[str]]]] = {}
+_COMPANIES: dict[tuple[str, str], tuple[dict[str, Any], list[list[Any]]]] = {}
 
 
-def _company_checked(name: str, kana: str) -> tuple[dict[str, Any], list[list[str]]]:
+def _company_checked(name: str, kana: str) -> tuple[dict[str, Any], list[list[Any]]]:
     """A company name as a new company karte would store it (companies repeat from row to row:
     each is checked once per process)."""
     from enishi.customers.services import customer_clean
@@ -476,14 +490,14 @@ def _company_checked(name: str, kana: str) -> tuple[dict[str, Any], list[list[st
         return found
     if len(_COMPANIES) > 50_000:
         _COMPANIES.clear()
-    problems: list[list[str]] = []
+    problems: list[list[Any]] = []
     checked: dict[str, Any] = {}
     try:
         cleaned = customer_clean(
             {"kind": "company", "name": name, "name_kana": kana}, kind="company"
         )
     except ValidationError as exc:
-        for key, messages in exc.message_dict.items():
+        for key, messages in field_messages(exc).items():
             field_key = {"name": "company_name", "name_kana": "company_kana"}.get(key, key)
             problems.extend([field_key, message] for message in messages)
     else:
@@ -496,7 +510,7 @@ def _company_checked(name: str, kana: str) -> tuple[dict[str, Any], list[list[st
     return checked, problems
 
 
-def _company_of(ctx, r: _Row, kind: str, problems: list[list[str]]) -> dict[str, Any]:
+def _company_of(ctx, r: _Row, kind: str, problems: list[list[Any]]) -> dict[str, Any]:
     """The company a person row names: checked as a new company would be."""
     if kind != "person" or not (r.has("company_name") or r.has("company_code")):
         return {}
@@ -531,7 +545,7 @@ def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: 
         return checked
     name_missing = "name" not in cleaned
     if name_missing:
-        checked.create_problems.append(["name", _("Enter the name.")])
+        checked.create_problems.append(["name", stored(_("Enter the name."))])
     checked.create_problems.extend(_missing_required(kind, custom, definitions))
     tags = cleaned.pop("tags", None)
     customer = _blank_customer()
@@ -584,7 +598,7 @@ def _karte_lookup(r: _Row) -> dict[str, Any]:
         try:
             lookup["e164"] = [normalize.parse_phone(phone).e164]
         except ValidationError as exc:
-            r.problem("customer_phone", " ".join(exc.messages))
+            r.problem("customer_phone", error_message(exc))
     if r.has("customer_email"):
         lookup["email_key"] = normalize.email_key(r.text("customer_email"))
     if r.has("customer_name"):
@@ -627,8 +641,11 @@ def _check_activity(ctx, targets, indexes, definitions, row: SourceRow, number: 
         if len(data.get(key, "")) > limit:
             r.problem(
                 key,
-                _("Too long: at most %(limit)s characters (you entered %(count)s).")
-                % {"limit": limit, "count": len(data[key])},
+                later(
+                    _("Too long: at most %(limit)s characters (you entered %(count)s)."),
+                    limit=limit,
+                    count=len(data[key]),
+                ),
             )
     occurred = r.convert("occurred_at", t.datetime_value)
     if occurred is None and not any(p[0] == "occurred_at" for p in r.problems):
@@ -712,8 +729,11 @@ def _check_order(ctx, targets, indexes, definitions, row: SourceRow, number: int
         if len(data.get(key, "")) > limit:
             r.problem(
                 key,
-                _("Too long: at most %(limit)s characters (you entered %(count)s).")
-                % {"limit": limit, "count": len(data[key])},
+                later(
+                    _("Too long: at most %(limit)s characters (you entered %(count)s)."),
+                    limit=limit,
+                    count=len(data[key]),
+                ),
             )
     for key in ("ordered_on", "delivered_on"):
         value = r.convert(key, t.date_value)

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from enishi.core.later import translated_text
+
 
 class ImportTemplate(models.Model):
     """A saved column mapping, offered again when a file with the same headers is uploaded."""
@@ -184,8 +186,10 @@ class ImportRow(models.Model):
     kind = models.CharField(max_length=10, blank=True, default="")
     values = models.JSONField(default=list)  # the cells as text, as in the file
     data = models.JSONField(default=dict)  # checked values, ready to write
-    problems = models.JSONField(default=list)  # [[field, message]]: the row is rejected
-    notes = models.JSONField(default=list)  # [[field, message]]: worth knowing, not blocking
+    # [[field, message]], each message stored for later (`core.later`): read in the reader's
+    # language; a plain string (rows checked before) is shown as it is.
+    problems = models.JSONField(default=list)  # the row is rejected
+    notes = models.JSONField(default=list)  # worth knowing, not blocking
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.NEW)
     match_id = models.BigIntegerField(null=True, blank=True)
     match_score = models.FloatField(null=True, blank=True)
@@ -195,6 +199,7 @@ class ImportRow(models.Model):
     decision = models.CharField(max_length=10, blank=True, default="", choices=Action.choices)
     result = models.CharField(max_length=10, blank=True, default="", choices=Result.choices)
     result_id = models.BigIntegerField(null=True, blank=True)
+    # Stored for later (`core.later.as_text`): shown through `result_text`.
     result_message = models.TextField(blank=True, default="")
     # Raw values the update replaced (ids for relations), for undo; and the version it left.
     before = models.JSONField(default=dict)
@@ -212,6 +217,11 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.number}"
+
+    @property
+    def result_text(self) -> str:
+        """The result's message in the active language."""
+        return translated_text(self.result_message)
 
 
 class ImportCompany(models.Model):

@@ -1,5 +1,6 @@
 """The rejected rows as a file like the one uploaded: same format, encoding and delimiter, the same
-columns, and one more saying why each row was rejected — to fix and upload again.
+columns, and one more saying why each row was rejected — to fix and upload again. The reasons
+are in the language of the person downloading (they are stored for later, `core.later`).
 
 Cells that a spreadsheet would take for a formula are written as text (an apostrophe before
 them in CSV, a text cell in .xlsx): a file we hand out never carries a live formula. The import
@@ -43,7 +44,7 @@ def rejected_rows(run: ImportRun):
 
 def _reason(row: ImportRow, labels: dict[str, str]) -> str:
     if row.result == ImportRow.Result.REJECTED and row.result_message:
-        return row.result_message
+        return row.result_text
     return problems_text(row.problems, labels)
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from enishi.accounts.models import User
+from enishi.core.later import translated
 from enishi.core.permissions import can_view_sensitive, can_write, is_admin
 from enishi.history.models import HistoryEntry
 from enishi.imports import conf, decisions, files, targets
@@ -452,7 +453,8 @@ def import_decide_row(*, actor: User, run: ImportRun, number: int, decision: str
     if decision and decision not in decisions.row_choices(run.target, row.category):
         raise ValidationError({"decision": [_("This row cannot be handled that way.")]})
     if decision == ImportRow.Action.CREATE and row.data.get("_create_problems"):
-        raise ValidationError({"decision": [" ".join(m for _f, m in row.data["_create_problems"])]})
+        problems = row.data["_create_problems"]
+        raise ValidationError({"decision": [" ".join(translated(m) for _f, m in problems)]})
     row.decision = decision
     row.save(update_fields=["decision"])
     if run.target == ImportRun.Target.ORDERS:

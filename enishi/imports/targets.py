@@ -17,9 +17,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
+from enishi.core.later import error_message, later, stored, translated
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
 
@@ -892,7 +893,15 @@ _FORMULA_START = ("=", "+", "-", "@")
 
 
 class CellError(Exception):
-    """A cell that cannot become a value of its target; the message is for people."""
+    """A cell that cannot become a value of its target; the message is for people, kept for
+    later (`core.later`: translated when the row's problems are read)."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(message)
+        self.message = stored(message)
+
+    def __str__(self) -> str:
+        return translated(self.message)
 
 
 def text_value(value: Any) -> str:
@@ -937,7 +946,7 @@ def date_value(value: Any) -> datetime.date | None:
     try:
         return normalize.parse_date(cut)
     except ValidationError as exc:
-        raise CellError(" ".join(exc.messages)) from None
+        raise CellError(error_message(exc)) from None
 
 
 _TIME_RE = re.compile(
@@ -1331,8 +1340,11 @@ def choice_value(target: Target, value: Any, index: dict[str, str]) -> str:
         found = index.get(header_key(text.upper()))
     if found is None:
         raise CellError(
-            _("“%(value)s” is not one of the choices: %(choices)s")
-            % {"value": text, "choices": "、".join(str(label) for _v, label in target.choices)}
+            later(
+                _("“%(value)s” is not one of the choices: %(choices)s"),
+                value=text,
+                choices=[label for _v, label in target.choices],
+            )
         )
     return found
 

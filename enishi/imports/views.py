@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from enishi.core.later import translated
 from enishi.core.permissions import write_required
 from enishi.customers.selectors import customer_visible
 from enishi.imports import analysis, conf, decisions, files, selectors, services
@@ -302,8 +303,8 @@ def _row_views(run: ImportRun, rows: list[ImportRow], user) -> list[dict[str, An
                 "match_name": visible.get(row.match_id),
                 "result_name": visible.get(row.result_id) if run.target == "customers" else None,
                 "reasons": analysis.reasons_text(row.match_reasons),
-                "problems": [(labels.get(k, ""), m) for k, m in row.problems],
-                "notes": [(labels.get(k, ""), m) for k, m in row.notes],
+                "problems": [(labels.get(k, ""), translated(m)) for k, m in row.problems],
+                "notes": [(labels.get(k, ""), translated(m)) for k, m in row.notes],
                 "company": row.company,
                 "repeats_line": lines.get(row.duplicate_of),
             }

@@ -26,9 +26,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from enishi.accounts.models import User
+from enishi.core.later import Message, as_text, field_messages, join, later, stored, translated
 from enishi.customers import fields as custom_fields
 from enishi.customers import search_index
 from enishi.customers.models import Customer, Tag
@@ -63,19 +64,29 @@ VIA = HistoryEntry.Via.IMPORT
 COUNTS_EVERY_SECONDS = 2.0
 
 
-def problems_text(problems: list[list[str]], labels: dict[str, str]) -> str:
+def problems_message(problems: list[list[Any]], labels: dict[str, Any]) -> Message:
+    """A row's problems ([[field, stored message]]) as one message, each after the label of its
+    column: "label: message / label: message" (`core.later`: translated when read)."""
     parts = []
     for key, message in problems:
         label = labels.get(key, "")
-        parts.append(f"{label}: {message}" if label else message)
-    return " / ".join(parts)
+        parts.append(join([label, message], ": ") if label else message)
+    return join(parts, " / ")
 
 
-def column_labels(run: ImportRun) -> dict[str, str]:
-    """Target key → the header of the column mapped to it (how the person knows the column)."""
+def problems_text(problems: list[list[Any]], labels: dict[str, Any]) -> str:
+    return translated(problems_message(problems, labels))
+
+
+def column_labels(run: ImportRun, *, for_later: bool = False) -> dict[str, Any]:
+    """Target key → the header of the column mapped to it (how the person knows the column),
+    else the field's name: translated now, or `for_later` in its stored form (`core.later`)."""
     from enishi.imports.targets import targets_for
 
-    labels = {t.key: str(t.label) for t in targets_for(run.target, sensitive_allowed=True)}
+    labels = {
+        t.key: stored(t.label) if for_later else str(t.label)
+        for t in targets_for(run.target, sensitive_allowed=True)
+    }
     for header, key in zip(run.headers, run.mapping, strict=False):
         if key:
             labels[key] = header
@@ -185,7 +196,7 @@ def _settle_rows_not_written(run: ImportRun, writer: _Writer, size: int) -> None
                 row = bulk.new(
                     ImportRow,
                     result=Result.REJECTED,
-                    result_message=problems_text(problems, writer.labels),
+                    result_message=as_text(problems_message(problems, writer.labels)),
                 )
                 row.pk = pk
                 rows.append(row)
@@ -197,7 +208,8 @@ class _Writer:
         self.run = run
         self.actor = actor
         self.rules = decisions.rules_of(run)
-        self.labels = column_labels(run)
+        # Results are stored for later: their messages are read in each reader's language.
+        self.labels = column_labels(run, for_later=True)
         self.users: dict[int, User] = {actor.pk: actor}
 
     def user(self, pk: int | None) -> User | None:
@@ -230,12 +242,14 @@ class _Writer:
             action = decisions.effective_action(row.category, row.decision, self.rules)
             if action == Action.REJECT:
                 row.result = Result.REJECTED
-                row.result_message = problems_text(row.problems, self.labels)
+                row.result_message = as_text(problems_message(row.problems, self.labels))
             elif action == Action.SKIP:
                 row.result = Result.SKIPPED
             elif action == Action.CREATE and row.data.get("_create_problems"):
                 row.result = Result.REJECTED
-                row.result_message = problems_text(row.data["_create_problems"], self.labels)
+                row.result_message = as_text(
+                    problems_message(row.data["_create_problems"], self.labels)
+                )
             elif action == Action.UPDATE and not row.match_id:
                 row.result = Result.SKIPPED
             else:
@@ -315,10 +329,15 @@ class CustomerWriter(_Writer):
             holder = holders.get(code) if code else None
             if holder is not None and holder != row.match_id:
                 row.result = Result.SKIPPED
-                row.result_message = _(
-                    "Not imported: the customer code %(code)s was given to another karte "
-                    "after the file was checked. Check the file again."
-                ) % {"code": code}
+                row.result_message = as_text(
+                    later(
+                        _(
+                            "Not imported: the customer code %(code)s was given to another "
+                            "karte after the file was checked. Check the file again."
+                        ),
+                        code=code,
+                    )
+                )
                 continue
             kept.append(row)
         return kept
@@ -486,24 +505,31 @@ class CustomerWriter(_Writer):
             customer = current.get(row.match_id)
             if customer is None:
                 row.result = Result.SKIPPED
-                row.result_message = _("The karte is no longer there or you can no longer see it.")
+                row.result_message = as_text(
+                    _("The karte is no longer there or you can no longer see it.")
+                )
                 continue
             if customer.pk in done:
                 row.result = Result.SKIPPED
-                row.result_message = _("Another row of this file already updated this karte.")
+                row.result_message = as_text(
+                    _("Another row of this file already updated this karte.")
+                )
                 continue
             data = row.data
             checked_version = data.get(MATCH_VERSION)
             if checked_version is not None and customer.version != checked_version:
                 row.result = Result.SKIPPED
-                row.result_message = _(
-                    "Not updated: the karte was changed after the file was checked (by "
-                    "%(user)s, %(when)s). Check the file again to update it with that change "
-                    "in view."
-                ) % {
-                    "user": customer.updated_by.label if customer.updated_by else "—",
-                    "when": date_format(timezone.localtime(customer.updated_at), "Y-m-d H:i"),
-                }
+                row.result_message = as_text(
+                    later(
+                        _(
+                            "Not updated: the karte was changed after the file was checked (by "
+                            "%(user)s, %(when)s). Check the file again to update it with that "
+                            "change in view."
+                        ),
+                        user=customer.updated_by.label if customer.updated_by else "—",
+                        when=date_format(timezone.localtime(customer.updated_at), "Y-m-d H:i"),
+                    )
+                )
                 continue
             values: dict[str, Any] = {}
             whole_address = data.get(ADDRESS_WHOLE, False)
@@ -547,9 +573,12 @@ class CustomerWriter(_Writer):
             ]
             if missing:
                 row.result = Result.REJECTED
-                row.result_message = _("The karte would lack required fields: %(names)s.") % {
-                    "names": "、".join(missing)
-                }
+                row.result_message = as_text(
+                    later(
+                        _("The karte would lack required fields: %(names)s."),
+                        names="、".join(missing),
+                    )
+                )
                 continue
             values["custom_fields"] = merged
             tags_before = sorted(t.name for t in customer.tags.all())
@@ -629,7 +658,9 @@ class ActivityWriter(_Writer):
         for row in creates:
             if row.match_id not in kartes:
                 row.result = Result.SKIPPED
-                row.result_message = _("The karte is no longer there or you can no longer see it.")
+                row.result_message = as_text(
+                    _("The karte is no longer there or you can no longer see it.")
+                )
                 continue
             data = row.data
             staff = self.user(data.get("staff_id")) or self.actor
@@ -726,7 +757,9 @@ class ContractWriter(_Writer):
             karte = kartes.get(row.match_id)
             if karte is None:
                 row.result = Result.SKIPPED
-                row.result_message = _("The karte is no longer there or you can no longer see it.")
+                row.result_message = as_text(
+                    _("The karte is no longer there or you can no longer see it.")
+                )
                 continue
             users = {pk: self.user(pk) for pk in [row.data.get("owner_id")] if pk}
             try:
@@ -739,8 +772,10 @@ class ContractWriter(_Writer):
                     )
             except ValidationError as exc:
                 row.result = Result.REJECTED
-                row.result_message = problems_text(
-                    [[k, m] for k, ms in exc.message_dict.items() for m in ms], self.labels
+                row.result_message = as_text(
+                    problems_message(
+                        [[k, m] for k, ms in field_messages(exc).items() for m in ms], self.labels
+                    )
                 )
                 continue
             row.result, row.result_id, row.version_after = (
@@ -788,8 +823,8 @@ class OrderWriter(_Writer):
             if karte is None:
                 for member in group:
                     member.result = Result.SKIPPED
-                    member.result_message = _(
-                        "The karte is no longer there or you can no longer see it."
+                    member.result_message = as_text(
+                        _("The karte is no longer there or you can no longer see it.")
                     )
                 continue
             header, lines = order_values(
@@ -804,8 +839,10 @@ class OrderWriter(_Writer):
                         actor=self.actor, customer=karte, data=header, lines=lines, via=VIA
                     )
             except ValidationError as exc:
-                message = problems_text(
-                    [[k, m] for k, ms in exc.message_dict.items() for m in ms], self.labels
+                message = as_text(
+                    problems_message(
+                        [[k, m] for k, ms in field_messages(exc).items() for m in ms], self.labels
+                    )
                 )
                 for member in group:
                     member.result, member.result_message = Result.REJECTED, message
@@ -815,13 +852,17 @@ class OrderWriter(_Writer):
                 member.version_after = order.version
                 member.before = {} if member is head else {"line_of": head.number}
             if taken and taken != order.number:
-                head.result_message = _(
-                    "The number %(number)s was taken: the order got the number %(new)s."
-                ) % {"number": taken, "new": order.number}
+                head.result_message = as_text(
+                    later(
+                        _("The number %(number)s was taken: the order got the number %(new)s."),
+                        number=taken,
+                        new=order.number,
+                    )
+                )
         for row in creates:
             if not row.result:  # a line whose order was not written with it
                 row.result = Result.SKIPPED
-                row.result_message = _("Its order was not written.")
+                row.result_message = as_text(_("Its order was not written."))
         if beyond:
             bulk.update(ImportRow, beyond, RESULT_FIELDS)
 

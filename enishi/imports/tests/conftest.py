@@ -6,6 +6,7 @@ import io
 import pytest
 from django.utils import translation
 
+from enishi.core.later import translated
 from enishi.imports import services
 
 
@@ -19,6 +20,14 @@ def _english():
     # Messages are asserted in English, the source language, whatever the catalogue holds.
     with translation.override("en"):
         yield
+
+
+def as_read(row):
+    """The row with its problems and notes as people read them (they are stored for later:
+    translated when read, `core.later`)."""
+    row.problems = [[key, translated(message)] for key, message in row.problems]
+    row.notes = [[key, translated(message)] for key, message in row.notes]
+    return row
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:

@@ -400,7 +400,7 @@ class TestUnclosedQuotes:
 
 
 def test_the_check_rejects_a_row_whose_quote_is_not_closed(bob):
-    from enishi.imports.tests.conftest import check, upload
+    from enishi.imports.tests.conftest import as_read, check, upload
 
     run = check(
         bob,
@@ -409,7 +409,7 @@ def test_the_check_rejects_a_row_whose_quote_is_not_closed(bob):
             '会社名,電話番号\n株式会社A,03-1000-0001\n"株式会社クオート,03-1000-0004\n'.encode(),
         ),
     )
-    row = run.rows.get(number=2)
+    row = as_read(run.rows.get(number=2))
     assert row.category == "invalid"
     assert "quote" in row.problems[0][1] or "引用符" in row.problems[0][1]
 

@@ -17,7 +17,7 @@ from enishi.imports.models import ImportRun
 from enishi.sales import services as sales_services
 from enishi.sales.models import Order, OrderLine, Product
 
-from .conftest import check, csv_bytes, run_import, upload
+from .conftest import as_read, check, csv_bytes, run_import, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ ORDERS = (
 
 
 def rows_of(run):
-    return {r.number: r for r in run.rows.order_by("number")}
+    return {r.number: as_read(r) for r in run.rows.order_by("number")}
 
 
 def guess(headers, sample=None):
@@ -224,7 +224,7 @@ def test_an_order_already_imported_can_be_imported_anyway_with_a_number_of_its_o
     again = run_import(bob, again)
     assert Order.objects.count() == 2
     row = again.rows.get()
-    assert "B-1 was taken" in row.result_message
+    assert "B-1 was taken" in row.result_text
     assert Order.objects.get(pk=row.result_id).number.startswith("O-2024-")
 
 

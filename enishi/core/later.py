@@ -1,0 +1,219 @@
+"""Messages translated when they are read, not when they are made.
+
+A message that is stored (an import row's problem, an export's error, a merge's remark, a value
+in the history) is kept as its English msgid and its parameters, and rendered with gettext in
+the language of whoever reads it: the preview, a download, the API. Someone working in Japanese
+and a colleague reading in English each see it in their own language.
+
+Stored forms (JSON-safe, compact: most stored messages are a msgid alone):
+
+- ``"text"``: shown as it is. Rows stored before messages were kept for later, names, headers,
+  and messages that came as plain text (a ValidationError raised with formatted text).
+- ``{"m": msgid, "p": {name: value}, "c": context, "cap": 1}``: ``gettext(msgid)`` (``pgettext``
+  with a context) ``% params``, with a capital first letter when "cap" is set (field labels are
+  ``capfirst(verbose_name)``). "p", "c" and "cap" only when needed. A parameter is a number (kept
+  as is, for ``%(count)d``) or any stored form.
+- ``[a, b]``: the parts joined with "、"; ``{"j": [a, b], "s": " / "}``: joined with "s".
+
+Making one: ``later(gettext_lazy("Too long: at most %(limit)s characters."), limit=40)`` (a
+gettext_lazy or pgettext_lazy proxy, so makemessages finds the msgid; ``capfirst`` of one
+too), or ``stored(value)`` for anything: a lazy proxy, a `Message`, text. A ValidationError keeps
+its message and params (`error_messages`, `field_messages`): raise them as
+``ValidationError(gettext_lazy("…%(limit)s…"), params={...})``, not with eagerly formatted
+text, and they are stored for later too. Text columns hold one as JSON (`as_text`,
+`translated_text`).
+
+A msgid reworded later leaves the rows stored with the old one in English for every reader:
+keep the old msgid in the catalogue (gettext_noop) when rewording a message that is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+
+_CAPFIRST = getattr(capfirst, "__wrapped__", capfirst)
+_SCALARS = (int, float, bool, type(None))
+_JOIN = "、"
+
+
+class Message:
+    """A message kept for later: `stored` is its JSON form; ``str()`` renders it in the active
+    language (so a template or a form shows it as any text)."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        self.stored = stored
+
+    def __str__(self) -> str:
+        return translated(self.stored)
+
+    def __repr__(self) -> str:
+        return f"Message({self.stored!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and other.stored == self.stored
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.stored, sort_keys=True, ensure_ascii=False))
+
+
+def later(message: Any, /, **params: Any) -> Message:
+    """`message` (a gettext_lazy or pgettext_lazy proxy, capfirst of one, or an English msgid
+    marked with gettext_noop) with its parameters, to be translated when read."""
+    node = message.stored if isinstance(message, Message) else _from_lazy(message)
+    if node is None:
+        if not isinstance(message, str):
+            raise TypeError(f"not a message to translate later: {message!r}")
+        node = {"m": message}
+    if params:
+        node = {**node, "p": {name: stored(value) for name, value in params.items()}}
+    return Message(node)
+
+
+def join(parts: Iterable[Any], separator: str = _JOIN) -> Message:
+    """Parts (any stored forms) shown one after the other, `separator` between them."""
+    items = [stored(part) for part in parts]
+    return Message({"j": items} if separator == _JOIN else {"j": items, "s": separator})
+
+
+def stored(value: Any) -> Any:
+    """The JSON-safe stored form of a message, a parameter or a part: a lazy proxy keeps its
+    msgid; one this module cannot take apart (another function made lazy) is rendered now."""
+    if isinstance(value, str) or type(value) in _SCALARS:
+        return str(value) if isinstance(value, str) and type(value) is not str else value
+    if isinstance(value, Message):
+        return value.stored
+    if isinstance(value, Promise):
+        node = _from_lazy(value)
+        return node if node is not None else str(value)
+    if isinstance(value, list | tuple):
+        return [stored(item) for item in value]
+    if isinstance(value, dict) and ("m" in value or "j" in value):
+        return value
+    return str(value)
+
+
+def _from_lazy(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, Promise):
+        return None
+    # A lazy proxy pickles as (function, arguments): the public way to see what it will call.
+    try:
+        func, args, kwargs = value.__reduce__()[1][:3]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    if kwargs:
+        return None
+    if func is translation.gettext and len(args) == 1 and isinstance(args[0], str):
+        return {"m": args[0]}
+    if func is translation.pgettext and len(args) == 2 and all(isinstance(a, str) for a in args):
+        return {"m": args[1], "c": args[0]}
+    if func is _CAPFIRST and len(args) == 1:
+        inner = _from_lazy(args[0])
+        if inner is not None and "m" in inner:
+            return {**inner, "cap": 1}
+    return None
+
+
+def translated(value: Any) -> str:
+    """A stored message (or a `Message`, a lazy proxy, plain text) in the active language."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Message):
+        value = value.stored
+    if isinstance(value, dict):
+        if "m" in value:
+            return _render_message(value)
+        if "j" in value:
+            return str(value.get("s", _JOIN)).join(translated(part) for part in value["j"])
+    if isinstance(value, list | tuple):
+        return _JOIN.join(translated(part) for part in value)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _render_message(node: dict[str, Any]) -> str:
+    msgid = str(node["m"])
+    context = node.get("c")
+    text = translation.pgettext(context, msgid) if context else translation.gettext(msgid)
+    params = node.get("p")
+    if params:
+        values = {
+            name: value if type(value) in _SCALARS else translated(value)
+            for name, value in params.items()
+        }
+        try:
+            text = text % values
+        except (KeyError, TypeError, ValueError):
+            # A translation that does not fit the parameters stored: the English still does.
+            try:
+                text = msgid % values
+            except (KeyError, TypeError, ValueError):
+                text = msgid
+    return capfirst(text) if node.get("cap") else text
+
+
+# --- text columns ---------------------------------------------------------------------------------
+
+_TEXT_MARKS = ('{"m":', '{"j":')
+
+
+def as_text(value: Any) -> str:
+    """A message for a text column: JSON when it is kept for later, else the text itself."""
+    node = stored(value)
+    if isinstance(node, dict):
+        return json.dumps(node, ensure_ascii=False, separators=(",", ":"))
+    return translated(node)
+
+
+def translated_text(text: str) -> str:
+    """What `as_text` wrote, in the active language; older plain text is shown as it is."""
+    if text.startswith(_TEXT_MARKS):
+        try:
+            return translated(json.loads(text))
+        except ValueError:
+            return text
+    return text
+
+
+# --- ValidationError ------------------------------------------------------------------------------
+
+
+def _of(error: ValidationError) -> Any:
+    message = error.message
+    node = stored(message)
+    if not error.params:
+        return node
+    if isinstance(node, dict) and "m" in node:
+        return {**node, "p": {name: stored(value) for name, value in error.params.items()}}
+    return str(message) % error.params
+
+
+def error_messages(error: ValidationError) -> list[Any]:
+    """The stored forms of every message of `error` (of every field, for one with fields)."""
+    if hasattr(error, "error_dict"):
+        return [_of(e) for errors in error.error_dict.values() for e in errors]
+    return [_of(e) for e in error.error_list]
+
+
+def field_messages(error: ValidationError) -> dict[str, list[Any]]:
+    """As `ValidationError.message_dict`, with stored forms instead of text."""
+    if hasattr(error, "error_dict"):
+        return {name: [_of(e) for e in errors] for name, errors in error.error_dict.items()}
+    return {NON_FIELD_ERRORS: [_of(e) for e in error.error_list]}
+
+
+def error_message(error: ValidationError, separator: str = " ") -> Any:
+    """All the messages of `error` as one stored message (as ``" ".join(error.messages)``)."""
+    found = error_messages(error)
+    if len(found) == 1:
+        return found[0]
+    return join(found, separator).stored

@@ -18,7 +18,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from enishi.quality import normalize
 from enishi.quality.match import kanji_numeral_value
@@ -161,9 +162,14 @@ KANJI = "kanji"
 ERA = "era"
 
 
-def date_styled(value: datetime.date | None, rule: str) -> str:
+def date_styled(value: datetime.date | None, rule: str, *, for_reader: bool = True) -> str:
+    """`value` as the house style writes it. The two Japanese styles (2026年4月1日, 令和8年4月1日)
+    are for Japanese readers: someone reading in another language gets the ISO form, which
+    they can read (`for_reader=False` shows the style itself, as the settings page does)."""
     if value is None:
         return ""
+    if for_reader and rule in (KANJI, ERA) and not _reads_japanese():
+        rule = ISO
     if rule == SLASH:
         return f"{value.year}/{value.month:02d}/{value.day:02d}"
     if rule == KANJI:
@@ -171,6 +177,10 @@ def date_styled(value: datetime.date | None, rule: str) -> str:
     if rule == ERA:
         return normalize.format_era_date(value)
     return value.isoformat()
+
+
+def _reads_japanese() -> bool:
+    return (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0] == "ja"
 
 
 def datetime_styled(value: datetime.datetime | None, rule: str) -> str:

@@ -9,6 +9,7 @@ search index as an edit by hand.
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -140,6 +141,45 @@ def cleanup_preview(style: house_style.Style, *, size: int = PREVIEW_SIZE) -> li
         if len(found) >= size:
             break
     return found
+
+
+@dataclass(frozen=True)
+class CleanupCount:
+    """How many kartes the clean-up would change: exact when `complete`, else at least
+    `kartes` among the first `looked_at` (the count stopped at its time limit)."""
+
+    kartes: int
+    looked_at: int
+    complete: bool
+
+
+COUNT_SECONDS = 2.0
+
+
+def cleanup_count(style: house_style.Style, *, seconds: float = COUNT_SECONDS) -> CleanupCount:
+    """Count the kartes the style would change before anyone starts the clean-up, within
+    `seconds` (about 100k kartes on this machine's class; a bigger database gets a lower
+    bound, and the run counts them all)."""
+    deadline = time.monotonic() + seconds
+    looked_at = 0
+
+    def seen(n: int) -> None:
+        nonlocal looked_at
+        looked_at = n
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+
+    kartes = 0
+    try:
+        for _proposal in _proposals(style, progress=seen):
+            kartes += 1
+    except _OutOfTime:
+        return CleanupCount(kartes, looked_at, complete=False)
+    return CleanupCount(kartes, looked_at, complete=True)
+
+
+class _OutOfTime(Exception):
+    pass
 
 
 def cleanup_start(*, actor: User) -> StyleCleanup:

@@ -28,7 +28,7 @@ def _examples(style: house_style.Style) -> dict:
             (n, house_style.company_name_styled(n, style.company_name)) for n in EXAMPLE_COMPANIES
         ],
         "streets": [(s, house_style.street_styled(s, style.street)) for s in EXAMPLE_STREETS],
-        "date": house_style.date_styled(datetime.date(2026, 4, 1), style.dates),
+        "date": house_style.date_styled(datetime.date(2026, 4, 1), style.dates, for_reader=False),
     }
 
 
@@ -94,6 +94,7 @@ def cleanup(request: HttpRequest) -> HttpResponse:
         {
             "style": current,
             "proposals": upkeep.cleanup_preview(style),
+            "count": upkeep.cleanup_count(style),
             "preview_size": upkeep.PREVIEW_SIZE,
             "latest": upkeep.cleanup_latest(),
             "settings_section": "style",

@@ -111,6 +111,22 @@ def test_it_shows_dates_the_house_way(rule, expected):
     assert hs.date_styled(datetime.date(2019, 5, 1), rule) == expected
 
 
+@pytest.mark.parametrize("rule", [hs.KANJI, hs.ERA])
+def test_japanese_date_styles_are_for_japanese_readers(rule):
+    from django.utils import translation
+
+    day = datetime.date(2026, 11, 25)
+    with translation.override("en"):
+        assert hs.date_styled(day, rule) == "2026-11-25"
+        assert hs.datetime_styled(datetime.datetime(2026, 11, 25, 9, 10), rule) == (
+            "2026-11-25 09:10"
+        )
+        # The settings page shows the style itself, whoever reads it.
+        assert hs.date_styled(day, rule, for_reader=False) != "2026-11-25"
+    with translation.override("ja"):
+        assert hs.date_styled(day, rule).endswith("年11月25日")
+
+
 def test_era_dates_change_on_the_day_the_era_began():
     assert hs.date_styled(datetime.date(2019, 4, 30), hs.ERA) == "平成31年4月30日"
     assert hs.date_styled(datetime.date(1989, 1, 7), hs.ERA) == "昭和64年1月7日"

@@ -167,6 +167,20 @@ def test_a_karte_edited_during_the_clean_up_is_skipped(alice, monkeypatch):
     assert messy.name == "(株)山田商事"
 
 
+def test_the_clean_up_says_how_many_kartes_will_change_before_it_starts(client, alice):
+    for n in range(3):
+        testing.make_company(alice, name=f"(株)山田商事{n}")
+    testing.make_company(alice, name="株式会社佐藤")
+    _set_style(alice, company_name="front")
+    style = upkeep.house_style.Style("front")
+    assert upkeep.cleanup_count(style) == upkeep.CleanupCount(3, 4, complete=True)
+    # Past its time limit the count is a lower bound, and says so.
+    assert upkeep.cleanup_count(style, seconds=-1) == upkeep.CleanupCount(3, 4, complete=False)
+    client.force_login(alice)
+    page = client.get(reverse("upkeep:cleanup")).content.decode()
+    assert "全 4 件のうち 3 件のカルテが変わります。" in page
+
+
 def test_the_clean_up_screens_are_for_admins(
     client, alice, bob, django_capture_on_commit_callbacks
 ):

@@ -273,7 +273,10 @@ class Customer(models.Model):
 
     @property
     def honorific(self) -> str:
-        """様 for a person, 御中 for an organisation (used on printouts and labels)."""
+        """様 for a person, 御中 for an organisation (used on printouts and labels); nothing
+        for someone reading in another language, to whom they are untranslatable noise."""
+        if (get_language() or "ja").split("-")[0] != "ja":
+            return ""
         return "御中" if self.is_company else "様"
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -436,7 +437,7 @@ def merge_field_rows(user: User, merge: Merge) -> list[tuple[str, str, str]]:
                     )
                 )
             continue
-        label = str(Customer._meta.get_field(name).verbose_name)
+        label = capfirst(str(Customer._meta.get_field(name).verbose_name))
         rows.append(
             (
                 label,

@@ -15,6 +15,7 @@ import contextvars
 import datetime
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,13 +82,20 @@ def _styled(name: str, rule: str) -> str:
         # "山田商事 大阪営業所", "山田商事／営業部": the form belongs to the company's name,
         # not after the branch.
         position = found.position
-    # Only the legal form is the rule's business: the name keeps its widths as typed.
-    bare = _bare_as_typed(name, found.bare, found.position)
+    # Only the legal form is the rule's business: the name keeps its widths as typed, except
+    # half-width katakana (bank-style ﾔﾏﾀﾞｼｮｳｼﾞ), which no one writes beside 株式会社.
+    bare = _full_width_kana(_bare_as_typed(name, found.bare, found.position))
     styled = found.form + bare if position == "before" else bare + found.form
     return name if styled == name else styled
 
 
 _BRANCH_SEPARATOR = re.compile(r"[\s/]")
+_HALF_WIDTH_KANA = re.compile("[\uff66-\uff9f]+")
+
+
+def _full_width_kana(text: str) -> str:
+    """ﾔﾏﾀﾞｼｮｳｼﾞ → ヤマダショウジ (sound marks joined); everything else as it is."""
+    return _HALF_WIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m[0]), text)
 
 # The forms of the Companies Act, which businesses write before or after the name as they
 # please; every other kind of corporation puts its form in front.

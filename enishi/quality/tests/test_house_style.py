@@ -16,7 +16,7 @@ from enishi.quality import house_style as hs
         ("山田商事㈱", "山田商事株式会社", "株式会社山田商事", "山田商事株式会社"),
         ("株式会社 山田商事", "株式会社山田商事", "株式会社山田商事", "山田商事株式会社"),
         # Only the legal form changes: the name keeps its widths as typed.
-        ("ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ", "株式会社ﾔﾏﾀﾞｼｮｳｼﾞ", "株式会社ﾔﾏﾀﾞｼｮｳｼﾞ", "ﾔﾏﾀﾞｼｮｳｼﾞ株式会社"),
+        ("ｶ)ﾔﾏﾀﾞｼｮｳｼﾞ", "株式会社ヤマダショウジ", "株式会社ヤマダショウジ", "ヤマダショウジ株式会社"),
         ("(株)ＡＢＣ", "株式会社ＡＢＣ", "株式会社ＡＢＣ", "ＡＢＣ株式会社"),
         ("(有)佐藤工務店", "有限会社佐藤工務店", "有限会社佐藤工務店", "佐藤工務店有限会社"),
         # Other corporations write their form in front, whatever the house does with 株式会社.

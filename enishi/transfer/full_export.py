@@ -315,6 +315,16 @@ def _scrub_changes(changes: Any, hidden: frozenset[str]) -> Any:
 # --- writing ------------------------------------------------------------------------------------
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A file of the archive dated now (ZipFile.open(name) would date it 1980-01-01)."""
+    info = zipfile.ZipInfo(name, date_time=timezone.localtime().timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    # The level the archive was opened with (Python 3.13 renamed the attribute).
+    level = "compress_level" if "compress_level" in zipfile.ZipInfo.__slots__ else "_compresslevel"
+    setattr(info, level, COMPRESS_LEVEL)
+    return info
+
+
 def _write_table(
     zf: zipfile.ZipFile,
     table: Table,
@@ -336,7 +346,7 @@ def _write_table(
         text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(header)
-        with zf.open(f"{table.name}.jsonl", "w", force_zip64=True) as jsonl:
+        with zf.open(_entry(f"{table.name}.jsonl"), "w", force_zip64=True) as jsonl:
             for chunk in _rows(model, columns):
                 lines = []
                 for values in chunk:
@@ -364,7 +374,7 @@ def _write_table(
                 progress(len(chunk))
         text.flush()
         spool.seek(0)
-        with zf.open(f"{table.name}.csv", "w", force_zip64=True) as out:
+        with zf.open(_entry(f"{table.name}.csv"), "w", force_zip64=True) as out:
             shutil.copyfileobj(spool, out, 1024 * 1024)
         text.detach()
     return TableResult(

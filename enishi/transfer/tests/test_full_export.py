@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.urls import reverse
+from django.utils import timezone
 
 from enishi.activities.models import Task
 from enishi.core import testing
@@ -121,6 +122,11 @@ class TestTheZip:
         for table in manifest["tables"]:
             assert len(jsonl(zf, table["name"])) == table["rows"]
             assert len(csv_table(zf, table["name"])) == table["rows"]
+        # Every file is dated when it was written (not 1980-01-01), and compressed.
+        today = timezone.localdate().timetuple()[:3]
+        for info in zf.infolist():
+            assert info.date_time[:3] == today, info.filename
+            assert info.compress_type == zipfile.ZIP_DEFLATED
 
     def test_it_keeps_the_house_style_so_a_restore_writes_as_before(self, client, alice, data):
         from enishi.core.models import HouseStyle

@@ -4,6 +4,7 @@ survivor. (The "似たお客様がいます" hint reads through `similar.similar
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from enishi.accounts.models import User
 from enishi.core.permissions import can_view_sensitive, role_of
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible, customer_visible_ids, visibility_q
-from enishi.quality import match, normalize
+from enishi.quality import house_style, match, normalize
 from enishi.quality.merge import (
     FIELD_GROUPS,
     GROUPS_BY_KEY,
@@ -232,8 +233,10 @@ def _display_value(customer: Customer, group: FieldGroup, visible: set[int]) -> 
         return _("Yes") if value else ""
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+    if isinstance(value, datetime.datetime):
+        return house_style.datetime_styled(value, house_style.current().dates)
+    if isinstance(value, datetime.date):
+        return house_style.date_styled(value, house_style.current().dates)
     return str(value)
 
 

@@ -69,7 +69,7 @@ def test_a_reading_typed_with_u_for_a_long_vowel_finds_the_karte_written_with_a_
     fragment = hint(bob_client, kind="person", name_kana="さとう ゆうこ")
     assert any(h in fragment for h in HINT)
     assert f'href="{existing.get_absolute_url()}"' in fragment
-    assert "フリガナが一致" in fragment or "Same reading (furigana)" in fragment
+    assert "同じフリガナ" in fragment or "Same reading (furigana)" in fragment
 
 
 @pytest.mark.parametrize("typed", ["株式会社山田商事", "(株)山田商事", "山田商事㈱", "ﾔﾏﾀﾞｼｮｳｼﾞ"])

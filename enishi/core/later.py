@@ -122,6 +122,11 @@ def _from_lazy(value: Any) -> dict[str, Any] | None:
     return None
 
 
+def is_message(value: Any) -> bool:
+    """Whether a JSON value is a message kept for later (not plain text or other data)."""
+    return isinstance(value, dict) and isinstance(value.get("m", value.get("j")), str | list)
+
+
 def translated(value: Any) -> str:
     """A stored message (or a `Message`, a lazy proxy, plain text) in the active language."""
     if isinstance(value, str):

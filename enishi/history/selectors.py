@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from enishi.core.later import is_message, translated
 from enishi.history.models import HistoryEntry
 
 
@@ -43,6 +44,14 @@ def value_label(model_label: str, field_name: str, value) -> str:
 
     if value is None or value == "":
         return "—"
+    if is_message(value) and field_name != "custom_fields":
+        # A message kept for later (`core.later`): in the reader's language.
+        return translated(value)
+    if model_label == "transfer.export" and field_name == "columns" and isinstance(value, list):
+        # An export keeps its columns' keys: headers in the reader's language.
+        from enishi.transfer.export import column_headers
+
+        return "、".join(column_headers(value)) or "—"
     if field_name == "moved_counts" and isinstance(value, dict):
         # Kept as counts per kind, named in the reader's language.
         from enishi.quality.merge import moved_summary

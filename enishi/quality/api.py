@@ -47,6 +47,7 @@ from enishi.api.schemas import (
 )
 from enishi.core.permissions import is_manager_or_admin
 from enishi.core.records import StaleVersionError
+from enishi.core.later import translated
 from enishi.customers.models import Customer
 from enishi.history.models import HistoryEntry
 from enishi.quality import selectors, services
@@ -284,7 +285,7 @@ def _merge(m: Merge, *, with_problems: bool = True) -> dict[str, Any]:
         "choices": m.choices,
         "changes": changes,
         "moved": m.counts,
-        "remarks": m.notes,
+        "remarks": [translated(note) for note in m.notes],
         "undone_at": m.undone_at,
         "undo_blocked_by": merge_undo_problems(m) if with_problems and not m.is_undone else [],
         "undo_notes": merge_undo_notes(m) if with_problems else [],

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
+from enishi.core.later import Message, later
 from enishi.core.permissions import can_view_sensitive, can_write
 from enishi.core.records import StaleVersionError
 from enishi.customers import fields as custom_fields
@@ -280,7 +281,8 @@ class MergePlan:
     keep_phones: bool
     keep_emails: bool
     tags: list[Tag]
-    remarks: list[str] = field(default_factory=list)
+    # Kept for later (`core.later`): the merge record shows them in each reader's language.
+    remarks: list[Message] = field(default_factory=list)
     codes_given_up: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -496,7 +498,7 @@ def _keep_all(plan: MergePlan, slots: tuple[str, str], key, *, prefer_mobile: bo
             if free is not None:
                 plan.values[free] = value
                 continue
-            label = str(Customer._meta.get_field(slot).verbose_name)
+            label = Customer._meta.get_field(slot).verbose_name
             line = _("%(field)s from %(name)s (no free field): %(value)s") % {
                 "field": label,
                 "name": customer.name,
@@ -505,11 +507,15 @@ def _keep_all(plan: MergePlan, slots: tuple[str, str], key, *, prefer_mobile: bo
             notes = plan.values["notes"]
             plan.values["notes"] = f"{notes}\n{line}" if notes else line
             plan.remarks.append(
-                _(
-                    "There is no free field for the %(field)s %(value)s of %(name)s: it is "
-                    "added to the notes."
+                later(
+                    gettext_lazy(
+                        "There is no free field for the %(field)s %(value)s of %(name)s: it is "
+                        "added to the notes."
+                    ),
+                    field=label,
+                    value=value,
+                    name=customer.name,
                 )
-                % {"field": label, "value": value, "name": customer.name}
             )
 
 
@@ -517,15 +523,20 @@ def _untangle(plan: MergePlan) -> None:
     """The survivor cannot belong to, or be a subsidiary of, a karte merged into it."""
     involved = {c.pk for c in plan.kartes}
     for name, remark in (
-        ("company_id", _("The survivor cannot belong to a karte merged into it: company cleared.")),
+        (
+            "company_id",
+            gettext_lazy("The survivor cannot belong to a karte merged into it: company cleared."),
+        ),
         (
             "parent_id",
-            _("The survivor cannot be a subsidiary of a karte merged into it: parent cleared."),
+            gettext_lazy(
+                "The survivor cannot be a subsidiary of a karte merged into it: parent cleared."
+            ),
         ),
     ):
         if plan.values.get(name) in involved:
             plan.values[name] = None
-            plan.remarks.append(remark)
+            plan.remarks.append(later(remark))
 
 
 def _codes(plan: MergePlan) -> None:
@@ -536,11 +547,14 @@ def _codes(plan: MergePlan) -> None:
         plan.codes_given_up[other.pk] = other.code
         if plan.values["code"] != other.code:
             plan.remarks.append(
-                _(
-                    "The merge takes the customer code %(code)s from %(name)s; the merge "
-                    "record keeps it, and undoing the merge gives it back."
+                later(
+                    gettext_lazy(
+                        "The merge takes the customer code %(code)s from %(name)s; the merge "
+                        "record keeps it, and undoing the merge gives it back."
+                    ),
+                    code=other.code,
+                    name=other.name,
                 )
-                % {"code": other.code, "name": other.name}
             )
 
 
@@ -760,7 +774,7 @@ def _carry_out(merge: Merge, plan: MergePlan, *, actor: User | None, via: str) -
     merge.tags_added = [t.pk for t in added]
     merge.moved = moved
     merge.counts = counts
-    merge.notes = plan.remarks
+    merge.notes = [remark.stored for remark in plan.remarks]
     merge.moved_summary = moved_summary(counts)[:1000]
     merge.save()
     history_record(

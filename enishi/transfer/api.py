@@ -202,7 +202,7 @@ def _out(record: Export) -> dict:
         "filters": record.filters,
         "replace_unencodable": record.replace_unencodable,
         "replaced": record.replaced,
-        "error": record.error,
+        "error": record.error_text,
         "unencodable": [p for p in record.problems if "row" in p],
         "file_size": record.file_size,
         "download_url": (

@@ -24,7 +24,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from enishi.accounts.models import User
 from enishi.customers import fields as custom_fields
@@ -224,7 +224,7 @@ def card_pdf_write(
         progress(printed.left_out)
     if not ids:
         raise ValidationError(
-            _("None of the chosen kartes can be printed: you can no longer see them."),
+            gettext_lazy("None of the chosen kartes can be printed: you can no longer see them."),
             code="empty",
         )
     batch_size = batch_size or PRINT_BATCH
@@ -242,7 +242,7 @@ def card_pdf_write(
         progress(len(ids[start : start + batch_size]))
     if not printed.customers:
         raise ValidationError(
-            _("None of the chosen kartes can be printed: you can no longer see them."),
+            gettext_lazy("None of the chosen kartes can be printed: you can no longer see them."),
             code="empty",
         )
     book.write(out)

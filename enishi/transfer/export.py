@@ -36,6 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import Team, User
 from enishi.core.permissions import can_view_sensitive
@@ -158,6 +159,18 @@ def export_columns(user: User) -> list[Column]:
 
     Custom fields follow the built-in ones; sensitive ones only for roles that may see them.
     """
+    return _columns(sensitive_allowed=can_view_sensitive(user))
+
+
+def column_headers(keys: list[str]) -> list[str]:
+    """The headers of these columns in the active language (an export's history keeps the
+    keys, so that each reader reads them in their own); a custom field removed since, by its
+    key."""
+    headers = {column.key: column.label for column in _columns(sensitive_allowed=True)}
+    return [headers.get(key, key.removeprefix(CUSTOM_PREFIX)) for key in keys]
+
+
+def _columns(*, sensitive_allowed: bool) -> list[Column]:
     yes_no = _yes_no()
     users = None
 
@@ -267,10 +280,9 @@ def export_columns(user: User) -> list[Column]:
         plain("preferences", notes, width=40),
         plain("notes", notes, width=40),
     ]
-    allowed = can_view_sensitive(user)
     custom_group = _("More fields")
     for definition in custom_fields.active_definitions():
-        if definition.sensitive and not allowed:
+        if definition.sensitive and not sensitive_allowed:
             continue
         kind = {
             FieldDefinition.Type.DATE: DATE,
@@ -557,15 +569,15 @@ def write_xlsx(
 
 def _too_long(column: Column, row_number: int, value: str) -> ValidationError:
     return ValidationError(
-        _(
+        gettext_lazy(
             "Row %(row)s, column %(column)s holds %(count)s characters; an Excel cell "
             "holds at most %(max)s. Export as CSV instead."
-        )
-        % {
+        ),
+        code="cell_too_long",
+        params={
             "row": row_number,
             "column": column.label,
             "count": f"{len(value):,}",
             "max": f"{XLSX_MAX_CELL:,}",
         },
-        code="cell_too_long",
     )

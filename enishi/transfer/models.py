@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from enishi.core.later import translated_text
+
 # A running export whose progress has not moved for this long was interrupted.
 STALE_AFTER = datetime.timedelta(minutes=30)
 # A waiting export not picked up after this long suggests that no worker is running.
@@ -73,8 +75,9 @@ class Export(models.Model):
     replace_unencodable = models.BooleanField(_("replace characters with 〓"), default=False)
     # Characters that cp932 cannot hold, replaced with 〓 because the user chose so.
     replaced = models.PositiveIntegerField(_("characters replaced with 〓"), default=0)
-    # Why a background export did not finish, for people; `problems` lists what cp932 could
-    # not hold (row, column, characters) when that was the reason.
+    # Why a background export did not finish, for people, kept for later (`core.later`: shown
+    # through `error_text` in the reader's language); `problems` lists what cp932 could not hold
+    # (row, column, characters) when that was the reason.
     error = models.TextField(_("error"), blank=True, default="")
     problems = models.JSONField(_("problems"), default=list, blank=True)
     file_name = models.CharField(_("file name"), max_length=200)
@@ -105,6 +108,11 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+    @property
+    def error_text(self) -> str:
+        """Why it did not finish, in the active language."""
+        return translated_text(self.error)
 
     @property
     def finished(self) -> bool:

@@ -33,9 +33,10 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from enishi.accounts.models import User
+from enishi.core.later import Message, as_text, error_message, join, later, translated
 from enishi.core.permissions import can_view_sensitive, is_admin
 from enishi.customers.models import Customer
 from enishi.customers.selectors import CustomerFilters, customer_list
@@ -109,12 +110,12 @@ class UnencodableCharacters(ValidationError):
 
     def __init__(self, report: EncodingReport) -> None:
         super().__init__(
-            _(
+            gettext_lazy(
                 "Shift_JIS (cp932) cannot hold %(count)s characters in this export. Export as "
                 "CSV in UTF-8 with BOM (Excel opens it too), or replace them with 〓."
-            )
-            % {"count": report.characters},
+            ),
             code="unencodable",
+            params={"count": report.characters},
         )
         self.report = report
 
@@ -184,22 +185,24 @@ def filters_from_record(filters: dict[str, Any]) -> CustomerFilters:
     return CustomerFilters(**{k: v for k, v in filters.items() if k in known})
 
 
-def describe_filters(filters: CustomerFilters) -> str:
-    """The list's filters as people read them (for the history and the export page)."""
+def filters_message(filters: CustomerFilters) -> Message | None:
+    """The list's filters as a message kept for later ("Kind: Company、Owner: 山田"), for the
+    history, where each reader reads it in their own language; None without filters. Names of
+    owners and tags are kept as they were then."""
     labels = {
         "kind": dict(Customer.Kind.choices),
         "status": dict(Customer.Status.choices),
         "channel": dict(Customer.Channel.choices),
     }
     names = {
-        "kind": _("Kind"),
-        "status": _("Status"),
-        "rank": _("Rank"),
-        "owner": _("Owner"),
-        "tag": _("Tag"),
-        "prefecture": _("Prefecture"),
-        "channel": _("Acquisition channel"),
-        "q": _("Search"),
+        "kind": gettext_lazy("Kind"),
+        "status": gettext_lazy("Status"),
+        "rank": gettext_lazy("Rank"),
+        "owner": gettext_lazy("Owner"),
+        "tag": gettext_lazy("Tag"),
+        "prefecture": gettext_lazy("Prefecture"),
+        "channel": gettext_lazy("Acquisition channel"),
+        "q": gettext_lazy("Search"),
     }
     parts = []
     for key, value in filters.active().items():
@@ -208,9 +211,20 @@ def describe_filters(filters: CustomerFilters) -> str:
         elif key == "tag":
             shown = selectors.tag_name(value)
         else:
-            shown = str(labels.get(key, {}).get(value, value))
-        parts.append(f"{names.get(key, key)}: {shown}")
-    return "、".join(parts)
+            shown = labels.get(key, {}).get(value, value)
+        parts.append(join([names.get(key, key), shown], ": "))
+    return join(parts) if parts else None
+
+
+def describe_filters(filters: CustomerFilters) -> str:
+    """The list's filters as people read them (for the export page)."""
+    message = filters_message(filters)
+    return translated(message) if message is not None else ""
+
+
+def _filters_for_history(filters: CustomerFilters) -> Any:
+    message = filters_message(filters) or later(gettext_lazy("none (all customers you can see)"))
+    return message.stored
 
 
 def customer_export_plan(
@@ -319,19 +333,14 @@ def _export_history(record: Export, *, columns: list[Column], filters: CustomerF
         changes = {"kind": [None, record.kind], **changes, "file_size": [None, record.file_size]}
     elif record.kind == Export.Kind.PRINT:
         changes = {"kind": [None, record.kind], **changes}
-        changes["filters"] = [
-            None,
-            describe_filters(filters) or _("none (all customers you can see)"),
-        ]
+        changes["filters"] = [None, _filters_for_history(filters)]
         left_out = sum(p.get("left_out", 0) for p in record.problems)
         if left_out:
             changes["left_out"] = [None, left_out]
     else:
-        changes["columns"] = [None, "、".join(column.label for column in columns)]
-        changes["filters"] = [
-            None,
-            describe_filters(filters) or _("none (all customers you can see)"),
-        ]
+        # Kept as keys and messages: each reader reads them in their own language.
+        changes["columns"] = [None, [column.key for column in columns]]
+        changes["filters"] = [None, _filters_for_history(filters)]
     if record.replaced:
         changes["replaced"] = [None, record.replaced]
     if record.background:
@@ -416,7 +425,7 @@ def _enqueue(record: Export) -> Export:
         logger.exception("could not queue export %s", record.pk)
         Export.objects.filter(pk=record.pk).update(
             status=Export.Status.FAILED,
-            error=_("The export could not be queued. Try again later."),
+            error=as_text(gettext_lazy("The export could not be queued. Try again later.")),
             finished_at=timezone.now(),
         )
         raise
@@ -578,22 +587,25 @@ def export_run(*, export_id: int) -> Export | None:
     except UnencodableCharacters as exc:
         part.unlink(missing_ok=True)
         with translation.override(language):
-            _fail(record, str(exc.message), problems=_problems_json(exc.report))
+            _fail(record, error_message(exc), problems=_problems_json(exc.report))
         return Export.objects.get(pk=export_id)
     except ValidationError as exc:
         part.unlink(missing_ok=True)
-        _fail(record, " ".join(exc.messages))
+        _fail(record, error_message(exc))
         return Export.objects.get(pk=export_id)
     except OSError as exc:
         part.unlink(missing_ok=True)
         logger.exception("export %s could not be written", export_id)
         with translation.override(language):
             if exc.errno == errno.ENOSPC:
-                message = _("The server's disk is full: the export could not be written.")
+                message = later(
+                    gettext_lazy("The server's disk is full: the export could not be written.")
+                )
             else:
-                message = _("The file could not be written (%(error)s).") % {
-                    "error": exc.strerror or exc.__class__.__name__
-                }
+                message = later(
+                    gettext_lazy("The file could not be written (%(error)s)."),
+                    error=exc.strerror or exc.__class__.__name__,
+                )
             _fail(record, message)
         return Export.objects.get(pk=export_id)
     except Exception as exc:
@@ -602,11 +614,13 @@ def export_run(*, export_id: int) -> Export | None:
         with translation.override(language):
             _fail(
                 record,
-                _(
-                    "The export failed unexpectedly (%(error)s). Try again; if it fails again, "
-                    "tell your administrator."
-                )
-                % {"error": exc.__class__.__name__},
+                later(
+                    gettext_lazy(
+                        "The export failed unexpectedly (%(error)s). Try again; if it fails "
+                        "again, tell your administrator."
+                    ),
+                    error=exc.__class__.__name__,
+                ),
             )
         return Export.objects.get(pk=export_id)
 
@@ -645,18 +659,20 @@ def _write_customers(
 ) -> tuple[list[Column], int, EncodingReport | None]:
     actor = record.created_by
     if not actor.is_active:
-        raise ValidationError(_("The person who asked for this export can no longer log in."))
+        raise ValidationError(
+            gettext_lazy("The person who asked for this export can no longer log in.")
+        )
     filters = filters_from_record(record.filters)
     columns = export_columns_pick(actor, list(record.columns))
     queryset = customer_list(actor, filters)
     total = queryset.order_by().count()
     if record.format == Export.Format.XLSX and total > XLSX_MAX_ROWS:
         raise ValidationError(
-            _(
+            gettext_lazy(
                 "Excel sheets hold at most %(max)s rows; this export has %(count)s. "
                 "Export as CSV instead, or narrow the list."
-            )
-            % {"max": f"{XLSX_MAX_ROWS:,}", "count": f"{total:,}"}
+            ),
+            params={"max": f"{XLSX_MAX_ROWS:,}", "count": f"{total:,}"},
         )
     Export.objects.filter(pk=record.pk).update(total=total)
     rows = progress.counting(customer_rows(actor, queryset, columns))
@@ -675,7 +691,9 @@ def _write_print(record: Export, part: Path, progress: _Progress) -> PrintedKart
     write one PDF; returns what was printed, recorded once the file is complete."""
     actor = record.created_by
     if not actor.is_active:
-        raise ValidationError(_("The person who asked for this export can no longer log in."))
+        raise ValidationError(
+            gettext_lazy("The person who asked for this export can no longer log in.")
+        )
     ids = [int(pk) for pk in record.filters.get("ids", [])]
     with open(part, "wb") as out:
         return card_pdf_write(
@@ -692,7 +710,7 @@ def _write_full(record: Export, part: Path, progress: _Progress) -> int:
 
     actor = record.created_by
     if not is_admin(actor):
-        raise ValidationError(_("Only administrators may export all data."))
+        raise ValidationError(gettext_lazy("Only administrators may export all data."))
     Export.objects.filter(pk=record.pk).update(total=full_export.row_total())
     result = full_export.write_full_export(
         part,
@@ -721,10 +739,12 @@ def _problems_json(report: EncodingReport) -> list[dict[str, Any]]:
     )
 
 
-def _fail(record: Export, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
+def _fail(record: Export, message: Any, *, problems: list[dict[str, Any]] | None = None) -> None:
+    """The export failed: `message` is kept for later (`core.later`), read in each reader's
+    language (the creator's, an administrator's)."""
     Export.objects.filter(pk=record.pk).update(
         status=Export.Status.FAILED,
-        error=message,
+        error=as_text(message),
         problems=problems or [],
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
@@ -761,7 +781,7 @@ def export_open(*, actor: User, record: Export, via: str = HistoryEntry.Via.UI) 
     if record.has_expired:
         if record.error:  # removed by someone before its time: say who
             raise ValidationError(
-                _("%(reason)s Export again.") % {"reason": record.error}, code="expired"
+                _("%(reason)s Export again.") % {"reason": record.error_text}, code="expired"
             )
         raise ValidationError(
             _("This file was kept for %(days)s days and has been removed. Export again.")
@@ -805,7 +825,7 @@ def export_discard(*, actor: User, record: Export, cancel_only: bool = False) ->
             pk=record.pk, status__in=[Export.Status.QUEUED, Export.Status.RUNNING]
         ).update(
             status=Export.Status.CANCELLED,
-            error=_("Cancelled by %(name)s.") % {"name": actor.label},
+            error=as_text(later(gettext_lazy("Cancelled by %(name)s."), name=actor.label)),
             finished_at=timezone.now(),
         )
     elif record.path and not cancel_only:
@@ -813,7 +833,7 @@ def export_discard(*, actor: User, record: Export, cancel_only: bool = False) ->
         Export.objects.filter(pk=record.pk).update(
             path="",
             status=Export.Status.EXPIRED,
-            error=_("Removed by %(name)s.") % {"name": actor.label},
+            error=as_text(later(gettext_lazy("Removed by %(name)s."), name=actor.label)),
             expires_at=timezone.now(),
         )
     record.refresh_from_db()
@@ -838,8 +858,10 @@ def exports_expire(now: datetime.datetime | None = None) -> int:
         removed += 1
     Export.objects.filter(status=Export.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
         status=Export.Status.FAILED,
-        error=_(
-            "The export was interrupted (the server stopped while preparing it). Export again."
+        error=as_text(
+            gettext_lazy(
+                "The export was interrupted (the server stopped while preparing it). Export again."
+            )
         ),
         finished_at=now,
     )

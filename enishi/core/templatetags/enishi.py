@@ -4,10 +4,18 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from enishi.core.later import translated as later_translated
 from enishi.core.permissions import can_view_sensitive
 from enishi.history.selectors import custom_fields_label, field_label, value_label
 
 register = template.Library()
+
+
+@register.filter
+def translated(value) -> str:
+    """A message kept for later (`core.later`: a remark, a problem) in the reader's language;
+    plain text as it is."""
+    return later_translated(value)
 
 
 @register.simple_tag

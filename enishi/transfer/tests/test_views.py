@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enishi.core import testing
+from enishi.core.later import translated
 from enishi.history.models import HistoryEntry
 from enishi.transfer.http import download_response
 from enishi.transfer.models import Export
@@ -169,9 +170,9 @@ class TestDownloads:
             record.pk,
         )
         assert entry.changes["row_count"] == [None, 1]
-        assert entry.changes["columns"] == [None, "Name、Phone"]
+        assert entry.changes["columns"] == [None, ["name", "phone"]]  # headers when read
         assert entry.changes["format"] == [None, "csv_utf8"]
-        assert "Customer" in entry.changes["filters"][1]
+        assert "Customer" in translated(entry.changes["filters"][1])
         assert (record.row_count, record.columns, record.filters) == (
             1,
             ["name", "phone"],

@@ -549,8 +549,8 @@ def _codes(plan: MergePlan) -> None:
             plan.remarks.append(
                 later(
                     gettext_lazy(
-                        "The merge takes the customer code %(code)s from %(name)s; the merge "
-                        "record keeps it, and undoing the merge gives it back."
+                        "The customer code %(code)s of %(name)s will no longer be used: the "
+                        "merge record keeps it, and undoing the merge gives it back."
                     ),
                     code=other.code,
                     name=other.name,

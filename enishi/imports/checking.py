@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enishi.core.later import error_message, error_messages, field_messages, later, stored
 from enishi.imports import targets as t
-from enishi.imports.files import UNREADABLE, SourceRow, cell_text, encoding_label
+from enishi.imports.files import UNREADABLE, SourceRow, UnsavedFormula, cell_text, encoding_label
 
 # Values written to the database that are dates (stored as ISO text in the row's data).
 DATE_FIELDS = ("birthday", "founded_on")
@@ -101,6 +101,16 @@ def fold_user(name: str) -> str:
     return normalize.collapse_spaces(normalize.nfkc(name)).replace(" ", "").lower()
 
 
+def _unsaved_formula(cell: UnsavedFormula) -> Any:
+    return later(
+        _(
+            "This cell holds a formula (%(formula)s) whose result was never saved: open the "
+            "file in Excel, save it, and upload it again."
+        ),
+        formula=cell.formula,
+    )
+
+
 class _Row:
     """The mapped cells of one row, converted by target type, problems collected by field."""
 
@@ -113,7 +123,12 @@ class _Row:
         for index, key in enumerate(ctx.mapping):
             if key:
                 # Trailing empty cells are not in the row; the column is still the row's.
-                self.cells[key] = row.cells[index] if index < len(row.cells) else None
+                cell = row.cells[index] if index < len(row.cells) else None
+                if isinstance(cell, UnsavedFormula):
+                    # Its value is unknown, not empty: importing the row without it loses data.
+                    self.problem(key, _unsaved_formula(cell))
+                    cell = None
+                self.cells[key] = cell
 
     def problem(self, key: str, message: Any) -> None:
         self.problems.append([key, stored(message)])

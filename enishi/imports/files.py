@@ -5,7 +5,11 @@ something else (a PDF, an old .xls, a Word file), and the message says which. Te
 decoded by a strict try-order (UTF-8, cp932, EUC-JP; a BOM wins outright); when more than one
 encoding reads the bytes, charset-normalizer's coherence picks one and the page says it was a
 guess. Workbooks are read in openpyxl's read-only mode (constant memory), formulas as the
-values Excel saved with them (never evaluated here), merged cells filled from their top-left cell.
+values Excel saved with them (never evaluated here; a formula saved without its value comes as
+an `UnsavedFormula`, which the check turns into a problem on its row instead of an empty cell).
+A merged cell is one value: copied down the rows it spans (a company name merged over its
+contacts belongs to each of them) but never across columns, where it would land in unrelated
+fields — except in the header row, where a heading merged over several columns names each.
 """
 
 from __future__ import annotations
@@ -247,6 +251,17 @@ def detect_delimiter(lines: list[str], *, file_name: str = "") -> str:
 # --- cells ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class UnsavedFormula:
+    """A workbook cell holding a formula whose result was never saved (the workbook was
+    written by a program and never opened in Excel): its value is unknown, not empty."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
 def cell_text(value: Any) -> str:
     """A cell as text, as the person would see it in the spreadsheet."""
     if value is None:
@@ -267,6 +282,8 @@ def cell_text(value: Any) -> str:
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
+    if isinstance(value, UnsavedFormula):
+        return value.formula
     text = getattr(value, "text", None)  # openpyxl's ArrayFormula / DataTableFormula
     if isinstance(text, str):
         return text
@@ -319,6 +336,9 @@ class SourceRow:
     # The file ended inside this row's quoted cell: a quote was not closed, and whatever
     # followed it (often the rest of the file) was read into that one cell.
     unclosed_quote: bool = False
+    # Workbooks: (first, last) 0-based columns of each cell merged across columns on this row;
+    # its value is in the first only.
+    merged_across: list[tuple[int, int]] = field(default_factory=list)
 
 
 def inspect(
@@ -363,7 +383,8 @@ def inspect(
     layout.header_row = header_row
     if header_row:
         # The header row says how many columns there are; a longer row is a problem of its own.
-        header_cells = next((r.cells for r in first if r.line == header_row), [])
+        header = next((r for r in first if r.line == header_row), None)
+        header_cells = _merged_headings(header) if header else []
         width = len(header_cells) or max(len(r.cells) for r in first)
         layout.headers = header_names([cell_text(c) for c in header_cells], width)
     else:
@@ -372,6 +393,21 @@ def inspect(
     after = [r for r in first if r.line > header_row][:SAMPLE_ROWS]
     layout.sample = [[cell_text(c) for c in r.cells] + [""] * (width - len(r.cells)) for r in after]
     return layout
+
+
+def _merged_headings(row: SourceRow) -> list[Any]:
+    """The header row's cells, a heading merged over several columns naming each of them
+    (repeats are numbered by `header_names`: 住所, 住所 (2) …), so no column is left nameless."""
+    cells = list(row.cells)
+    for first, last in row.merged_across:
+        value = cells[first] if first < len(cells) else None
+        if value in (None, ""):
+            continue
+        cells.extend([None] * (last + 1 - len(cells)))
+        for index in range(first + 1, last + 1):
+            if cells[index] in (None, ""):
+                cells[index] = value
+    return cells
 
 
 def header_names(cells: list[str], width: int) -> list[str]:
@@ -532,7 +568,7 @@ def iter_source(path: Path, layout: Layout, *, skip_header: bool) -> Iterator[So
         ):
             cells.pop()
         if cells:
-            yield SourceRow(row.line, cells, row.unclosed_quote)
+            yield SourceRow(row.line, cells, row.unclosed_quote, row.merged_across)
 
 
 def _nul_free(stream: io.TextIOBase) -> Iterator[str]:
@@ -610,25 +646,87 @@ def _iter_text(path: Path, layout: Layout) -> Iterator[SourceRow]:
 csv.field_size_limit(CELL_LIMIT)
 
 
-def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
-    """(min_row, min_col, max_row, max_col) of the sheet's merged cells, 1-based."""
-    from openpyxl.utils.cell import range_boundaries
+# Cell types whose empty value is a saved result (a formula that gave ""), not a missing one.
+_TEXT_TYPES = frozenset({"str", "inlineStr", "s"})
+FORMULA_SHOWN = 60
 
-    ranges = []
+
+@dataclass
+class _SheetExtras:
+    """What openpyxl's read-only rows do not say: the merged cells and the formulas saved
+    without their value."""
+
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # {row: [(column, formula)]}, 1-based
+    unsaved: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+# A formula or a merged cell anywhere in a sheet's XML (any namespace prefix).
+_EXTRAS_MARK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:f|mergeCell)[\s/>]")
+_SCAN_CHUNK = 1024 * 1024
+
+
+def _has_extras(ws) -> bool:
+    """Whether the sheet has formulas or merged cells at all: a scan of its raw bytes, about
+    twenty times cheaper than parsing them, which most sheets (plain lists) then skip."""
+    tail = b""
+    with ws._get_source() as source:
+        while chunk := source.read(_SCAN_CHUNK):
+            if _EXTRAS_MARK.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False
+
+
+def _sheet_extras(ws) -> _SheetExtras:
+    """One pass over the sheet's XML (the merged cells come after the rows): the formula cells
+    without a saved value are noted on the way, at the cost of looking at each cell's
+    children. A sheet with neither formulas nor merged cells is not parsed."""
+    from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+
+    extras = _SheetExtras()
+    if not _has_extras(ws):
+        return extras
     with ws._get_source() as source:
         # expat 2.4+ refuses entity-expansion bombs and ElementTree resolves no external
         # entities; openpyxl parses the same file with the same parser.
         for _event, element in ElementTree.iterparse(source, events=("end",)):  # noqa: S314
             tag = element.tag.rsplit("}", 1)[-1]
-            if tag == "mergeCell":
+            if tag == "c":
+                _note_unsaved(element, extras, coordinate_to_tuple)
+                element.clear()
+            elif tag == "row":
+                element.clear()
+            elif tag == "mergeCell":
                 try:
                     min_col, min_row, max_col, max_row = range_boundaries(element.get("ref", ""))
                 except (ValueError, TypeError):
                     continue
-                ranges.append((min_row, min_col, max_row, max_col))
-            elif tag in ("row", "c", "v", "f", "is", "t"):
-                element.clear()
-    return ranges
+                extras.merged.append((min_row, min_col, max_row, max_col))
+    return extras
+
+
+def _note_unsaved(cell, extras: _SheetExtras, coordinate_to_tuple) -> None:
+    formula = value = None
+    for child in cell:
+        name = child.tag.rsplit("}", 1)[-1]
+        if name == "f":
+            formula = child
+        elif name == "v":
+            value = child
+    if formula is None or (value is not None and value.text):
+        return
+    if value is not None and cell.get("t") in _TEXT_TYPES:
+        return  # saved, and it was ""
+    try:
+        row, column = coordinate_to_tuple(cell.get("r", ""))
+    except (ValueError, TypeError, AttributeError):
+        return
+    # A formula shared from another cell has its text there; "=…" still says what it is.
+    text = "=" + (formula.text or "…")
+    if len(text) > FORMULA_SHOWN:
+        text = text[: FORMULA_SHOWN - 1] + "…"
+    extras.unsaved.setdefault(row, []).append((column, text))
 
 
 def _iter_xlsx(path: Path, sheet: str) -> Iterator[SourceRow]:
@@ -639,24 +737,36 @@ def _iter_xlsx(path: Path, sheet: str) -> Iterator[SourceRow]:
                 _("The workbook has no sheet called “%(name)s”.") % {"name": sheet}
             )
         ws = workbook[sheet]
-        merged = sorted(_merged_ranges(ws))
+        extras = _sheet_extras(ws)
         ws.reset_dimensions()  # some writers record a wrong size; read what is there
-        pending = list(merged)
+        pending = sorted(extras.merged)
         active: list[tuple[int, int, int, int, Any]] = []
         for line, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
             cells = list(values)
+            for column, formula in extras.unsaved.get(line, ()):
+                if len(cells) < column:
+                    cells.extend([None] * (column - len(cells)))
+                if cells[column - 1] in (None, ""):
+                    cells[column - 1] = UnsavedFormula(formula)
             while pending and pending[0][0] <= line:
                 min_row, min_col, max_row, max_col = pending.pop(0)
                 value = cells[min_col - 1] if min_col - 1 < len(cells) else None
                 active.append((min_row, min_col, max_row, max_col, value))
+            across = []
             if active:
                 for min_row, min_col, _max_row, max_col, value in active:
-                    if len(cells) < max_col:
-                        cells.extend([None] * (max_col - len(cells)))
-                    for col in range(min_col, max_col + 1):
-                        if (line, col) != (min_row, min_col):
-                            cells[col - 1] = value
+                    if max_col > min_col:
+                        across.append((min_col - 1, max_col - 1))
+                    # Excel shows the value once, in the first cell; down the rows it belongs
+                    # to each (a company over its contacts), across the columns to none of the
+                    # others (a note merged over 備考 and 担当 is no owner).
+                    if line != min_row:
+                        if len(cells) < min_col:
+                            cells.extend([None] * (min_col - len(cells)))
+                        cells[min_col - 1] = value
+                    for col in range(min_col + 1, min(max_col, len(cells)) + 1):
+                        cells[col - 1] = None
                 active = [a for a in active if a[2] > line]
-            yield SourceRow(line, cells)
+            yield SourceRow(line, cells, merged_across=across)
     finally:
         workbook.close()

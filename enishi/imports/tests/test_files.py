@@ -314,8 +314,105 @@ class TestWorkbooks:
         assert cells[1] == "株式会社キャッシュ"
         assert cells[2] == datetime.datetime(1984, 7, 19)
         assert files.cell_text(cells[3]) == "50"
-        # A formula saved without its value (a program wrote it) is no text to import.
-        assert len(cells) == 4 or cells[4] in (None, "")
+        # A formula saved without its value (a program wrote it) is unknown, not empty.
+        assert cells[4] == files.UnsavedFormula('=HYPERLINK("http://evil.example","x")')
+
+    def test_a_formula_never_calculated_is_told_apart_from_an_empty_cell(self, tmp_path):
+        def build(wb):
+            ws = wb.active
+            ws.append(["氏名", "金額", "備考", "担当"])
+            ws.append(["山田", "=B3*2", None, "=SUM(B2:B3)"])
+            ws.append(["佐藤", 100, '=IF(B3>0,"","x")'])
+            ws.append(["鈴木", None, None])
+            ws.append([None, None, None, None, "=" + "A1&" * 40 + "A1"])
+
+        path = xlsx(tmp_path, build)
+        # As Excel would have saved 佐藤's 備考: a formula whose result is "" (saved, empty).
+        with zipfile.ZipFile(path) as archive:
+            parts = {n: archive.read(n) for n in archive.namelist()}
+        sheet = parts["xl/worksheets/sheet1.xml"].decode()
+        sheet = re.sub(
+            r'<c r="C3"><f>(.*?)</f><v\s*/>', r'<c r="C3" t="str"><f>\1</f><v></v>', sheet
+        )
+        parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in parts.items():
+                archive.writestr(name, data)
+        layout = files.inspect(path)
+        assert layout.headers == ["氏名", "金額", "備考", "担当"]
+        rows = list(files.iter_rows(path, layout))
+        assert rows[0].cells == [
+            "山田",
+            files.UnsavedFormula("=B3*2"),
+            None,
+            files.UnsavedFormula("=SUM(B2:B3)"),
+        ]
+        assert files.cell_text(rows[0].cells[1]) == "=B3*2"
+        assert rows[1].cells == ["佐藤", 100]  # its formula's saved result is ""
+        assert rows[2].cells == ["鈴木"]
+        long = rows[3].cells[4]
+        assert long.formula.startswith("=A1&A1&") and len(long.formula) == files.FORMULA_SHOWN
+        assert long.formula.endswith("…")
+
+    def test_a_cell_merged_across_columns_stays_in_its_first_column(self, tmp_path):
+        """A note merged over 備考 and 担当 is a note, not an owner; a company merged down over
+        its contacts belongs to each; a block is copied down its first column only."""
+
+        def build(wb):
+            ws = wb.active
+            ws.append(["会社名", "氏名", "備考", "担当"])
+            ws.append(["株式会社山田商事", "山田 太郎", "年賀状不要、電話は午後", None])
+            ws.merge_cells("C2:D2")
+            ws.append([None, "山田 花子", "佐藤へ", "佐藤"])
+            ws.merge_cells("A2:A3")
+            ws.append(["株式会社鈴木", "鈴木 一郎", "展示会で名刺交換", None])
+            ws.append([None, "鈴木 二郎", None, "鈴木"])
+            ws.merge_cells("A4:A5")
+            ws.merge_cells("C4:D5")  # both ways: down the first column only
+
+        path = xlsx(tmp_path, build)
+        layout = files.inspect(path)
+        assert layout.headers == ["会社名", "氏名", "備考", "担当"]
+        rows = [r.cells + [None] * (4 - len(r.cells)) for r in files.iter_rows(path, layout)]
+        assert rows == [
+            ["株式会社山田商事", "山田 太郎", "年賀状不要、電話は午後", None],
+            ["株式会社山田商事", "山田 花子", "佐藤へ", "佐藤"],
+            ["株式会社鈴木", "鈴木 一郎", "展示会で名刺交換", None],
+            ["株式会社鈴木", "鈴木 二郎", "展示会で名刺交換", None],
+        ]
+
+    def test_a_heading_merged_across_columns_names_each_of_them(self, tmp_path):
+        def build(wb):
+            ws = wb.active
+            ws.append(["氏名", "住所", None, None, "備考"])
+            ws.merge_cells("B1:D1")
+            ws.merge_cells("E1:F1")
+            ws.append(["山田 太郎", "東京都", "千代田区", "千代田1-1", "メモ", "続き"])
+
+        path = xlsx(tmp_path, build)
+        layout = files.inspect(path)
+        assert layout.header_row == 1
+        assert layout.headers == ["氏名", "住所", "住所 (2)", "住所 (3)", "備考", "備考 (2)"]
+        assert layout.sample == [["山田 太郎", "東京都", "千代田区", "千代田1-1", "メモ", "続き"]]
+
+    def test_a_two_row_heading_is_read_from_its_lower_row(self, tmp_path):
+        """氏名 merged down over both header rows, 住所 across its three parts above them: the
+        lower row names every column."""
+
+        def build(wb):
+            ws = wb.active
+            ws.append(["氏名", "住所", None, None])
+            ws.append([None, "都道府県", "市区町村", "番地"])
+            ws.merge_cells("A1:A2")
+            ws.merge_cells("B1:D1")
+            ws.append(["山田 太郎", "東京都", "千代田区", "千代田1-1"])
+            ws.append(["佐藤 花子", "大阪府", "大阪市", "梅田1-2-3"])
+
+        path = xlsx(tmp_path, build)
+        layout = files.inspect(path, known_headers={"氏名", "都道府県", "市区町村", "番地"})
+        assert layout.header_row == 2
+        assert layout.headers == ["氏名", "都道府県", "市区町村", "番地"]
+        assert [r.cells[0] for r in files.iter_rows(path, layout)] == ["山田 太郎", "佐藤 花子"]
 
     def test_the_header_row_may_be_further_down_and_merged_cells_are_filled(self, tmp_path):
         def build(wb):

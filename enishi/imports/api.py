@@ -12,7 +12,9 @@
    `PUT /imports/{id}/rules`, `PUT /imports/{id}/decision` decide.
 5. `POST /imports/{id}/run`: writes in the background; poll `GET /imports/{id}` until "done".
 6. `GET /imports/{id}/rejected`: the rejected rows in the file's own format and encoding, with
-   the reason; `POST /imports/{id}/undo` takes the import back; `POST /imports/{id}/resume`
+   the reason; `POST /imports/{id}/undo` takes the import back — first without a body, which
+   undoes nothing and answers 409 with what the undo would do (`undo_plan`), then with
+   `{"confirm": true}`; `POST /imports/{id}/resume`
    continues an interrupted step; `DELETE /imports/{id}` discards an import that wrote nothing.
 
 Only the user who uploaded the file (and administrators) can see an import; writes need a
@@ -29,10 +31,19 @@ from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
+from pydantic import StrictBool
 
 from enishi.api.auth import require_write
-from enishi.api.errors import ApiError, Unprocessable, error_responses, rule_errors
+from enishi.api.errors import (
+    ApiError,
+    Conflict,
+    ErrorOut,
+    Unprocessable,
+    error_responses,
+    rule_errors,
+)
 from enishi.api.schemas import Id, InSchema, Limit, PageOut, cursor_decode, cursor_encode, text
+from enishi.core.later import translated
 from enishi.history.models import HistoryEntry
 from enishi.imports import analysis, conf, decisions, files, selectors, services
 from enishi.imports.models import ImportRow, ImportRun
@@ -43,7 +54,6 @@ from enishi.imports.rejected import (
     write_rejected,
 )
 from enishi.imports.writing import column_labels
-from enishi.core.later import translated
 
 router = Router(tags=["imports"])
 VIA = HistoryEntry.Via.API
@@ -177,6 +187,43 @@ class RulesIn(InSchema):
 class DecisionIn(InSchema):
     number: Id = Field(description="The row's `number` (from GET /imports/{id}/rows).")
     decision: Literal["", "create", "update", "skip"] = Field(description='"": as the rules say.')
+
+
+class UndoIn(InSchema):
+    # Strict: only the JSON value true confirms ("yes", 1 or "on" are refused, not taken as it).
+    confirm: StrictBool = Field(
+        False,
+        description="true: undo now. Without it nothing is undone and the answer (409) says "
+        "what the undo would do.",
+    )
+
+
+class KeptOut(Schema):
+    row: int | None = Field(
+        description="The row's number in the file (none: a company the import made)."
+    )
+    id: int | None = Field(description="The karte.")
+    name: str
+    reason: str
+
+
+class UndoPlanOut(Schema):
+    remove: int = Field(
+        description="Records the undo deletes: kartes (customers, with the companies the import "
+        "made), activities, contracts or orders the import created, untouched since."
+    )
+    restore: int = Field(
+        description="Kartes the import updated that get their previous values back."
+    )
+    keep: int = Field(
+        description="Records changed or worked on since the import: kept as they are."
+    )
+    kept: list[KeptOut] = Field(description="The first 500 of them, with the reason.")
+    sentences: list[str] = Field(description="The same, in sentences for people.")
+
+
+class UndoUnconfirmed(ErrorOut):
+    undo_plan: UndoPlanOut
 
 
 class ProblemOut(Schema):
@@ -539,10 +586,31 @@ def resume_import(request: HttpRequest, id: Id):
 
 
 @router.post(
-    "/imports/{id}/undo", response={202: ImportOut, **WRITE_ERRORS}, summary="Undo an import"
+    "/imports/{id}/undo",
+    response={202: ImportOut, 409: UndoUnconfirmed, **WRITE_ERRORS},
+    summary="Undo an import",
 )
-def undo_import(request: HttpRequest, id: Id):
+def undo_import(request: HttpRequest, id: Id, payload: UndoIn | None = None):
+    """Deletes what the import created and gives the kartes it updated their previous values,
+    in the background (poll GET /imports/{id}); records changed since stay. It asks first:
+    without `{"confirm": true}` nothing is undone and the answer is 409 `confirm_required`
+    with `undo_plan`, what the undo would do now."""
     run = _for_edit(request, id)
+    if payload is None or not payload.confirm:
+        plan = _call(services.import_undo_plan, actor=request.user, run=run)
+        sentences = plan.sentences()
+        message = _('Nothing was undone: send {"confirm": true} to undo this import.')
+        raise Conflict(
+            " ".join([*sentences, message]),
+            [{"field": "confirm", "code": "confirm_required", "message": message}],
+            undo_plan={
+                "remove": plan.remove,
+                "restore": plan.restore,
+                "keep": plan.keep,
+                "kept": plan.kept,
+                "sentences": sentences,
+            },
+        )
     run = _call(services.import_undo_start, actor=request.user, run=run)
     return Status(202, _import(run))
 

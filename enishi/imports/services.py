@@ -23,7 +23,7 @@ from enishi.accounts.models import User
 from enishi.core.later import translated
 from enishi.core.permissions import can_view_sensitive, can_write, is_admin
 from enishi.history.models import HistoryEntry
-from enishi.imports import conf, decisions, files, targets
+from enishi.imports import conf, decisions, files, targets, undo
 from enishi.imports.models import ImportRow, ImportRun, ImportTemplate
 
 Status = ImportRun.Status
@@ -539,8 +539,18 @@ def can_undo(run: ImportRun) -> bool:
     return is_interrupted(run) and run.status in (Status.RUNNING, Status.UNDOING)
 
 
+def import_undo_plan(*, actor: User, run: ImportRun) -> undo.UndoPlan:
+    """What undoing the import now would do, nothing written: the screens and the API show it
+    and start the undo only once the person confirms it."""
+    _refuse_unless_writer(actor)
+    if not can_undo(run):
+        raise ValidationError(_("Only a finished or interrupted import can be undone."))
+    return undo.plan(run, actor=actor)
+
+
 def import_undo_start(*, actor: User, run: ImportRun) -> ImportRun:
-    """Take the import back as a whole, in the background."""
+    """Take the import back as a whole, in the background (after `import_undo_plan` was shown
+    and confirmed: the interfaces ask first)."""
     from enishi.imports import tasks
 
     _refuse_unless_writer(actor)

@@ -6,15 +6,24 @@ orders, contracts, contact persons); kartes it updated get back the values they 
 with each row — unless someone changed them since. What is left as it is, and why, is reported.
 Every removal and restore is recorded in the history (action "import_undo", the import's
 batch). Chunks are transactions of their own, so an interrupted undo continues where it stopped.
+
+`plan` walks the same steps without writing and says what an undo started now would do (how
+many records go, how many kartes get their values back, how many stay and why): the screens
+and the API show it and undo only once the person confirms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from enishi.accounts.models import User
 from enishi.customers.models import Customer, Tag
@@ -34,8 +43,92 @@ MAX_LISTED = 500
 WORK_APPS = {"activities", "deals", "inquiries", "sales", "customers"}
 
 
-def _report(run: ImportRun) -> dict[str, Any]:
-    report = dict(run.undo_report or {})
+@dataclass
+class _Pass:
+    """One walk through the import's rows: the undo itself, or (write=False) its plan, which
+    decides every row the same way and writes nothing."""
+
+    run: ImportRun
+    actor: User
+    report: dict[str, Any]
+    write: bool = True
+    # Planning: kartes an earlier step counts as removed, or puts back under their old company
+    # (the undo has done so by then): they no longer keep a company the import created.
+    leaving: set[int] = field(default_factory=set)
+
+
+@dataclass
+class UndoPlan:
+    """What an undo started now would do. `remove` counts records of the import's target
+    (kartes, activities, contracts or orders); `restore`, kartes the import updated that get
+    their values back; `keep`, records changed or worked on since, left as they are (the
+    first MAX_LISTED of them in `kept`, with the reason)."""
+
+    target: str
+    remove: int = 0
+    restore: int = 0
+    keep: int = 0
+    kept: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.remove or self.restore)
+
+    def sentences(self) -> list[str]:
+        """The plan in sentences, for the confirmation on the screen and in the API's answer."""
+        n = self.remove
+        lines = []
+        if self.target == "activities":
+            removes = ngettext(
+                "%(count)s activity this import created will be deleted, with its follow-up task.",
+                "%(count)s activities this import created will be deleted, with their follow-up tasks.",
+                n,
+            )
+        elif self.target == "contracts":
+            removes = ngettext(
+                "%(count)s contract this import created will be deleted, with its renewal reminder.",
+                "%(count)s contracts this import created will be deleted, with their renewal reminders.",
+                n,
+            )
+        elif self.target == "orders":
+            removes = ngettext(
+                "%(count)s order this import created will be deleted, with its lines.",
+                "%(count)s orders this import created will be deleted, with their lines.",
+                n,
+            )
+        else:
+            removes = ngettext(
+                "%(count)s karte this import created will be deleted.",
+                "%(count)s kartes this import created will be deleted.",
+                n,
+            )
+        if n:
+            lines.append(removes % {"count": f"{n:,}"})
+        if self.restore:
+            lines.append(
+                ngettext(
+                    "%(count)s karte this import updated will get its previous values back.",
+                    "%(count)s kartes this import updated will get their previous values back.",
+                    self.restore,
+                )
+                % {"count": f"{self.restore:,}"}
+            )
+        if self.keep:
+            lines.append(
+                ngettext(
+                    "%(count)s record was changed or worked on since the import and will be kept as it is.",
+                    "%(count)s records were changed or worked on since the import and will be kept as they are.",
+                    self.keep,
+                )
+                % {"count": f"{self.keep:,}"}
+            )
+        if not self.changes_anything:
+            lines.append(_("Nothing will be deleted or restored."))
+        return lines
+
+
+def _report(saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    report = dict(saved or {})
     report.setdefault("removed", 0)
     report.setdefault("restored", 0)
     report.setdefault("kept", [])
@@ -49,12 +142,12 @@ def _keep(report: dict, line: int | None, pk: int, name: str, reason: str) -> No
         report["kept"].append({"row": line, "id": pk, "name": name, "reason": reason})
 
 
-def _removal(run: ImportRun, actor: User, record, changes: dict) -> HistoryEntry:
+def _removal(p: _Pass, record, changes: dict) -> HistoryEntry:
     """The history entry of a record of a karte (contract, order) the undo removes."""
     return bulk.new(
         HistoryEntry,
-        batch=run.batch,
-        actor=actor,
+        batch=p.run.batch,
+        actor=p.actor,
         via=HistoryEntry.Via.IMPORT,
         action=HistoryEntry.Action.IMPORT_UNDO,
         model=record._meta.label_lower,
@@ -71,25 +164,87 @@ def _changed_since(customer) -> str:
     return _("Changed since the import (by %(who)s, %(when)s).") % {"who": who, "when": when}
 
 
-def _worked_on(ids: set[int]) -> set[int]:
-    """Which of these kartes have records people added (they must not vanish with them)."""
+def _worked_on(ids: set[int], leaving: AbstractSet[int] = frozenset()) -> set[int]:
+    """Which of these kartes have records people added (they must not vanish with them).
+    Kartes in `ids` or `leaving` (going anyway) do not keep their company or parent."""
     if not ids:
         return set()
     busy: set[int] = set()
     for relation in Customer._meta.related_objects:
         if relation.many_to_many or relation.related_model._meta.app_label not in WORK_APPS:
             continue
-        field = relation.field
-        found = relation.related_model._base_manager.filter(**{f"{field.name}__in": ids})
+        field_ = relation.field
+        found = relation.related_model._base_manager.filter(**{f"{field_.name}__in": ids})
         if relation.related_model is Customer:
             found = found.exclude(pk__in=ids)
-        busy.update(found.values_list(field.attname, flat=True).distinct())
+            if leaving:
+                busy.update(
+                    parent
+                    for pk, parent in found.values_list("pk", field_.attname)
+                    if pk not in leaving
+                )
+                continue
+        busy.update(found.values_list(field_.attname, flat=True).distinct())
     return busy
+
+
+def _steps(run: ImportRun) -> list[tuple[QuerySet[ImportRow], Any]]:
+    """The rows to take back, in the order they are taken back, each with its step."""
+    rows = run.rows.filter(result__in=(Result.CREATED, Result.UPDATED))
+    if run.target == "activities":
+        return [(rows.filter(result=Result.CREATED), _undo_activities)]
+    if run.target == "contracts":
+        return [(rows.filter(result=Result.CREATED), _undo_contracts)]
+    if run.target == "orders":
+        return [(rows.filter(result=Result.CREATED), _undo_orders)]
+    return [
+        (rows.filter(result=Result.UPDATED), _restore_customers),
+        (
+            rows.filter(result=Result.CREATED).exclude(kind=Customer.Kind.COMPANY),
+            _remove_customers,
+        ),
+        (rows.filter(result=Result.CREATED, kind=Customer.Kind.COMPANY), _remove_customers),
+    ]
+
+
+def _chunks(queryset: QuerySet, size: int, key: str) -> Iterator[list]:
+    """The rows of `queryset` from the last to the first, `size` at a time, without locking
+    or changing them (the plan walks rows that stay as they are)."""
+    after = None
+    while True:
+        page = queryset if after is None else queryset.filter(**{f"{key}__lt": after})
+        batch = list(page.order_by(f"-{key}")[:size])
+        if not batch:
+            return
+        yield batch
+        after = getattr(batch[-1], key)
+
+
+def plan(run: ImportRun, *, actor: User) -> UndoPlan:
+    """What `undo` would do if it started now, found by the same checks, nothing written. The
+    rows an interrupted undo has handled already are left out, as the undo leaves them."""
+    with translation.override(run.language):
+        p = _Pass(run=run, actor=actor, report=_report(), write=False)
+        size = conf.chunk_rows()
+        for queryset, step in _steps(run):
+            for batch in _chunks(queryset, size, "number"):
+                step(p, batch)
+        if run.target == "customers":
+            for companies in _chunks(run.companies.all(), size, "id"):
+                _remove_auto_companies(p, companies)
+        return UndoPlan(
+            target=run.target,
+            remove=p.report["removed"],
+            restore=p.report["restored"],
+            keep=p.report["kept_count"],
+            kept=p.report["kept"],
+        )
 
 
 def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, Any]:
     with translation.override(run.language), history_batch(run.batch):
-        report = _report(run)
+        p = _Pass(run=run, actor=actor, report=_report(run.undo_report))
+        report = p.report
         rows = run.rows.filter(result__in=(Result.CREATED, Result.UPDATED))
         total = rows.count() + run.companies.count()
         ImportRun.objects.filter(pk=run.pk).update(
@@ -97,22 +252,7 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
         )
         size = conf.chunk_rows()
         done = 0
-        if run.target == "activities":
-            steps = [(rows.filter(result=Result.CREATED), _undo_activities)]
-        elif run.target == "contracts":
-            steps = [(rows.filter(result=Result.CREATED), _undo_contracts)]
-        elif run.target == "orders":
-            steps = [(rows.filter(result=Result.CREATED), _undo_orders)]
-        else:
-            steps = [
-                (rows.filter(result=Result.UPDATED), _restore_customers),
-                (
-                    rows.filter(result=Result.CREATED).exclude(kind=Customer.Kind.COMPANY),
-                    _remove_customers,
-                ),
-                (rows.filter(result=Result.CREATED, kind=Customer.Kind.COMPANY), _remove_customers),
-            ]
-        for queryset, step in steps:
+        for queryset, step in _steps(run):
             while True:
                 with transaction.atomic():
                     batch = list(
@@ -120,7 +260,7 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
                     )
                     if not batch:
                         break
-                    step(run, actor, batch, report)
+                    step(p, batch)
                     bulk.update(ImportRow, batch, ["result", "result_message"])
                     done += len(batch)
                     ImportRun.objects.filter(pk=run.pk).update(
@@ -134,7 +274,7 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
                     )
                     if not companies:
                         break
-                    _remove_auto_companies(run, actor, companies, report)
+                    _remove_auto_companies(p, companies)
                     done += len(companies)
                     ImportRun.objects.filter(pk=run.pk).update(
                         progress_done=done, heartbeat_at=timezone.now(), undo_report=report
@@ -171,13 +311,17 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
         return report
 
 
-def _remove(run: ImportRun, actor, customers: list[Customer], report: dict) -> None:
+def _remove(p: _Pass, customers: list[Customer]) -> None:
+    p.report["removed"] += len(customers)
+    if not p.write:
+        p.leaving.update(c.pk for c in customers)
+        return
     entries = []
     for customer in customers:
         entries.append(
             HistoryEntry(
-                batch=run.batch,
-                actor=actor,
+                batch=p.run.batch,
+                actor=p.actor,
                 via=HistoryEntry.Via.IMPORT,
                 action=HistoryEntry.Action.IMPORT_UNDO,
                 model="customers.customer",
@@ -189,11 +333,10 @@ def _remove(run: ImportRun, actor, customers: list[Customer], report: dict) -> N
         )
     Customer.objects.filter(pk__in=[c.pk for c in customers]).delete()
     bulk.insert(HistoryEntry, entries)
-    report["removed"] += len(customers)
 
 
 def _removable(
-    actor, candidates: dict[int, tuple[int | None, int]], report
+    p: _Pass, candidates: dict[int, tuple[int | None, int]]
 ) -> tuple[list[Customer], set[int]]:
     """Of {karte id: (the row's line in the file, version the import left)}, the kartes nobody worked on since,
     and the ids that are already gone."""
@@ -202,7 +345,7 @@ def _removable(
     }
     # A karte this import created and nobody touched since goes even when the actor no longer
     # sees it (the file gave it to another team's owner): it is the actor's own upload.
-    busy = _worked_on(set(found))
+    busy = _worked_on(set(found), p.leaving)
     removable = []
     gone = set()
     for pk, (line, version) in candidates.items():
@@ -211,10 +354,10 @@ def _removable(
             gone.add(pk)  # removed by someone, or by an earlier attempt of this undo
             continue
         if customer.deleted_at is not None or customer.version != version:
-            _keep(report, line, pk, customer.name, _changed_since(customer))
+            _keep(p.report, line, pk, customer.name, _changed_since(customer))
         elif pk in busy:
             _keep(
-                report,
+                p.report,
                 line,
                 pk,
                 customer.name,
@@ -227,10 +370,10 @@ def _removable(
     return removable, gone
 
 
-def _remove_customers(run, actor, rows: list[ImportRow], report) -> None:
+def _remove_customers(p: _Pass, rows: list[ImportRow]) -> None:
     candidates = {r.result_id: (r.line, r.version_after or 1) for r in rows}
-    removable, gone = _removable(actor, candidates, report)
-    _remove(run, actor, removable, report)
+    removable, gone = _removable(p, candidates)
+    _remove(p, removable)
     done = {c.pk for c in removable} | gone
     for row in rows:
         if row.result_id in done:
@@ -239,28 +382,31 @@ def _remove_customers(run, actor, rows: list[ImportRow], report) -> None:
             row.result, row.result_message = KEPT, _("Kept: changed or worked on since the import.")
 
 
-def _remove_auto_companies(run, actor, companies: list[ImportCompany], report) -> None:
+def _remove_auto_companies(p: _Pass, companies: list[ImportCompany]) -> None:
     candidates = {c.customer_id: (None, 1) for c in companies}
-    removable, _gone = _removable(actor, candidates, report)
-    _remove(run, actor, removable, report)
-    ImportCompany.objects.filter(pk__in=[c.pk for c in companies]).delete()
+    removable, _gone = _removable(p, candidates)
+    _remove(p, removable)
+    if p.write:
+        ImportCompany.objects.filter(pk__in=[c.pk for c in companies]).delete()
 
 
-def _restore_customers(run, actor, rows: list[ImportRow], report) -> None:
-    current = {
-        c.pk: c
-        for c in customer_visible(actor)
-        .filter(pk__in=[r.result_id for r in rows])
-        .select_related("owner", "team", "company", "parent", "updated_by")
-        .prefetch_related("tags")
-        .select_for_update(of=("self",))
-    }
+def _restore_customers(p: _Pass, rows: list[ImportRow]) -> None:
+    current = customer_visible(p.actor).filter(pk__in=[r.result_id for r in rows])
+    if p.write:
+        current = (
+            current.select_related("owner", "team", "company", "parent", "updated_by")
+            .prefetch_related("tags")
+            .select_for_update(of=("self",))
+        )
+    else:
+        current = current.select_related("updated_by")
+    found = {c.pk: c for c in current}
     for row in rows:
-        customer = current.get(row.result_id)
+        customer = found.get(row.result_id)
         if customer is None:
             name = Customer.objects.filter(pk=row.result_id).values_list("name", flat=True).first()
             _keep(
-                report,
+                p.report,
                 row.line,
                 row.result_id,
                 name or "",
@@ -270,58 +416,59 @@ def _restore_customers(run, actor, rows: list[ImportRow], report) -> None:
             continue
         if customer.version != row.version_after:
             reason = _changed_since(customer)
-            _keep(report, row.line, customer.pk, customer.name, reason)
+            _keep(p.report, row.line, customer.pk, customer.name, reason)
             row.result, row.result_message = KEPT, reason
             continue
-        before = snapshot(customer, SNAPSHOT_FIELDS)
-        tags_before = sorted(t.name for t in customer.tags.all())
-        name_before = customer.name
-        for attname, value in row.before.items():
-            if attname != "tags":
-                # Setting an id (owner_id …) also forgets the related object read with it.
-                setattr(customer, attname, from_json(attname, value))
-        apply_derived_fields(customer)
-        customer.version += 1
-        customer.updated_by = actor
-        customer.save()
-        changes = {
-            k: [before.get(k), v]
-            for k, v in snapshot(customer, SNAPSHOT_FIELDS).items()
-            if before.get(k) != v
-        }
-        if "tags" in row.before:
-            customer.tags.set(Tag.objects.filter(name__in=row.before["tags"]))
-            changes["tags"] = [", ".join(tags_before), ", ".join(sorted(row.before["tags"]))]
-        history_record(
-            actor=actor,
-            via=HistoryEntry.Via.IMPORT,
-            action=HistoryEntry.Action.IMPORT_UNDO,
-            instance=customer,
-            customer_id=customer.pk,
-            changes=changes,
-        )
-        if customer.kind == Customer.Kind.COMPANY and customer.name != name_before:
-            customers_reindex(customer.contacts.select_related("company"))
-        report["restored"] += 1
+        p.report["restored"] += 1
         row.result, row.result_message = UNDONE, _("Restored to the values before the import.")
+        if p.write:
+            _restore(p, customer, row)
+        elif row.before.keys() & {"company_id", "parent_id"}:
+            # Put back under its old company, it no longer keeps a company the import created.
+            p.leaving.add(customer.pk)
 
 
-def _undo_activities(run, actor, rows: list[ImportRow], report) -> None:
+def _restore(p: _Pass, customer: Customer, row: ImportRow) -> None:
+    before = snapshot(customer, SNAPSHOT_FIELDS)
+    tags_before = sorted(t.name for t in customer.tags.all())
+    name_before = customer.name
+    for attname, value in row.before.items():
+        if attname != "tags":
+            # Setting an id (owner_id …) also forgets the related object read with it.
+            setattr(customer, attname, from_json(attname, value))
+    apply_derived_fields(customer)
+    customer.version += 1
+    customer.updated_by = p.actor
+    customer.save()
+    changes = {
+        k: [before.get(k), v]
+        for k, v in snapshot(customer, SNAPSHOT_FIELDS).items()
+        if before.get(k) != v
+    }
+    if "tags" in row.before:
+        customer.tags.set(Tag.objects.filter(name__in=row.before["tags"]))
+        changes["tags"] = [", ".join(tags_before), ", ".join(sorted(row.before["tags"]))]
+    history_record(
+        actor=p.actor,
+        via=HistoryEntry.Via.IMPORT,
+        action=HistoryEntry.Action.IMPORT_UNDO,
+        instance=customer,
+        customer_id=customer.pk,
+        changes=changes,
+    )
+    if customer.kind == Customer.Kind.COMPANY and customer.name != name_before:
+        customers_reindex(customer.contacts.select_related("company"))
+
+
+def _undo_activities(p: _Pass, rows: list[ImportRow]) -> None:
     from enishi.activities.models import Activity, Task
 
+    activities = {a.pk: a for a in Activity.objects.filter(pk__in=[r.result_id for r in rows])}
     visible = set(
-        customer_visible(actor)
-        .filter(
-            pk__in={
-                a
-                for a in Activity.objects.filter(pk__in=[r.result_id for r in rows]).values_list(
-                    "customer_id", flat=True
-                )
-            }
-        )
+        customer_visible(p.actor)
+        .filter(pk__in={a.customer_id for a in activities.values()})
         .values_list("pk", flat=True)
     )
-    activities = {a.pk: a for a in Activity.objects.filter(pk__in=[r.result_id for r in rows])}
     task_ids = [r.before.get("task_id") for r in rows if r.before.get("task_id")]
     tasks = {t.pk: t for t in Task.objects.filter(pk__in=task_ids)}
     remove_activities, remove_tasks, entries = [], [], []
@@ -339,17 +486,17 @@ def _undo_activities(run, actor, rows: list[ImportRow], report) -> None:
         elif task is not None and (task.version != 1 or task.deleted_at is not None):
             reason = _("Its follow-up task was changed or done since the import.")
         if reason:
-            _keep(report, row.line, activity.customer_id, str(activity), reason)
+            _keep(p.report, row.line, activity.customer_id, str(activity), reason)
             row.result, row.result_message = KEPT, reason
             continue
         remove_activities.append(activity.pk)
         for record in (activity, task):
-            if record is None:
+            if record is None or not p.write:
                 continue
             entries.append(
                 HistoryEntry(
-                    batch=run.batch,
-                    actor=actor,
+                    batch=p.run.batch,
+                    actor=p.actor,
                     via=HistoryEntry.Via.IMPORT,
                     action=HistoryEntry.Action.IMPORT_UNDO,
                     model=record._meta.label_lower,
@@ -362,20 +509,21 @@ def _undo_activities(run, actor, rows: list[ImportRow], report) -> None:
         if task is not None:
             remove_tasks.append(task.pk)
         row.result, row.result_message = UNDONE, _("Removed by the undo.")
-    Task.objects.filter(pk__in=remove_tasks).delete()
-    Activity.objects.filter(pk__in=remove_activities).delete()
-    bulk.insert(HistoryEntry, entries)
-    report["removed"] += len(remove_activities)
+    p.report["removed"] += len(remove_activities)
+    if p.write:
+        Task.objects.filter(pk__in=remove_tasks).delete()
+        Activity.objects.filter(pk__in=remove_activities).delete()
+        bulk.insert(HistoryEntry, entries)
 
 
-def _undo_contracts(run, actor, rows: list[ImportRow], report) -> None:
+def _undo_contracts(p: _Pass, rows: list[ImportRow]) -> None:
     """A contract nobody changed since goes, with the renewal reminder it made (if untouched)."""
     from enishi.activities.models import Task
     from enishi.sales.models import Contract
 
     contracts = {c.pk: c for c in Contract.objects.filter(pk__in=[r.result_id for r in rows])}
     visible = set(
-        customer_visible(actor)
+        customer_visible(p.actor)
         .filter(pk__in={c.customer_id for c in contracts.values()})
         .values_list("pk", flat=True)
     )
@@ -396,19 +544,21 @@ def _undo_contracts(run, actor, rows: list[ImportRow], report) -> None:
         elif any(t.version != 1 or t.done_at or t.deleted_at for t in tasks.get(contract.pk, [])):
             reason = _("Its renewal reminder was changed or done since the import.")
         if reason:
-            _keep(report, row.line, contract.customer_id, str(contract), reason)
+            _keep(p.report, row.line, contract.customer_id, str(contract), reason)
             row.result, row.result_message = KEPT, reason
             continue
         removed.append(contract.pk)
-        entries.append(_removal(run, actor, contract, {"plan": [contract.plan, None]}))
+        if p.write:
+            entries.append(_removal(p, contract, {"plan": [contract.plan, None]}))
         row.result, row.result_message = UNDONE, _("Removed by the undo.")
-    Task.objects.filter(contract_id__in=removed).delete()
-    Contract.objects.filter(pk__in=removed).delete()
-    bulk.insert(HistoryEntry, entries)
-    report["removed"] += len(removed)
+    p.report["removed"] += len(removed)
+    if p.write:
+        Task.objects.filter(contract_id__in=removed).delete()
+        Contract.objects.filter(pk__in=removed).delete()
+        bulk.insert(HistoryEntry, entries)
 
 
-def _undo_orders(run, actor, rows: list[ImportRow], report) -> None:
+def _undo_orders(p: _Pass, rows: list[ImportRow]) -> None:
     """An order nobody changed since goes with its lines. The rows of one order share its fate;
     an order that stays is listed once, by its first row."""
     from enishi.activities.models import Activity
@@ -417,7 +567,7 @@ def _undo_orders(run, actor, rows: list[ImportRow], report) -> None:
     ids = {r.result_id for r in rows}
     orders = Order.objects.in_bulk(ids)
     visible = set(
-        customer_visible(actor)
+        customer_visible(p.actor)
         .filter(pk__in={o.customer_id for o in orders.values()})
         .values_list("pk", flat=True)
     )
@@ -443,14 +593,16 @@ def _undo_orders(run, actor, rows: list[ImportRow], report) -> None:
         reason = reasons[order.pk]
         if reason:
             if not row.before.get("line_of"):
-                _keep(report, row.line, order.customer_id, str(order), reason)
+                _keep(p.report, row.line, order.customer_id, str(order), reason)
             row.result, row.result_message = KEPT, reason
             continue
         if order.pk not in removed:
             removed.append(order.pk)
-            changes = {"number": [order.number, None], "total": [str(order.total), None]}
-            entries.append(_removal(run, actor, order, changes))
+            if p.write:
+                changes = {"number": [order.number, None], "total": [str(order.total), None]}
+                entries.append(_removal(p, order, changes))
         row.result, row.result_message = UNDONE, _("Removed by the undo.")
-    Order.objects.filter(pk__in=removed).delete()
-    bulk.insert(HistoryEntry, entries)
-    report["removed"] += len(removed)
+    p.report["removed"] += len(removed)
+    if p.write:
+        Order.objects.filter(pk__in=removed).delete()
+        bulk.insert(HistoryEntry, entries)

@@ -43,6 +43,8 @@ from enishi.imports.writing import column_labels
 Status = ImportRun.Status
 PAGE_SIZE = 50
 BUSY = (Status.ANALYSING, Status.RUNNING, Status.UNDOING)
+# Records an undo would keep, listed on its confirmation (the result lists them all after).
+UNDO_KEPT_SHOWN = 20
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -457,9 +459,28 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @write_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def undo(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, services.import_undo_start)
+    """Undoing asks first: what will be deleted, put back and kept (a page, or a dialog for
+    htmx). Only a POST that confirms (confirm=1, the dialog's own button) starts it."""
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        return _act(request, pk, services.import_undo_start)
+    run = selectors.import_run_get_for_edit(request.user, pk)
+    try:
+        plan = services.import_undo_plan(actor=request.user, run=run)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = _step_url(run)
+            return response
+        return redirect(_step_url(run))
+    # The undo goes from the last row up; people read the file from the top.
+    kept = sorted(plan.kept, key=lambda k: (k["row"] is None, k["row"] or 0))
+    context = {"run": run, "plan": plan, "kept": kept[:UNDO_KEPT_SHOWN]}
+    if request.htmx:
+        return render(request, "imports/_undo_dialog.html", context)
+    return render(request, "imports/undo.html", context)
 
 
 @write_required

@@ -2,6 +2,7 @@
 checked, the preview shows a row with a problem and a probable duplicate, the person decides,
 imports, downloads the rejected rows and finally undoes the import."""
 
+import io
 import re
 from pathlib import Path
 
@@ -107,8 +108,26 @@ def test_import_a_cp932_csv_decide_download_the_rejects_and_undo(page, alice, kn
     assert row.startswith("株式会社山田商事,佐藤 花子,サトウ ハナコ,0312,hanako@example,")
     assert "電話番号" in row and "メール" in row
 
-    # Undo: the created kartes go, the updated one gets its old values back.
-    page.click("#import-undo button[type=submit]")
+    # Undo asks first, in a dialog that says what will happen; cancelling undoes nothing.
+    page.click("#import-undo a")
+    dialog = page.locator("#import-undo-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#import-undo-confirm")).to_have_attribute("data-remove", "2")
+    expect(dialog.locator("#import-undo-confirm")).to_have_attribute("data-restore", "1")
+    expect(dialog.locator(".import-undo-plan li")).to_have_count(2)
+    expect(dialog.locator("[data-dialog-close]")).to_be_focused()  # Enter does not undo
+    dialog.locator("[data-dialog-close]").click()
+    expect(page.locator("#import-undo-dialog")).to_have_count(0)
+    assert Customer.objects.count() == 3
+    page.click("#import-undo a")
+    expect(page.locator("#import-undo-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#import-undo-dialog")).to_have_count(0)
+    assert Customer.objects.count() == 3
+
+    # Confirmed: the created kartes go, the updated one gets its old values back.
+    page.click("#import-undo a")
+    page.locator("#import-undo-dialog #import-undo-yes").click()
     page.wait_for_url(re.compile(r"/imports/\d+/result/"))
     expect(page.locator("#import-undo-report")).to_be_visible()
     assert list(Customer.objects.values_list("name", flat=True)) == ["高橋 一郎"]
@@ -165,3 +184,40 @@ def test_import_orders_and_see_them_on_the_karte(page, alice):
     assert (order.subtotal, order.tax, order.total) == (2620, 229, 2849)
     page.goto(karte.get_absolute_url())
     expect(page.locator("#timeline")).to_contain_text("A-1")
+
+
+def test_undo_asks_first_without_javascript_too(browser, live_server, alice):
+    from enishi.imports import services
+
+    karte = testing.make_customer(alice, name="山田 太郎", code="K1", phone="03-1111-2222")
+    text = "コード,氏名,電話番号\r\nK1,山田 太郎,03-9999-0000\r\nK2,佐藤 花子,03-2222-3333\r\n"
+    run = services.import_upload(
+        actor=alice, file=io.BytesIO(text.encode()), file_name="名簿.csv", target="customers"
+    )
+    services.import_check(actor=alice, run=run)
+    services.import_start(actor=alice, run=run)
+    context = browser.new_context(
+        base_url=live_server.url, locale="ja-JP", java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        log_in(page)
+        page.goto(reverse("imports:result", args=[run.pk]))
+        page.click("#import-undo a")
+        page.wait_for_url(re.compile(r"/imports/\d+/undo/"))
+        form = page.locator("#import-undo-confirm")
+        expect(form).to_have_attribute("data-remove", "1")
+        expect(form).to_have_attribute("data-restore", "1")
+        expect(form.locator(".import-undo-plan li")).to_have_count(2)
+        page.click("#import-undo-confirm [data-dialog-close]")  # cancel: back to the result
+        page.wait_for_url(re.compile(r"/imports/\d+/result/"))
+        assert Customer.objects.count() == 2
+        page.click("#import-undo a")
+        page.click("#import-undo-yes")
+        page.wait_for_url(re.compile(r"/imports/\d+/(result|progress)/"))
+        expect(page.locator("#import-undo-report")).to_be_visible()
+        assert list(Customer.objects.values_list("pk", flat=True)) == [karte.pk]
+        karte.refresh_from_db()
+        assert karte.phone == "03-1111-2222"
+    finally:
+        context.close()

@@ -77,7 +77,7 @@ def api_requests(ids: dict) -> list[tuple[str, str, dict | None]]:
         ("PUT", f"/imports/{run}/decision", {"number": 1, "decision": "skip"}),
         ("POST", f"/imports/{run}/run", None),
         ("POST", f"/imports/{run}/resume", None),
-        ("POST", f"/imports/{run}/undo", None),
+        ("POST", f"/imports/{run}/undo", {"confirm": True}),
         ("GET", f"/imports/{run}/rejected", None),
         ("DELETE", f"/imports/{run}", None),
     ]

@@ -89,7 +89,15 @@ def test_the_whole_wizard(bob_api, bob):
     assert rejected.status_code == 200
     assert "0312" in b"".join(rejected.streaming_content).decode("cp932")
 
-    undone = bob_api.post(f"/imports/{run_id}/undo")
+    # Undo asks first: without confirming, nothing is undone and the answer says what would be.
+    asked = bob_api.post(f"/imports/{run_id}/undo")
+    assert asked.status_code == 409
+    assert asked.json()["errors"][0]["code"] == "confirm_required"
+    plan = asked.json()["undo_plan"]
+    assert (plan["remove"], plan["restore"], plan["keep"]) == (1, 1, 0)
+    assert "1 karte this import created will be deleted." in asked.json()["detail"]
+    assert Customer.objects.count() == 2
+    undone = bob_api.post(f"/imports/{run_id}/undo", {"confirm": True})
     assert undone.status_code == 202
     shown = bob_api.get(f"/imports/{run_id}").json()
     assert shown["status"] == "undone"
@@ -169,3 +177,95 @@ def test_each_rows_values_line_up_with_the_headers(bob_api, bob):
     [row] = bob_api.get(f"/imports/{run_id}/rows").json()["results"]
     assert len(row["values"]) == len(shown["headers"]) == 4
     assert row["values"][2:] == ["", ""]
+
+
+def test_undo_needs_confirming_and_says_first_what_it_would_do(bob_api, bob):
+    from enishi.customers import services as customer_services
+
+    response = upload(bob_api, FILE.encode())
+    run_id = response.json()["id"]
+    bob_api.post(f"/imports/{run_id}/check")
+    bob_api.post(f"/imports/{run_id}/run")
+    ichiro = Customer.objects.get(code="A3")
+    customer_services.customer_update(
+        actor=bob, customer=ichiro, data={"notes": "後から"}, version=ichiro.version
+    )
+    for body in (None, {"confirm": False}):
+        asked = bob_api.post(f"/imports/{run_id}/undo", body)
+        assert asked.status_code == 409
+        answer = asked.json()
+        assert answer["undo_plan"] | {"kept": None} == {
+            "remove": 1,
+            "restore": 0,
+            "keep": 1,
+            "kept": None,
+            "sentences": [
+                "1 karte this import created will be deleted.",
+                "1 record was changed or worked on since the import and will be kept as it is.",
+            ],
+        }
+        assert answer["undo_plan"]["kept"][0] | {"reason": ""} == {
+            "row": 4,
+            "id": ichiro.pk,
+            "name": "鈴木 一郎",
+            "reason": "",
+        }
+        assert answer["errors"] == [
+            {
+                "field": "confirm",
+                "code": "confirm_required",
+                "message": 'Nothing was undone: send {"confirm": true} to undo this import.',
+            }
+        ]
+    assert bob_api.get(f"/imports/{run_id}").json()["status"] == "done"
+    assert Customer.objects.count() == 2
+    assert bob_api.post(f"/imports/{run_id}/undo", {"confirm": "yes"}).status_code == 422
+    assert bob_api.post(f"/imports/{run_id}/undo", {"sure": True}).status_code == 422
+    assert bob_api.post(f"/imports/{run_id}/undo", {"confirm": True}).status_code == 202
+    assert bob_api.get(f"/imports/{run_id}").json()["status"] == "undone"
+    assert list(Customer.objects.values_list("code", flat=True)) == ["A3"]
+
+
+def test_an_import_that_cannot_be_undone_is_422_confirmed_or_not(bob_api):
+    run_id = upload(bob_api, FILE.encode()).json()["id"]
+    for body in (None, {"confirm": True}):
+        response = bob_api.post(f"/imports/{run_id}/undo", body)
+        assert response.status_code == 422
+        assert "Only a finished or interrupted import can be undone." in response.json()["detail"]
+
+
+def test_the_undo_operation_documents_its_confirmation(client):
+    document = client.get("/api/openapi.json").json()
+    operation = document["paths"]["/api/v1/imports/{id}/undo"]["post"]
+    assert {"202", "409", "422"} <= set(operation["responses"])
+    assert '{"confirm": true}' in operation["description"]
+    assert operation["requestBody"]["required"] is False
+
+
+def test_a_formula_never_calculated_is_a_problem_on_its_column_in_the_readers_language(
+    bob_api, client, bob
+):
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["氏名", "電話番号", "備考"])
+    workbook.active.append(["山田 太郎", "03-1234-5678", '=B2&"まで"'])
+    out = io.BytesIO()
+    workbook.save(out)
+    run_id = upload(bob_api, out.getvalue(), name="顧客.xlsx").json()["id"]
+    bob_api.post(f"/imports/{run_id}/check")
+    row = bob_api.get(f"/imports/{run_id}/rows").json()["results"][0]
+    assert row["action"] == "reject" and row["values"][2] == '=B2&"まで"'
+    assert row["problems"] == [
+        {
+            "field": "notes",
+            "column": "備考",
+            "message": 'This cell holds a formula (=B2&"まで") whose result was never saved: '
+            "open the file in Excel, save it, and upload it again.",
+        }
+    ]
+    japanese = ApiClient(client, issue_token(bob), language="ja")
+    message = japanese.get(f"/imports/{run_id}/rows").json()["results"][0]["problems"][0]
+    assert "数式" in message["message"] and '=B2&"まで"' in message["message"]

@@ -324,7 +324,9 @@ def test_orders_through_the_wizard(client, bob, kartes):
     body = client.get(reverse("imports:detail", args=[run.pk]), follow=True).content.decode()
     assert 'data-count="orders_created">3<' in body and 'data-count="created">4<' in body
     assert Order.objects.count() == 3
-    assert client.post(reverse("imports:undo", args=[run.pk])).status_code == 302
+    confirm = client.get(reverse("imports:undo", args=[run.pk])).content.decode()
+    assert "3 orders this import created will be deleted, with their lines." in confirm
+    assert client.post(reverse("imports:undo", args=[run.pk]), {"confirm": "1"}).status_code == 302
     assert not Order.objects.exists()
 
 
@@ -353,5 +355,8 @@ def test_orders_through_the_api(client, bob, kartes):
     assert api.post(f"/imports/{run_id}/run").status_code == 202
     done = api.get(f"/imports/{run_id}").json()
     assert done["status"] == "done" and done["counts"]["orders_created"] == 3
-    assert api.post(f"/imports/{run_id}/undo").status_code == 202
+    asked = api.post(f"/imports/{run_id}/undo", {"confirm": False})
+    assert asked.status_code == 409 and asked.json()["undo_plan"]["remove"] == 3
+    assert Order.objects.count() == 3
+    assert api.post(f"/imports/{run_id}/undo", {"confirm": True}).status_code == 202
     assert not Order.objects.exists()

@@ -388,10 +388,77 @@ class TestUndo:
         karte.refresh_from_db()
         assert (karte.phone, karte.notes) == ("03-1234-5678", "後から")
 
+    @staticmethod
+    def plan_then_undo(bob, run):
+        plan = services.import_undo_plan(actor=bob, run=run)
+        assert ImportRun.objects.get(pk=run.pk).status == ImportRun.Status.DONE  # nothing done
+        services.import_undo_start(actor=bob, run=run)
+        run.refresh_from_db()
+        report = run.undo_report
+        assert (plan.remove, plan.restore, plan.keep) == (
+            report["removed"],
+            report["restored"],
+            report["kept_count"],
+        )
+        assert plan.kept == report["kept"]
+        return plan
+
+    def test_the_plan_says_beforehand_what_the_undo_does(self, bob):
+        """佐藤 goes, 山田 gets his values back (and leaves the company the import made), so the
+        company goes too."""
+        testing.make_customer(bob, name="山田 太郎", code="C001", phone="03-1111-2222")
+        run = run_import(bob, check(bob, upload(bob, csv_bytes(PEOPLE, "cp932"))))
+        plan = self.plan_then_undo(bob, run)
+        assert (plan.remove, plan.restore, plan.keep) == (2, 1, 0)
+        assert plan.sentences() == [
+            "2 kartes this import created will be deleted.",
+            "1 karte this import updated will get its previous values back.",
+        ]
+
+    def test_the_plan_counts_what_was_changed_or_worked_on_since(self, bob):
+        karte = testing.make_customer(bob, name="山田 太郎", code="C001", phone="03-1111-2222")
+        run = run_import(bob, check(bob, upload(bob, csv_bytes(PEOPLE, "cp932"))))
+        customer_services.customer_update(
+            actor=bob, customer=karte, data={"notes": "後から"}, version=2
+        )
+        testing.log_call(bob, Customer.objects.get(kind="company"), subject="電話した")
+        plan = self.plan_then_undo(bob, run)
+        assert (plan.remove, plan.restore, plan.keep) == (1, 0, 2)
+        assert plan.sentences()[-1] == (
+            "2 records were changed or worked on since the import and will be kept as they are."
+        )
+
+    def test_a_contact_kept_by_the_plan_keeps_the_company_the_import_made(self, bob):
+        testing.make_customer(bob, name="山田 太郎", code="C001", phone="03-1111-2222")
+        run = run_import(bob, check(bob, upload(bob, csv_bytes(PEOPLE, "cp932"))))
+        hanako = Customer.objects.get(code="C002")
+        customer_services.customer_update(
+            actor=bob, customer=hanako, data={"notes": "後から"}, version=hanako.version
+        )
+        plan = self.plan_then_undo(bob, run)
+        assert (plan.remove, plan.restore, plan.keep) == (0, 1, 2)
+        assert Customer.objects.filter(kind="company", name__contains="山田商事").exists()
+
+    def test_the_plan_of_an_interrupted_undo_counts_only_what_is_left(self, bob, settings):
+        settings.ENISHI_IMPORT_CHUNK_ROWS = 2
+        lines = ["氏名,電話番号"] + [f"山田 {i},03-1234-{i:04d}" for i in range(5)]
+        run = run_import(bob, check(bob, upload(bob, "\n".join(lines).encode())))
+        assert services.import_undo_plan(actor=bob, run=run).remove == 5
+        # The first chunk was undone before the process stopped.
+        first = list(run.rows.order_by("-number")[:2])
+        Customer.objects.filter(pk__in=[r.result_id for r in first]).delete()
+        run.rows.filter(pk__in=[r.pk for r in first]).update(result="undone")
+        ImportRun.objects.filter(pk=run.pk).update(status="undoing", heartbeat_at=None)
+        run.refresh_from_db()
+        plan = services.import_undo_plan(actor=bob, run=run)
+        assert (plan.remove, plan.restore, plan.keep) == (3, 0, 0)
+
     def test_only_a_finished_import_can_be_undone(self, bob):
         run = check(bob, upload(bob, csv_bytes(PEOPLE, "cp932")))
         with pytest.raises(ValidationError):
             services.import_undo_start(actor=bob, run=run)
+        with pytest.raises(ValidationError):
+            services.import_undo_plan(actor=bob, run=run)
 
 
 class TestBadInput:
@@ -496,6 +563,11 @@ class TestActivities:
         assert HistoryEntry.objects.filter(batch=run.batch, action="create").count() == 3
         again = rows_of(check(bob, upload(bob, self.TEXT.encode(), target="activities")))
         assert again[1].category == "duplicate"  # already on the karte
+        plan = services.import_undo_plan(actor=bob, run=run)
+        assert (plan.remove, plan.keep) == (2, 0)
+        assert plan.sentences() == [
+            "2 activities this import created will be deleted, with their follow-up tasks."
+        ]
         services.import_undo_start(actor=bob, run=run)
         assert not Activity.objects.exists() and not Task.objects.exists()
 
@@ -548,6 +620,8 @@ class TestContracts:
         assert HistoryEntry.objects.filter(batch=run.batch, model="sales.contract").exists()
         again = rows_of(check(bob, upload(bob, self.TEXT.encode(), target="contracts")))
         assert again[1].category == "duplicate"
+        plan = services.import_undo_plan(actor=bob, run=run)
+        assert (plan.remove, plan.keep) == (1, 0)
         services.import_undo_start(actor=bob, run=run)
         assert not Contract.objects.exists()
 

@@ -89,7 +89,12 @@ def test_the_whole_journey(bob_web, english_bob):
     assert text.splitlines()[0] == "氏名,電話番号,メール,Row in the file,Why it was rejected"
     assert text.splitlines()[1].startswith('佐藤 花子,0312,hanako@example.jp,3,"電話番号: ')
 
-    response = bob_web.post(reverse("imports:undo", args=[run.pk]))
+    # Undo asks first, with the counts; only the confirmation's own button undoes.
+    confirm = bob_web.get(reverse("imports:undo", args=[run.pk])).content.decode()
+    assert 'data-remove="1" data-restore="1" data-keep="0"' in confirm
+    assert "1 karte this import created will be deleted." in confirm
+    assert "1 karte this import updated will get its previous values back." in confirm
+    response = bob_web.post(reverse("imports:undo", args=[run.pk]), {"confirm": "1"})
     run.refresh_from_db()
     assert run.status == "undone"
     assert list(Customer.objects.values_list("name", flat=True)) == ["鈴木 一郎"]
@@ -132,6 +137,79 @@ def test_a_workbook_offers_its_sheets(bob_web):
     assert response.status_code == 302
     run.refresh_from_db()
     assert (run.sheet, run.headers) == ("メモ", ["メモ"])
+
+
+def workbook_bytes(build) -> bytes:
+    workbook = openpyxl.Workbook()
+    build(workbook.active)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_a_formula_whose_result_was_never_saved_rejects_its_row_with_the_reason(
+    bob_web, english_bob
+):
+    """A workbook a program wrote and nobody opened in Excel: the formula's value is unknown,
+    so the row is not imported without it; the other rows are."""
+
+    def build(ws):
+        ws.append(["氏名", "電話番号", "備考", "集計"])
+        ws.append(["山田 太郎", "03-1234-5678", '=CONCAT("要","連絡")', "=1+1"])
+        ws.append(["佐藤 花子", "03-1234-9999", "メモ", "=1+2"])
+
+    response = start(bob_web, workbook_bytes(build), name="顧客.xlsx")
+    run = ImportRun.objects.get()
+    mapping = {"col_0": "name", "col_1": "phone", "col_2": "notes", "col_3": ""}
+    response = bob_web.post(
+        reverse("imports:mapping", args=[run.pk]),
+        {"action": "check", "default_kind": "auto", **mapping},
+    )
+    assert response.status_code == 302
+    run.refresh_from_db()
+    rows = {r.number: r for r in run.rows.all()}
+    assert rows[1].category == "invalid" and rows[2].category == "new"
+    assert [field for field, _m in rows[1].problems] == ["notes"]  # not the unmapped 集計
+    assert rows[1].values[2] == '=CONCAT("要","連絡")'
+    body = bob_web.get(reverse("imports:preview", args=[run.pk]) + "?show=problems")
+    text = body.content.decode()
+    assert (
+        "This cell holds a formula (=CONCAT(&quot;要&quot;,&quot;連絡&quot;)) whose result was "
+        "never saved: open the file in Excel, save it, and upload it again." in text
+    )
+    bob_web.post(reverse("imports:execute", args=[run.pk]))
+    assert list(Customer.objects.values_list("name", "notes")) == [("佐藤 花子", "メモ")]
+    download = bob_web.get(reverse("imports:rejected", args=[run.pk]))
+    rejected = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    row = [c.value for c in rejected.active[2]]
+    assert row[:3] == ["山田 太郎", "03-1234-5678", '=CONCAT("要","連絡")']
+    assert rejected.active["C2"].data_type == "s"  # handed back as text, never a live formula
+
+
+def test_a_note_merged_across_columns_does_not_become_the_owner(bob_web, english_bob):
+    def build(ws):
+        ws.append(["会社名", "氏名", "備考", "担当"])
+        ws.append(["株式会社山田商事", "山田 太郎", "電話は午後", None])
+        ws.append([None, "山田 花子", "メールで", "bob"])
+        ws.merge_cells("C2:D2")
+        ws.merge_cells("A2:A3")
+
+    start(bob_web, workbook_bytes(build), name="顧客.xlsx")
+    run = ImportRun.objects.get()
+    assert run.mapping[:3] == ["company_name", "name", "notes"]
+    bob_web.post(
+        reverse("imports:mapping", args=[run.pk]),
+        {"action": "check", "default_kind": "auto", **columns(run), "col_3": "owner"},
+    )
+    run.refresh_from_db()
+    # Copied into 担当, the note was "no active user called 電話は午後" and rejected the row.
+    assert [r.category for r in run.rows.order_by("number")] == ["new", "new"]
+    assert run.rows.get(number=1).values == ["株式会社山田商事", "山田 太郎", "電話は午後"]
+    bob_web.post(reverse("imports:execute", args=[run.pk]))
+    taro = Customer.objects.get(name="山田 太郎")
+    hanako = Customer.objects.get(name="山田 花子")
+    assert taro.notes == "電話は午後" and hanako.notes == "メールで"
+    assert taro.company == hanako.company and taro.company.name == "株式会社山田商事"
 
 
 def test_the_mapping_page_explains_a_bad_choice(bob_web):
@@ -183,6 +261,80 @@ def test_an_interrupted_import_offers_to_continue_or_undo(bob_web, english_bob):
     assert "<h1>Interrupted" in body  # not "Importing" long after the server stopped
     listed = bob_web.get(reverse("imports:start")).content.decode()
     assert ">Interrupted</span>" in listed
+
+
+# --- undo asks first --------------------------------------------------------------------------------
+
+UPDATES = "コード,氏名,電話番号\nK1,山田 太郎,03-9999-0000\nK2,佐藤 花子,03-2222-3333\nK3,鈴木 一郎,03-4444-5555\n"
+
+
+def imported(bob):
+    from .conftest import check, run_import
+
+    testing.make_customer(bob, name="山田 太郎", code="K1", phone="03-1111-2222")
+    return run_import(bob, check(bob, upload(bob, UPDATES.encode())))
+
+
+def test_undo_asks_first_saying_what_it_will_do_and_a_post_without_confirming_undoes_nothing(
+    bob_web, english_bob
+):
+    from enishi.customers import services as customer_services
+
+    run = imported(english_bob)
+    hanako = Customer.objects.get(code="K2")
+    customer_services.customer_update(
+        actor=english_bob, customer=hanako, data={"notes": "後から"}, version=hanako.version
+    )
+    undo_url = reverse("imports:undo", args=[run.pk])
+    result = bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
+    # The result page links to the question; no form on it undoes at once.
+    assert f'href="{undo_url}"' in result and f'action="{undo_url}"' not in result
+
+    page = bob_web.get(undo_url)
+    body = page.content.decode()
+    assert page.status_code == 200 and '<h2 id="import-undo-title">Undo this import?' in body
+    assert 'data-remove="1" data-restore="1" data-keep="1"' in body
+    assert "1 karte this import created will be deleted." in body
+    assert "1 karte this import updated will get its previous values back." in body
+    assert "1 record was changed or worked on since the import and will be kept as it is." in body
+    assert f'href="/customers/{hanako.pk}/">佐藤 花子</a> — Changed since the import' in body
+    assert 'name="csrfmiddlewaretoken"' in body and 'name="confirm" value="1"' in body
+
+    # A POST that does not confirm (a stale page, a stray form) only asks again.
+    stray = bob_web.post(undo_url)
+    assert stray.status_code == 200 and 'id="import-undo-confirm"' in stray.content.decode()
+    run.refresh_from_db()
+    assert run.status == "done" and Customer.objects.count() == 3
+
+    response = bob_web.post(undo_url, {"confirm": "1"})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == "undone"
+    assert set(Customer.objects.values_list("code", flat=True)) == {"K1", "K2"}
+
+
+def test_undo_asks_in_a_dialog_with_htmx(bob_web, english_bob):
+    run = imported(english_bob)
+    response = bob_web.get(reverse("imports:undo", args=[run.pk]), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert body.startswith('<dialog class="import-dialog" id="import-undo-dialog"')
+    assert "<html" not in body and 'data-remove="2" data-restore="1"' in body
+    assert f'href="{reverse("imports:result", args=[run.pk])}" data-dialog-close' in body
+    result = bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
+    assert 'hx-target="#import-undo-slot"' in result and 'id="import-undo-slot"' in result
+
+
+def test_an_import_that_cannot_be_undone_says_so_instead_of_asking(bob_web, english_bob):
+    run = upload(english_bob, FILE.encode())
+    for response in (
+        bob_web.get(reverse("imports:undo", args=[run.pk]), follow=True),
+        bob_web.post(reverse("imports:undo", args=[run.pk]), {"confirm": "1"}, follow=True),
+    ):
+        assert "Only a finished or interrupted import can be undone." in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == "mapping"
+    response = bob_web.get(reverse("imports:undo", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("imports:mapping", args=[run.pk])
 
 
 def test_read_only_users_and_others_get_404(client, english_bob, dave, carol):
@@ -278,7 +430,7 @@ def test_the_result_opens_on_what_happened_and_follows_an_undo(bob_web, english_
     assert 'href="?show=updated" aria-current="page"' in body  # an update-only import
     assert f'href="/customers/{karte.pk}/"' in body
 
-    bob_web.post(reverse("imports:undo", args=[run.pk]))
+    bob_web.post(reverse("imports:undo", args=[run.pk]), {"confirm": "1"})
     body = bob_web.get(reverse("imports:result", args=[run.pk])).content.decode()
     assert "?show=updated" not in body
     assert 'href="?show=undone" aria-current="page"' in body and "Undone (1)" in body

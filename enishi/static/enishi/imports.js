@@ -14,4 +14,20 @@
     }
   });
 
+  // Undo asks first: the confirmation (fetched by htmx when the button is pressed, with the
+  // counts as they are now) opens as a dialog; without scripts the same form is a page.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var dialog = e.target.querySelector && e.target.querySelector("dialog.import-dialog");
+    if (!dialog || dialog.open) return;
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    dialog.showModal();
+    var cancel = dialog.querySelector("[data-dialog-close]");
+    if (cancel) cancel.focus();
+  });
+  document.addEventListener("click", function (e) {
+    var close = e.target.closest("dialog [data-dialog-close]");
+    if (!close) return;
+    e.preventDefault();
+    close.closest("dialog").close();
+  });
 })();

@@ -260,7 +260,7 @@ def update_activity(
 ):
     require_write(request)
     activity = api_selectors.activity_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _activity(activity))
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
     if "type" in data and data["type"] is None:
         raise Unprocessable.field("type", "null", _("This field cannot be empty."))
@@ -363,7 +363,7 @@ def update_task(
     """`done: true` completes the task (who and when are recorded), `false` reopens it."""
     require_write(request)
     task = selectors.task_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _task(task))
     data = payload.model_dump(exclude_unset=True, exclude={"version", "done"})
     if "title" in data and data["title"] is None:
         raise Unprocessable.field("title", "null", _("This field cannot be empty."))

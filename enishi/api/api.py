@@ -35,9 +35,14 @@ answers, products, orders and contracts (renewals), extra field definitions, sta
   `cursor`. `limit` is 1 to 200 (default 50).
 * **Changes**: PATCH sends only the fields to change, with the `version` you read (in the body
   or as `If-Match: "<version>"`); responses carry `ETag: "<version>"`. If someone saved the
-  record meanwhile, nothing is written and the answer is 409 with the current record.
+  record meanwhile, nothing is written and the answer is 409 with the current record. Sent
+  both ways, the two must be the same version: if they differ, nothing is written either and
+  the answer is 409 (code `version_mismatch`) with the current record.
 * **Errors**: `{"detail": …, "errors": [{"field", "code", "message"}]}`, in the language of
-  `Accept-Language`, or else the token user's language.
+  `Accept-Language`, or else the token user's language. `field` names what the request sent,
+  as this document names it: a property (`company_id`), a path into one
+  (`custom_fields.size`, `lines.0.unit_price`), a query parameter or a header (`If-Match`);
+  null when the rule is about the record as a whole.
 * **Money** is sent and returned as decimal strings (`"12800"`, `"1980.50"`), never as
   floating-point numbers; order amounts, tax and totals are whole yen.
 * **Rate limit**: per token (ENISHI_API_RATE, default 600/min); 429 with `Retry-After`.

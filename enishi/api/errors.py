@@ -7,9 +7,10 @@ missing permissions, stale versions and rate limits all end up here.
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -85,7 +86,9 @@ class TokenRejected(AuthenticationError):
         super().__init__(401, message)
 
 
-# Service and model field names → the names the API uses for them.
+# Service and model field names → the names the API uses for them. A router whose request
+# calls a field otherwise passes its own names to rule_errors (e.g. an inquiry's category is
+# `category_id`, while a product's `category` is its own text field).
 API_FIELD_NAMES = {
     "owner": "owner_id",
     "team": "team_id",
@@ -97,23 +100,38 @@ API_FIELD_NAMES = {
 }
 
 
-def _api_field(name: str | None) -> str | None:
-    if name is None or name == "__all__":
+def api_field(name: str | None, names: Mapping[str, str] | None = None) -> str | None:
+    """The name the API's request gives a service's field: "company" → "company_id",
+    "cf_size" → "custom_fields.size", "lines.0.product" → "lines.0.product_id"; a rule about
+    the record as a whole ("__all__") names no field."""
+    if name is None or name == NON_FIELD_ERRORS:
         return None
     if name.startswith(FORM_PREFIX):
         return "custom_fields." + name[len(FORM_PREFIX) :]
-    return API_FIELD_NAMES.get(name, name)
+    table = {**API_FIELD_NAMES, **(names or {})}
+    if name in table:
+        return table[name]
+    parts = name.split(".")
+    parts[-1] = table.get(parts[-1], parts[-1])
+    return ".".join(parts)
 
 
-def rule_errors(exc: DjangoValidationError) -> list[dict[str, Any]]:
-    """Django ValidationError (from services and models) → errors[]."""
+def rule_errors(
+    exc: DjangoValidationError, names: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Django ValidationError (from services and models) → errors[], each field named as the
+    request names it (`names`: the router's own renamings, over API_FIELD_NAMES)."""
     items = []
     groups = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
     for name, errors in groups:
         for error in errors:
             for message in error.messages:
                 items.append(
-                    {"field": _api_field(name), "code": error.code or "invalid", "message": message}
+                    {
+                        "field": api_field(name, names),
+                        "code": error.code or "invalid",
+                        "message": message,
+                    }
                 )
     return items
 
@@ -172,11 +190,14 @@ def schema_errors(exc: SchemaValidationError) -> list[dict[str, Any]]:
     items = []
     for error in exc.errors:
         loc = [str(part) for part in error.get("loc", ())]
-        # ("body", "payload", "phone") → "phone"; ("query", "limit") → "limit"
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        # ("body", "payload", "phone") → "phone"; ("query", "limit") → "limit";
+        # ("file", "file") → "file"; ("form", "target") → "target"
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form", "file"):
             loc = loc[1:]
         if loc and loc[0] == "payload":
             loc = loc[1:]
+        # A bad key of an object is reported at the key itself: ("custom_fields", "x", "[key]").
+        loc = [part for part in loc if part != "[key]"]
         items.append(
             {
                 "field": ".".join(loc) or None,

@@ -5,15 +5,25 @@ import binascii
 import datetime
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    TypeAdapter,
+    WithJsonSchema,
+)
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
-from enishi.api.errors import Unprocessable
+from enishi.api.errors import Conflict, Unprocessable
 
 MAX_ID = 2**63 - 1
 MAX_VERSION = 2**31 - 1
@@ -69,6 +79,28 @@ Day = Annotated[datetime.date, BeforeValidator(_iso_only), AfterValidator(_check
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description="Page size, 1 to 200.")]
+
+
+def either(union: Any, message: Promise) -> Any:
+    """A union of types that reports a bad value as one error at the value's own place.
+
+    pydantic reports every member's failure, each under the member's internal name
+    (`custom_fields.size.int`, `….function-after[_check_text(), str]`): names no client sent.
+    The document still shows the members (anyOf).
+    """
+    adapter = TypeAdapter(union)
+
+    def check(value: Any) -> Any:
+        try:
+            return adapter.validate_python(value)
+        except PydanticValidationError as exc:
+            # A member's own rule (NUL in a text) says more than "not any of these".
+            own = [e for e in exc.errors() if e["type"] in ("invalid_character", "invalid_value")]
+            if own:
+                raise PydanticCustomError(own[0]["type"], own[0]["msg"]) from None
+            raise PydanticCustomError("invalid_value", str(message)) from None
+
+    return Annotated[Any, PlainValidator(check), WithJsonSchema(adapter.json_schema())]
 
 
 def text(max_length: int | None = None):
@@ -141,17 +173,39 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def version_wanted(body_version: int | None, if_match: str | None) -> int:
-    """The version the writer read: `version` in the body, else the If-Match header."""
+def _if_match_version(if_match: str) -> int:
+    match = _IF_MATCH.fullmatch(if_match)
+    if match is None or not 1 <= int(match.group(1)) <= MAX_VERSION:
+        raise Unprocessable.field(
+            "If-Match", "invalid", _('Send If-Match as the ETag you read, e.g. "3".')
+        )
+    return int(match.group(1))
+
+
+def version_wanted(
+    body_version: int | None, if_match: str | None, *, current: Callable[[], dict[str, Any]]
+) -> int:
+    """The version the writer read: `version` in the body or the If-Match header.
+
+    Sent both ways, they must agree: if they do not, one of them is not what the writer last
+    read, so nothing is written and the answer is 409 with the current record (`current` gives
+    it as the API shows it), as for any stale version, never a silent choice of one of them.
+    """
+    header_version = _if_match_version(if_match) if if_match else None
+    if body_version is not None and header_version is not None and body_version != header_version:
+        message = _(
+            "The version in the body (%(body)s) and the If-Match header (%(header)s) disagree: "
+            "nothing was changed. Send the version you read, in one of them or the same in both."
+        ) % {"body": body_version, "header": header_version}
+        raise Conflict(
+            message,
+            [{"field": "version", "code": "version_mismatch", "message": message}],
+            current=current(),
+        )
     if body_version is not None:
         return body_version
-    if if_match:
-        match = _IF_MATCH.fullmatch(if_match)
-        if match is None or not 1 <= int(match.group(1)) <= MAX_VERSION:
-            raise Unprocessable.field(
-                "If-Match", "invalid", _('Send If-Match as the ETag you read, e.g. "3".')
-            )
-        return int(match.group(1))
+    if header_version is not None:
+        return header_version
     raise Unprocessable.field(
         "version",
         "required",

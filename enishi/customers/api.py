@@ -8,6 +8,7 @@ from typing import Any, Literal
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
 
@@ -26,6 +27,7 @@ from enishi.api.schemas import (
     cursor_after_id,
     cursor_decode,
     cursor_encode,
+    either,
     etag,
     id_page,
     text,
@@ -58,7 +60,10 @@ CustomerStatus = _choices(Customer.Status.values)
 Rank = _choices(Customer.Rank.values, blank=True)
 Channel = _choices(Customer.Channel.values, blank=True)
 Gender = _choices(Customer.Gender.values, blank=True)
-CustomValue = Text | int | float | bool | list[Text] | None
+CustomValue = either(
+    Text | int | float | bool | list[Text] | None,
+    gettext_lazy("Enter text, a number, true or false, or a list of texts."),
+)
 
 
 class ContactPermissions(InSchema):
@@ -186,7 +191,11 @@ class CustomerIn(InSchema):
 
 class CustomerPatch(CustomerIn):
     version: Version | None = Field(
-        None, description="The version you read; or send it as If-Match. One of them is needed."
+        None,
+        description=(
+            "The version you read; or send it as If-Match. One of them is needed; if both are "
+            "sent and differ, the answer is 409."
+        ),
     )
 
 
@@ -298,12 +307,14 @@ def _service_data(request: HttpRequest, payload: CustomerIn, current: Customer |
     user = request.user
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
     errors: list[tuple[str, str, str]] = []
-    for name in list(data):
-        if data[name] is None and name in TEXT_FIELDS:
-            data[name] = ""
+    # Before null becomes "" for text: a karte always has a kind and a status.
     for name in ("kind", "status"):
         if name in data and data[name] is None:
             errors.append((name, "null", _("This field cannot be empty.")))
+            del data[name]
+    for name in list(data):
+        if data[name] is None and name in TEXT_FIELDS:
+            data[name] = ""
     for name in ("is_key_person", "is_decision_maker"):
         if name in data and data[name] is None:
             data[name] = False
@@ -427,7 +438,9 @@ def update_customer(
     saved the karte since, nothing is written and the answer is 409 with the current karte."""
     require_write(request)
     customer = selectors.customer_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(
+        payload.version, if_match, current=lambda: _one(request.user, customer)
+    )
     try:
         customer = services.customer_update(
             actor=request.user,

@@ -252,10 +252,7 @@ def _invalid(field: str, message: str) -> Unprocessable:
 
 
 def _rules_failed(exc: ValidationError) -> Unprocessable:
-    errors = rule_errors(exc)
-    for error in errors:
-        error["field"] = FIELD_NAMES.get(error["field"], error["field"])
-    return Unprocessable(_("Some values are not valid: see errors."), errors)
+    return Unprocessable(_("Some values are not valid: see errors."), rule_errors(exc, FIELD_NAMES))
 
 
 def _owner_id(request: HttpRequest, value: str | None) -> int | None:
@@ -461,7 +458,7 @@ def update_deal(
     read: if someone saved the deal since, nothing is written and the answer is 409."""
     require_write(request)
     deal = selectors.deal_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _one(request.user, deal))
     data = _data(request, payload, deal.customer, deal)
     try:
         deal = services.deal_update(
@@ -504,7 +501,7 @@ def move_deal(
     back to an open stage clears it); a lost stage needs lost_reason. Kept in stage-changes."""
     require_write(request)
     deal = selectors.deal_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _one(request.user, deal))
     stage = selectors.stage_get(payload.stage_id)
     if stage is None:
         raise _invalid("stage_id", _("There is no such stage."))

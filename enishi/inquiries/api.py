@@ -186,6 +186,14 @@ def _category(pk: int | None) -> InquiryCategory | None:
     return found
 
 
+# The services name the inquiry's links as the screens do; the API's requests take ids.
+FIELD_NAMES = {"category": "category_id"}
+
+
+def _invalid(exc: ValidationError) -> Unprocessable:
+    return Unprocessable(_("Some values are not valid: see errors."), rule_errors(exc, FIELD_NAMES))
+
+
 def _assignee_filter(value: str | None, user) -> tuple[int | None, bool]:
     if not value:
         return None, False
@@ -237,17 +245,20 @@ def create_inquiry(request: HttpRequest, response: HttpResponse, payload: Inquir
         raise Unprocessable.field(
             "customer_id", "invalid", _("No such customer: use the id of a customer you can see.")
         )
-    inquiry = services.inquiry_create(
-        actor=request.user,
-        customer=customer,
-        subject=payload.subject,
-        content=payload.content or "",
-        received_at=payload.received_at,
-        channel=payload.channel,
-        category=_category(payload.category_id),
-        assignee=api_selectors.user_active_or_422("assignee_id", payload.assignee_id),
-        via=VIA,
-    )
+    try:
+        inquiry = services.inquiry_create(
+            actor=request.user,
+            customer=customer,
+            subject=payload.subject,
+            content=payload.content or "",
+            received_at=payload.received_at,
+            channel=payload.channel,
+            category=_category(payload.category_id),
+            assignee=api_selectors.user_active_or_422("assignee_id", payload.assignee_id),
+            via=VIA,
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
     response["ETag"] = etag(inquiry.version)
     return Status(201, _inquiry(inquiry))
 
@@ -273,7 +284,7 @@ def update_inquiry(
 ):
     require_write(request)
     inquiry = selectors.inquiry_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _inquiry(inquiry))
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
     for name in ("subject", "received_at", "channel", "status"):
         if name in data and data[name] is None:
@@ -293,6 +304,8 @@ def update_inquiry(
             _("Someone saved this record after you read it: nothing was changed."),
             current=_inquiry(exc.current),
         ) from None
+    except ValidationError as exc:
+        raise _invalid(exc) from None
     response["ETag"] = etag(inquiry.version)
     return _inquiry(inquiry)
 

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -42,12 +43,13 @@ from enishi.api.schemas import (
     cursor_after_id,
     cursor_decode,
     cursor_encode,
+    either,
     id_page,
     text,
 )
+from enishi.core.later import translated
 from enishi.core.permissions import is_manager_or_admin
 from enishi.core.records import StaleVersionError
-from enishi.core.later import translated
 from enishi.customers.models import Customer
 from enishi.history.models import HistoryEntry
 from enishi.quality import selectors, services
@@ -153,7 +155,9 @@ class ScanOut(Schema):
     error: str
 
 
-Choice = int | Literal["both"]
+Choice = either(
+    int | Literal["both"], gettext_lazy('Enter the id of one of the kartes, or "both".')
+)
 
 
 class MergeIn(InSchema):

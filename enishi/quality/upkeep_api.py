@@ -110,7 +110,9 @@ def update_house_style(
     require_write(request)
     if not is_admin(request.user):
         raise Forbidden(_("Only administrators may change the house style."))
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(
+        payload.version, if_match, current=lambda: _style(upkeep.house_style_get())
+    )
     data = payload.model_dump(exclude_none=True, exclude={"version"})
     try:
         style = upkeep.house_style_update(actor=request.user, data=data, version=version, via=VIA)

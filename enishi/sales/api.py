@@ -341,19 +341,12 @@ def _renewal(c: Contract, today: datetime.date) -> dict[str, Any]:
 
 # Service field names → the API's.
 _FIELD_NAMES = {"product": "product_id", "customer": "customer_id", "owner": "owner_id"}
+# A cancellation's reason is `reason` in its request, `cancellation_reason` on the contract.
+_CANCEL_FIELD_NAMES = {**_FIELD_NAMES, "cancellation_reason": "reason"}
 
 
-def _api_name(field: str | None) -> str | None:
-    if field is None:
-        return None
-    parts = field.split(".")
-    parts[-1] = _FIELD_NAMES.get(parts[-1], parts[-1])
-    return ".".join(parts)
-
-
-def _invalid(exc: ValidationError) -> Unprocessable:
-    errors = [{**e, "field": _api_name(e["field"])} for e in rule_errors(exc)]
-    return Unprocessable(_("Some values are not valid: see errors."), errors)
+def _invalid(exc: ValidationError, names: dict[str, str] = _FIELD_NAMES) -> Unprocessable:
+    return Unprocessable(_("Some values are not valid: see errors."), rule_errors(exc, names))
 
 
 def _product_ref(field: str, pk: int | None) -> Product | None:
@@ -464,7 +457,7 @@ def update_product(
     require_write(request)
     product = selectors.product_get(request.user, id)
     _require_admin(request)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _product(product))
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
     _refuse_null(data, "code", "name", "unit_price", "tax_rate", "is_active")
     data = _blank_text(data, "category")
@@ -553,7 +546,7 @@ def update_order(
     """Send only what changes; `lines`, when sent, replace all the order's lines."""
     require_write(request)
     order = selectors.order_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _order(order))
     data = payload.model_dump(exclude_unset=True, exclude={"version", "lines"})
     _refuse_null(data, "ordered_on", "status")
     if "lines" in payload.model_fields_set and payload.lines is None:
@@ -675,7 +668,7 @@ def update_contract(
 ):
     require_write(request)
     contract = selectors.contract_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _contract(contract))
     data = _contract_data(payload, exclude=set())
     _refuse_null(data, "starts_on", "auto_renew", "period")
     try:
@@ -707,7 +700,7 @@ def cancel_contract(
     goes to the trash."""
     require_write(request)
     contract = selectors.contract_get(request.user, id)
-    version = version_wanted(payload.version, if_match)
+    version = version_wanted(payload.version, if_match, current=lambda: _contract(contract))
     try:
         contract = services.contract_cancel(
             actor=request.user,
@@ -720,7 +713,7 @@ def cancel_contract(
     except services.StaleVersionError as exc:
         raise stale_conflict(_contract(exc.current)) from None
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, _CANCEL_FIELD_NAMES) from None
     response["ETag"] = etag(contract.version)
     return _contract(contract)
 

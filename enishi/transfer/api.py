@@ -237,16 +237,19 @@ def _filters(source) -> CustomerFilters:
 
 
 def _unencodable(exc: services.UnencodableCharacters) -> Unprocessable:
+    # The field is the request's `encoding` (the choice to change, or to pair with
+    # unencodable=replace); the file's column is named in the message.
     return Unprocessable(
         exc.message,
         [
             {
-                "field": p.column,
+                "field": "encoding",
                 "code": "unencodable",
-                "message": _("Row %(row)s (karte %(id)s): %(chars)s (%(codes)s)")
+                "message": _("Row %(row)s (karte %(id)s), %(column)s: %(chars)s (%(codes)s)")
                 % {
                     "row": p.row,
                     "id": p.customer_id or "—",
+                    "column": p.column,
                     "chars": p.characters,
                     "codes": p.code_points(),
                 },

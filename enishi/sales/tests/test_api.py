@@ -237,7 +237,7 @@ class TestContracts:
             f"{path}/cancel", {"version": 2, "cancelled_on": "2026-06-30", "reason": ""}
         )
         assert no_reason.status_code == 422
-        assert no_reason.json()["errors"][0]["field"] == "cancellation_reason"
+        assert no_reason.json()["errors"][0]["field"] == "reason"
         cancelled = bob_api.post(
             f"{path}/cancel", {"version": 2, "cancelled_on": "2026-06-30", "reason": "移転"}
         )

@@ -357,8 +357,13 @@ def _render_merge(request, *, kartes, form, choices, pair_id, errors, status) ->
                 form.initial[PICK + row.key] = str(row.picked)
     for row in result.rows:
         radios = form.radios(row)
-        row.columns = list(zip(row.cells, radios or [None] * len(row.cells), strict=False))
+        # (karte, value, radio) per column: a phone shows each value under its karte's number.
+        row.columns = list(zip(kartes, row.cells, radios or [None] * len(row.cells), strict=False))
         row.both = radios[len(row.cells)] if len(radios) > len(row.cells) else None
+    count_rows = [
+        (label, list(zip(kartes, numbers, strict=False)), total)
+        for label, numbers, total in result.count_rows()
+    ]
     moved = {
         label: sum(result.counts[c.pk].get(label, 0) for c in others)
         for label in result.count_labels
@@ -369,6 +374,7 @@ def _render_merge(request, *, kartes, form, choices, pair_id, errors, status) ->
         "others": others,
         "form": form,
         "comparison": result,
+        "count_rows": count_rows,
         "plan": plan,
         "moved": {k: v for k, v in moved.items() if v},
         "errors": errors,

@@ -223,7 +223,7 @@ class TestMerge:
         fragment = body(response)
         assert response.status_code == 200 and fragment.startswith('<div id="merge-table">')
         result_phone = re.search(
-            r"電話番号</th>.*?<td class=\"prewrap result\">([^<]*)<", fragment, re.S
+            r"電話番号</th>.*?<td class=\"prewrap result\"[^>]*>([^<]*)<", fragment, re.S
         )
         assert result_phone and "06-6543-2100" in result_phone.group(1)
         assert Merge.objects.count() == 0

@@ -51,6 +51,17 @@ def _private_data_dir(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A request by a user who reads English leaves English active in the thread (the language
+    # middleware activates each user's language): every test starts in the default language.
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _default_house_style():
     # The house style is cached per process; a test starts from the default without a query,
     # and one that changes the style cannot leak it into the next test.

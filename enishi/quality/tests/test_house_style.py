@@ -9,6 +9,16 @@ from hypothesis import strategies as st
 from enishi.quality import house_style as hs
 
 
+@pytest.fixture(autouse=True)
+def _japanese():
+    # The Japanese date styles are for Japanese readers: these cases read in Japanese whatever
+    # language an earlier test left active.
+    from django.utils import translation
+
+    with translation.override("ja"):
+        yield
+
+
 @pytest.mark.parametrize(
     ("typed", "spell_out", "front", "back"),
     [

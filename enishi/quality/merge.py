@@ -188,11 +188,14 @@ class Relation:
         if self.key in special:
             return str(special[self.key])
         if self.many:
-            return _("%(things)s (as %(role)s)") % {
-                "things": self.model._meta.verbose_name_plural,
-                "role": self.field.verbose_name,
-            }
-        return str(self.model._meta.verbose_name_plural)
+            return capfirst(
+                _("%(things)s (as %(role)s)")
+                % {
+                    "things": self.model._meta.verbose_name_plural,
+                    "role": self.field.verbose_name,
+                }
+            )
+        return capfirst(str(self.model._meta.verbose_name_plural))
 
     def through_names(self) -> tuple[type[models.Model], str, str]:
         """(through model, column of the owning row, column of the karte)."""
@@ -432,6 +435,7 @@ def merge_plan(
         giver = by_id[source]
         for name, value in zip(group.fields, _group_value(giver, group), strict=True):
             values[Customer._meta.get_field(name).attname] = value
+    _keep_name_parts(values, kartes)
 
     custom = dict(survivor.custom_fields or {})
     for key in _custom_keys(kartes):
@@ -469,6 +473,25 @@ def merge_plan(
     _untangle(plan)
     _codes(plan)
     return plan
+
+
+def _spaceless(text: str) -> str:
+    return "".join(normalize.nfkc(text or "").split())
+
+
+def _keep_name_parts(values: dict[str, Any], kartes: list[Customer]) -> None:
+    """A name chosen from a karte that has it in one piece (田中一郎) keeps the family and given
+    names another karte has for exactly that name (田中 / 一郎): they would be lost for nothing
+    (the vCard's N, sorting by family name)."""
+    if values.get("family_name") or values.get("given_name") or not values.get("name"):
+        return
+    wanted = _spaceless(values["name"])
+    for karte in kartes:
+        if (karte.family_name or karte.given_name) and _spaceless(
+            f"{karte.family_name}{karte.given_name}"
+        ) == wanted:
+            values["family_name"], values["given_name"] = karte.family_name, karte.given_name
+            return
 
 
 def _union_tags(kartes: list[Customer]) -> list[Tag]:
@@ -665,7 +688,8 @@ def customer_merge(
             survivor=plan.survivor,
             actor=actor if actor is not None and actor.pk else None,
             via=via,
-            survivor_name=plan.survivor.name[:200],
+            # The name the survivor has after the merge (a name picked from another karte).
+            survivor_name=(plan.values.get("name") or plan.survivor.name)[:200],
             merged_names=_names(plan.others)[:1000],
             choices=_stored_choices(plan),
         )

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enishi.accounts.models import User
@@ -434,7 +435,12 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(done)
     messages.success(
         request,
-        _("Merge undone: %(names)s are back as they were.") % {"names": done.merged_names},
+        ngettext(
+            "Merge undone: %(names)s is back as it was.",
+            "Merge undone: %(names)s are back as they were.",
+            done.members.count(),
+        )
+        % {"names": done.merged_names},
     )
     return redirect(done)
 

@@ -202,9 +202,14 @@ def _columns(*, sensitive_allowed: bool) -> list[Column]:
             value = (row["contact_permissions"] or {}).get(channel)
             return yes_no(value) if isinstance(value, bool) else ""
 
-        permission = _("Contact permission")
-        label = f"{permission} ({PERMISSION_LABELS[channel]})"
-        return Column(f"contact_{channel}", label, contact, get, ("contact_permissions",))
+        # The import's own labels: an exported file maps back column for column.
+        labels = {
+            "email": _("May contact by e-mail"),
+            "phone": _("May contact by phone"),
+            "post": _("May contact by post"),
+            "sns": _("May contact by SNS"),
+        }
+        return Column(f"contact_{channel}", labels[channel], contact, get, ("contact_permissions",))
 
     def linked(name: str, group: str) -> Column:
         # The name of the linked karte, from an annotation that checks it is visible.

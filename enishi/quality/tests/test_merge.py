@@ -199,6 +199,24 @@ class TestValues:
         assert "06-6543-2100" in world.survivor.notes
         assert any("06-6543-2100" in translated(r) for r in done.notes)
 
+    def test_a_name_in_one_piece_keeps_the_family_and_given_names_it_spells(self, bob):
+        split = testing.make_customer(bob, kind="person", family_name="田中", given_name="一郎")
+        whole = testing.make_customer(bob, kind="person", name="田中一郎")
+        done = merge(bob, split, [whole], choices={"name": whole.pk})
+        split.refresh_from_db()
+        assert (split.name, split.family_name, split.given_name) == ("田中一郎", "田中", "一郎")
+        assert done.survivor_name == "田中一郎"  # the name after the merge, not before
+
+    def test_a_name_spelt_otherwise_does_not_keep_parts_that_no_longer_fit(self, bob):
+        split = testing.make_customer(bob, kind="person", family_name="齋藤", given_name="美穂")
+        whole = testing.make_customer(bob, kind="person", name="斉藤美穂")
+        plan = merge_plan(actor=bob, survivor=split, others=[whole], choices={"name": whole.pk})
+        assert (plan.values["name"], plan.values["family_name"], plan.values["given_name"]) == (
+            "斉藤美穂",
+            "",
+            "",
+        )
+
     def test_a_second_landline_goes_to_the_notes_not_into_the_mobile_field(self, bob):
         first = testing.make_company(bob, name="株式会社山田商事", phone="03-3271-0000")
         second = testing.make_company(bob, name="山田商事(株)", phone="03-3271-9999")

@@ -1,5 +1,6 @@
 """Writes to kartes: one function per use case, each validating, saving and recording history."""
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,11 +76,24 @@ TEXT_LIMITS = {
 LONG_TEXT_LIMIT = 20000
 
 
+# Embedding, override and isolate controls: in a one-line field (a name shown in titles, file
+# names, vCards) they only serve to disguise text ("‮gpj.exe"). RTL scripts do not need them.
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def _clean_text(name: str, value: Any, errors: dict[str, list[Any]]) -> str:
     text = "" if value is None else str(value)
     if "\x00" in text:
         errors.setdefault(name, []).append(
             gettext_lazy("The text contains a control character that cannot be stored.")
+        )
+    if name in TEXT_LIMITS and _DIRECTION_CONTROLS.search(text):
+        errors.setdefault(name, []).append(
+            gettext_lazy(
+                "The text contains invisible characters that reverse the writing direction "
+                "(U+202A–U+202E, U+2066–U+2069): they make a name show differently from what it "
+                "is. Remove them."
+            )
         )
     limit = TEXT_LIMITS.get(name, LONG_TEXT_LIMIT)
     if len(text) > limit:

@@ -287,3 +287,21 @@ def test_e_mail_keys_fit_their_column_even_when_nfkc_lengthens_the_address():
     customer = Customer(kind="person", name="長い 住所", email="ﬀ" * 254, email_alt="ﬀ" * 254)
     services.apply_derived_fields(customer)
     assert customer.email_key == customer.email_alt_key == "f" * 254
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u2069"])
+def test_a_name_disguised_by_direction_controls_is_refused_with_a_reason(alice, control):
+    with pytest.raises(ValidationError) as caught:
+        services.customer_clean({"name": f"{control}evil{chr(0x202C)} Name"}, kind="person")
+    assert "Remove them" in str(caught.value.message_dict["name"]) or "取り除いて" in str(
+        caught.value.message_dict["name"]
+    )
+    assert not Customer.objects.exists()
+
+
+def test_right_to_left_names_and_notes_are_kept_as_typed(alice):
+    person = testing.make_customer(
+        alice, name="דוד כהן", notes="a note quoting \u202eRTL text\u202c, as pasted"
+    )
+    assert person.name == "דוד כהן"
+    assert "\u202e" in person.notes  # long text is shown as text, never in a title or file name

@@ -78,6 +78,15 @@ def later(message: Any, /, **params: Any) -> Message:
     return Message(node)
 
 
+def list_separator() -> str:
+    """Between the items of a list in running text: 「、」 in Japanese, ", " in English."""
+    return _JOIN if (translation.get_language() or "ja").split("-")[0] == "ja" else ", "
+
+
+def join_list(items: Iterable[Any]) -> str:
+    return list_separator().join(str(item) for item in items)
+
+
 def join(parts: Iterable[Any], separator: str = _JOIN) -> Message:
     """Parts (any stored forms) shown one after the other, `separator` between them."""
     items = [stored(part) for part in parts]
@@ -137,9 +146,10 @@ def translated(value: Any) -> str:
         if "m" in value:
             return _render_message(value)
         if "j" in value:
-            return str(value.get("s", _JOIN)).join(translated(part) for part in value["j"])
+            separator = str(value["s"]) if "s" in value else list_separator()
+            return separator.join(translated(part) for part in value["j"])
     if isinstance(value, list | tuple):
-        return _JOIN.join(translated(part) for part in value)
+        return list_separator().join(translated(part) for part in value)
     if value is None:
         return ""
     return str(value)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enishi.core.later import join_list
 from enishi.customers.models import FieldDefinition
 from enishi.quality import normalize
 
@@ -181,7 +182,7 @@ def display_value(definition: FieldDefinition, value: Any) -> str:
     if definition.type == FieldDefinition.Type.MONEY:
         return f"¥{int(value):,}"
     if definition.type == FieldDefinition.Type.MULTI_CHOICE:
-        return "、".join(value)
+        return join_list(value)
     return str(value)
 
 

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from enishi.core.later import is_message, translated
+from enishi.core.later import is_message, join_list, translated
 from enishi.history.models import HistoryEntry
 
 
@@ -51,7 +51,7 @@ def value_label(model_label: str, field_name: str, value) -> str:
         # An export keeps its columns' keys: headers in the reader's language.
         from enishi.transfer.export import column_headers
 
-        return "、".join(column_headers(value)) or "—"
+        return join_list(column_headers(value)) or "—"
     if field_name == "moved_counts" and isinstance(value, dict):
         # Kept as counts per kind, named in the reader's language.
         from enishi.quality.merge import moved_summary
@@ -125,6 +125,6 @@ def custom_fields_label(values: dict, *, show_sensitive: bool) -> str:
         label = definition.label if definition else key
         shown = "***" if definition and definition.sensitive and not show_sensitive else value
         if isinstance(shown, list):
-            shown = "、".join(str(v) for v in shown)
+            shown = join_list(shown)
         parts.append(f"{label}: {shown}")
     return ", ".join(parts) or "—"

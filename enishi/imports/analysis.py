@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
-from enishi.core.later import field_messages, later, stored
+from enishi.core.later import field_messages, join_list, later, stored
 from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible
@@ -1157,4 +1157,4 @@ def order_problems(
 
 
 def reasons_text(codes: list[str]) -> str:
-    return "、".join(reason_label(code) for code in codes)
+    return join_list(reason_label(code) for code in codes)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
-from enishi.core.later import Message, later
+from enishi.core.later import Message, join_list, later
 from enishi.core.permissions import can_view_sensitive, can_write
 from enishi.core.records import StaleVersionError
 from enishi.customers import fields as custom_fields
@@ -849,7 +849,7 @@ def _refuse_loop(survivor: Customer, involved: list[int]) -> None:
 
 def moved_summary(counts: dict[str, int]) -> str:
     labels = {r.key: r.label for r in customer_relations()}
-    return "、".join(
+    return join_list(
         _("%(what)s: %(count)s") % {"what": labels.get(key, key), "count": n}
         for key, n in counts.items()
     )

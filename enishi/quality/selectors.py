@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
+from enishi.core.later import join_list
 from enishi.core.permissions import can_view_sensitive, role_of
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible, customer_visible_ids, visibility_q
@@ -284,7 +285,7 @@ def comparison(user: User, kartes: list[Customer], *, plan=None) -> Comparison:
                 combinable=group.combinable,
             )
         )
-    tag_cells = ["、".join(sorted(t.name for t in c.tags.all())) for c in kartes]
+    tag_cells = [join_list(sorted(t.name for t in c.tags.all())) for c in kartes]
     if any(tag_cells):
         rows.append(
             CompareRow(
@@ -340,7 +341,7 @@ def _with_result(rows: list[CompareRow], plan, definitions, visible: set[int]) -
     for row in rows:
         row.picked = plan.picked.get(row.key)
         if row.key == "tags":
-            row.result = "、".join(sorted(t.name for t in plan.tags))
+            row.result = join_list(sorted(t.name for t in plan.tags))
         elif row.key.startswith("cf:"):
             key = row.key[3:]
             row.result = custom_display(definitions.get(key), plan.custom.get(key))
@@ -410,7 +411,7 @@ def _stored_display(user: User, name: str, value: Any, visible: set[int]) -> str
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, dict):
-        return "、".join(f"{k}: {'○' if v else '×'}" for k, v in value.items())
+        return join_list(f"{k}: {'○' if v else '×'}" for k, v in value.items())
     return str(value)
 
 

@@ -4,6 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from enishi.core.later import join_list as later_join_list
 from enishi.core.later import translated as later_translated
 from enishi.core.permissions import can_view_sensitive
 from enishi.history.selectors import custom_fields_label, field_label, value_label
@@ -16,6 +17,12 @@ def translated(value) -> str:
     """A message kept for later (`core.later`: a remark, a problem) in the reader's language;
     plain text as it is."""
     return later_translated(value)
+
+
+@register.filter
+def join_list(items) -> str:
+    """A list in running text: 「、」 between items in Japanese, ", " in English."""
+    return later_join_list(items or [])
 
 
 @register.simple_tag

@@ -71,7 +71,7 @@ def test_params_may_be_messages_lists_and_values_of_any_kind():
     )
     assert in_each(message) == {
         "ja": "「宇宙人」は選択肢にありません（選択肢：法人、個人）",
-        "en": "“宇宙人” is not one of the choices: Company、Person",
+        "en": "“宇宙人” is not one of the choices: Company, Person",
     }
     odd = later(gettext_lazy("Line %(line)s of %(count)s of order %(number)s."), line=Decimal("1.50"),
                 count=2, number=datetime.date(2024, 5, 1))  # fmt: skip
@@ -94,7 +94,19 @@ def test_parts_are_joined():
         "ja": "名前を入力してください。: 山田 / 開始日を入力してください。",
         "en": "Enter the name.: 山田 / Enter the start date.",
     }
-    assert translated(["a", "b"]) == "a、b"
+    assert in_each(["a", "b"]) == {"ja": "a、b", "en": "a, b"}
+    assert in_each(join(["a", "b"])) == {"ja": "a、b", "en": "a, b"}
+
+
+def test_a_list_in_running_text_is_separated_as_the_reader_writes():
+    from django.utils import translation
+
+    from enishi.core.later import join_list
+
+    with translation.override("ja"):
+        assert join_list(["同じ氏名", "同じ電話番号"]) == "同じ氏名、同じ電話番号"
+    with translation.override("en"):
+        assert join_list(["Same name", "Same phone number"]) == "Same name, Same phone number"
 
 
 def test_a_text_column_holds_one_as_json_and_old_text_as_it_is():

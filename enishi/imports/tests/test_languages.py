@@ -20,7 +20,7 @@ PHONE = {
     "ja": "市外局番を含む正しい電話番号を入力してください（例：03-1234-5678）。",
 }
 KIND = {
-    "en": "“宇宙人” is not one of the choices: Company、Person",
+    "en": "“宇宙人” is not one of the choices: Company, Person",
     "ja": "「宇宙人」は選択肢にありません（選択肢：法人、個人）",
 }
 CREATED = {

@@ -447,6 +447,6 @@ def test_another_users_import_cannot_be_seen(client, bob, carol):
 def test_the_same_preview_cannot_be_imported_twice(bob):
     preview = card_services.card_import_read(actor=bob, data=IPHONE.encode())
     card_services.card_import_commit(actor=bob, preview=preview, create=[1])
-    with pytest.raises(ValidationError, match="already been imported"):
+    with pytest.raises(ValidationError, match="すでに取り込み済み"):
         card_services.card_import_commit(actor=bob, preview=preview, create=[1])
     assert Customer.objects.count() == 1

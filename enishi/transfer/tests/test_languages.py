@@ -91,11 +91,11 @@ def test_the_history_of_an_export_names_columns_and_filters_in_the_readers_langu
                 value_label(entry.model, name, entry.changes[name][1])
                 for name in ("columns", "filters")
             ]
-    assert shown == {"ja": ["名前、電話番号", "区分: 個人"], "en": ["Name、Phone", "Kind: Person"]}
+    assert shown == {"ja": ["名前、電話番号", "区分: 個人"], "en": ["Name, Phone", "Kind: Person"]}
 
     client.force_login(speaking(alice, "en"))
     log = client.get(reverse("history:log")).content.decode()
-    assert "Name、Phone" in log and "Kind: Person" in log
+    assert "Name, Phone" in log and "Kind: Person" in log
     assert "名前、電話番号" not in log
 
 

@@ -2,7 +2,8 @@
 
 The page is an HTML template (`transfer/cards/karte_pdf.html`) with a print stylesheet of its
 own (`static/enishi/print_pdf.css`): A4, margins, the karte's name at the top of every page, page
-numbers, print date and who printed in the footer, one karte per page (`break-before: page`).
+numbers within the karte ("2 / 3"), print date and who printed in the footer, each karte from a
+new page.
 The Japanese font is named explicitly (Noto Sans CJK JP, Debian's fonts-noto-cjk, installed by
 `scripts/ensure-browser.sh`), so 髙, 﨑 and 𠮷 print as typed and the text stays searchable.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,9 +59,9 @@ def _render(
     printed_by: str,
     base_url: str,
     title: str,
-    printed_at: datetime.datetime | None,
+    printed_at: datetime.datetime,
     fonts,
-    extra_css: str = "",
+    stylesheets: list,
 ):
     """The laid-out WeasyPrint document of these kartes (pages not yet written)."""
     html = render_to_string(
@@ -67,14 +69,11 @@ def _render(
         {
             "prints": prints,
             "printed_by": printed_by,
-            "printed_at": timezone.localtime(printed_at or timezone.now()),
+            "printed_at": timezone.localtime(printed_at),
             "title": title,
         },
     )
     weasyprint, _FontConfiguration, URLFetcher = _weasyprint()
-    stylesheets = [weasyprint.CSS(string=_stylesheet_text(), font_config=fonts)]
-    if extra_css:
-        stylesheets.append(weasyprint.CSS(string=extra_css, font_config=fonts))
     document = weasyprint.HTML(
         string=html,
         base_url=base_url,
@@ -91,27 +90,24 @@ def karte_pdf(
     title: str,
     printed_at: datetime.datetime | None = None,
 ) -> bytes:
-    """One PDF with each karte starting on a new page."""
-    _weasyprint_module, FontConfiguration, _URLFetcher = _weasyprint()
-    fonts = FontConfiguration()
-    document = _render(
-        prints,
-        printed_by=printed_by,
-        base_url=base_url,
-        title=title,
-        printed_at=printed_at,
-        fonts=fonts,
-    )
-    return document.write_pdf()
+    """One PDF with each karte starting on a new page, its pages numbered within it."""
+    book = KarteBook(printed_by=printed_by, base_url=base_url, title=title, printed_at=printed_at)
+    book.add(prints)
+    out = io.BytesIO()
+    book.write(out)
+    return out.getvalue()
 
 
 class KarteBook:
-    """A PDF of many kartes, laid out a batch at a time and written once at the end.
+    """A PDF of kartes, each laid out as a document of its own, written once at the end.
 
-    Only one batch's HTML and box tree exist at a time; what stays are the laid-out pages
-    (about 0.25 MB each), which WeasyPrint writes together into one PDF with one copy of each
-    font subset. Page numbers continue from batch to batch; the total ("n / N") is left out,
-    because it is only known once the last batch is laid out.
+    The kartes of a printed selection are handed out one by one (each to whoever visits or
+    calls that customer), so a page's footer says where it is within its karte: "2 / 3" is
+    the second of that karte's three pages. WeasyPrint's counter(pages) counts the pages of a
+    whole document and has no total per part, so each karte is its own document, whose
+    counter(page) / counter(pages) are the karte's; the laid-out pages are then joined into one
+    PDF with one copy of each font subset. Only one karte's HTML and box tree exist at a time;
+    what stays are the laid-out pages (about 0.25 MB each). The stylesheet is parsed once.
     """
 
     def __init__(
@@ -122,8 +118,9 @@ class KarteBook:
         title: str,
         printed_at: datetime.datetime | None = None,
     ) -> None:
-        _weasyprint_module, FontConfiguration, _URLFetcher = _weasyprint()
+        weasyprint, FontConfiguration, _URLFetcher = _weasyprint()
         self.fonts = FontConfiguration()
+        self.stylesheets = [weasyprint.CSS(string=_stylesheet_text(), font_config=self.fonts)]
         self.printed_by = printed_by
         self.base_url = base_url
         self.title = title
@@ -133,23 +130,21 @@ class KarteBook:
 
     def add(self, prints: Sequence[KartePrint]) -> int:
         """Lay out these kartes after the pages so far; returns the number of pages added."""
-        # A page counter reset on a batch's first page replaces that page's own increment.
-        numbering = (
-            f"@page :first {{ counter-reset: page {len(self.pages) + 1}; }}\n"
-            "@page { @bottom-right { content: counter(page); } }"
-        )
-        document = _render(
-            prints,
-            printed_by=self.printed_by,
-            base_url=self.base_url,
-            title=self.title,
-            printed_at=self.printed_at,
-            fonts=self.fonts,
-            extra_css=numbering,
-        )
-        self.pages.extend(document.pages)
-        self._last = document
-        return len(document.pages)
+        added = 0
+        for shown in prints:
+            document = _render(
+                [shown],
+                printed_by=self.printed_by,
+                base_url=self.base_url,
+                title=self.title,
+                printed_at=self.printed_at,
+                fonts=self.fonts,
+                stylesheets=self.stylesheets,
+            )
+            self.pages.extend(document.pages)
+            self._last = document
+            added += len(document.pages)
+        return added
 
     def write(self, target: IO[bytes]) -> None:
         if self._last is None:

@@ -16,12 +16,23 @@ Export writes X-PHONETIC-* in both versions (what iPhone, Google and Android rea
 X-MS-*-YOMI, and, in 4.0, SORT-AS as the RFC says (each reader ignores what it does not know).
 Android has no X-ANDROID-* property for readings (X-ANDROID-CUSTOM carries nicknames and
 relations). A company karte is written as Apple does (N empty, ORG, X-ABShowAs:COMPANY) and,
-in 4.0, KIND:org. Internal notes, tags and custom fields never leave in a vCard.
+in 4.0, KIND:org. The karte's SNS is Apple's X-SOCIALPROFILE (import takes the first profile,
+or 4.0's SOCIALPROFILE, back into it); its gender is 4.0's GENDER and, as 3.0 has none, the
+X-GENDER the writers that keep one use. Internal notes, tags and custom fields never leave in
+a vCard; nor do the facts a vCard has no property for (a company's legal name, corporate
+number, founding date …). Export → import of the same karte gives back every other field.
 
 Import keeps what it cannot place instead of dropping it: a third phone, an address that does not
-fit, an unreadable birthday, nicknames, anniversaries, messaging and social profiles (also
-Android's X-ANDROID-CUSTOM items) go into the notes under "From the vCard", and the preview says
-so. A person without a company karte is written without HOME or WORK: the karte does not know.
+fit, an unreadable birthday, nicknames, anniversaries, messaging and further social profiles
+(also Android's X-ANDROID-CUSTOM items) go into the notes under "From the vCard", and the
+preview says so. A person without a company karte is written without HOME or WORK: the karte
+does not know.
+
+A nickname has no field: DESIGN.md's karte has none, and a custom field would be one
+business's choice, not the card's. The notes are where a fact without a field is kept (people
+read it on the karte and the printed karte); they never leave in a vCard, because they are
+internal and a line of them may have been edited since, so a nickname does not come back out
+through export. That is the price of not inventing a field for it.
 """
 
 from __future__ import annotations
@@ -205,10 +216,17 @@ def customer_vcard(
         )
     if customer.website:
         w.add("URL", _uri(customer.website))
+    if customer.sns and not compact:
+        # Apple's property, which Google and Android read too (4.0 readers as well).
+        w.add("X-SOCIALPROFILE", escape(customer.sns))
     if not compact and customer.birthday and not customer.is_company:
         w.add("BDAY", customer.birthday.strftime("%Y%m%d" if v4 else "%Y-%m-%d"))
-    if v4 and not compact and customer.gender:
-        w.add("GENDER", {"female": "F", "male": "M"}.get(customer.gender, "O"))
+    if not compact and customer.gender:
+        if v4:
+            w.add("GENDER", {"female": "F", "male": "M"}.get(customer.gender, "O"))
+        else:
+            # 3.0 has no gender: X-GENDER is what the writers that keep one use (and we read).
+            w.add("X-GENDER", {"female": "Female", "male": "Male"}.get(customer.gender, "Other"))
     return w.text()
 
 
@@ -547,6 +565,16 @@ def _website(card: Card, result: CardImport) -> None:
             result.kept_in_notes.append(_labelled(_("Website"), raw))
 
 
+def _social_profile(card: Card, result: CardImport) -> None:
+    """The first social profile is the karte's SNS (what export writes there); others are
+    kept in the notes."""
+    profiles = list(dict.fromkeys(_texts(card, "X-SOCIALPROFILE") + _texts(card, "SOCIALPROFILE")))
+    if profiles and len(profiles[0]) <= FIELD_LIMITS["sns"]:
+        result.data["sns"] = profiles.pop(0)
+    for profile in profiles:
+        _kept(result, _("Profile"), profile)
+
+
 def _person_extras(card: Card, result: CardImport) -> None:
     for raw in _texts(card, "BDAY")[:1]:
         day = _birthday(raw)
@@ -577,7 +605,6 @@ def _kept_extras(card: Card, result: CardImport) -> None:
         (pgettext("a person's part in an organisation", "Role"), _texts(card, "ROLE")),
         (_("Anniversary"), _texts(card, "ANNIVERSARY") + _texts(card, "X-ANNIVERSARY")),
         (_("Messaging"), _texts(card, "IMPP")),
-        (_("Profile"), _texts(card, "X-SOCIALPROFILE")),
         (_("Related person"), _texts(card, "RELATED")),
     ]
     android = {
@@ -676,6 +703,7 @@ def card_import_data(card: Card) -> CardImport:
     _emails(card, result)
     _address(card, result)
     _website(card, result)
+    _social_profile(card, result)
     if result.kind == Customer.Kind.PERSON:
         _person_extras(card, result)
     _kept_extras(card, result)

@@ -12,7 +12,7 @@ from enishi.history.models import HistoryEntry
 from enishi.transfer import card_services, services
 from enishi.transfer.models import Export
 
-from .test_print_pdf import page_count, pdf_pages_text
+from .test_print_pdf import footer, page_count, pdf_pages_text
 
 pytestmark = pytest.mark.django_db
 
@@ -90,15 +90,22 @@ def test_it_prepares_a_big_selection_in_the_background(
     assert not any("機密" in text for text in pages)  # Carol's karte is not Bob's to print
 
 
-def test_batches_are_joined_with_continuing_page_numbers(
+def test_each_karte_counts_its_own_pages_across_batches(
     client, bob, kartes, print_threshold, monkeypatch
 ):
+    """Kartes are handed out one by one: a page says where it is within its karte."""
     monkeypatch.setattr(card_services, "PRINT_BATCH", 3)
+    kartes[1].notes = "長い記録です。\n" * 120
+    kartes[1].save()
     client.force_login(bob)
     record = start_print(client)
     pages = pdf_pages_text(kept_pdf(client, record))
-    assert len(pages) == 4
-    assert [page.rstrip().rsplit("\n", 1)[-1].strip() for page in pages] == ["1", "2", "3", "4"]
+    long = len(pages) - 3
+    assert long >= 2
+    assert [footer(page) for page in pages if "印刷 太郎1" in page] == [
+        f"{n} / {long}" for n in range(1, long + 1)
+    ]
+    assert [footer(page) for page in pages if "印刷 太郎1" not in page] == ["1 / 1"] * 3
 
 
 def test_progress_is_written_per_batch(bob, kartes, print_threshold, monkeypatch):

@@ -173,7 +173,9 @@ def test_a_selection_prints_one_karte_per_page(alice_client, alice, hanako):
     assert len(pages) == 2
     assert "佐藤 一郎" in pages[0] and "髙橋 𠮷子" not in pages[0]  # most recently updated first
     assert "髙橋 𠮷子" in pages[1]
-    assert "1 / 2" in pages[0] and "2 / 2" in pages[1]
+    # Each karte is handed out on its own: its pages are numbered within it.
+    assert "1 / 1" in pages[0] and "1 / 1" in pages[1]
+    assert not any("/ 2" in page for page in pages)
 
 
 def test_a_selection_of_three_is_three_pages(alice_client, alice):
@@ -222,6 +224,25 @@ def test_a_long_karte_continues_on_a_second_page(alice, alice_client):
     pages = pdf_pages_text(pdf)
     assert len(pages) >= 2
     assert "長文 太郎" in pages[1]  # the name at the top of every page
+    assert f"2 / {len(pages)}" in pages[1]
+
+
+def test_each_karte_of_a_selection_counts_its_own_pages(alice, alice_client):
+    testing.make_customer(alice, name="短文 花子", tags=["印刷"])
+    testing.make_customer(alice, name="長文 太郎", notes="長い記録です。\n" * 120, tags=["印刷"])
+    tag = alice.owned_customers.first().tags.get().pk
+    response = alice_client.post(reverse("cards:selection") + f"?tag={tag}", {"format": "pdf"})
+    pages = pdf_pages_text(response.content)
+    long = len(pages) - 1  # the most recently updated first: 長文 太郎, then 短文 花子
+    assert long >= 2 and ["長文 太郎" in page for page in pages] == [True] * long + [False]
+    assert [footer(page) for page in pages] == [f"{n} / {long}" for n in range(1, long + 1)] + [
+        "1 / 1"
+    ]
+
+
+def footer(page_text: str) -> str:
+    """The page number, the last line of a page's text."""
+    return page_text.rstrip().rsplit("\n", 1)[-1].strip()
 
 
 def test_the_pdf_service_refuses_an_empty_selection(alice):
@@ -250,12 +271,10 @@ def test_long_unbroken_text_wraps_inside_the_page(alice):
 
     url = "https://drive.example.co.jp/share/" + "abcdef0123456789" * 8
     karte = testing.make_customer(alice, name="長い 備考", notes=url, needs="A" * 3000)
-    prints = [card_selectors.card_print_data(alice, karte, None)]
-    document = printing._render(
-        prints, printed_by="alice", base_url="/", title="t", printed_at=None, fonts=None
-    )
+    book = printing.KarteBook(printed_by="alice", base_url="/", title="t")
+    book.add([card_selectors.card_print_data(alice, karte, None)])
     widest, text = 0.0, []
-    for page in document.pages:
+    for page in book.pages:
         for box in page._page_box.descendants():
             if isinstance(box, boxes.TextBox):
                 widest = max(widest, box.position_x + box.width - page.width)
@@ -276,11 +295,9 @@ def test_a_very_long_name_keeps_the_running_header_to_one_line_and_phones_whole(
         phone="0428-29-9468",
     )  # fmt: skip
     testing.make_customer(alice, name="普通 花子", company=company, phone="0428-29-9469")
-    prints = [card_selectors.card_print_data(alice, company, None)]
-    document = printing._render(
-        prints, printed_by="alice", base_url="/", title="t", printed_at=None, fonts=None
-    )
-    page = document.pages[0]._page_box
+    book = printing.KarteBook(printed_by="alice", base_url="/", title="t")
+    book.add([card_selectors.card_print_data(alice, company, None)])
+    page = book.pages[0]._page_box
     header = [
         b for b in page.children if type(b).__name__ == "MarginBox" and b.at_keyword == "@top-left"
     ]

@@ -12,8 +12,8 @@ check task (normalisation with the karte form's rules, duplicate flagging agains
 and within the file) → the run task (bulk writes, search index, history). Tasks run in-process
 (ENISHI_TASKS=immediate), exactly the code `enishi serve`'s worker runs.
 
-Prints rows/s for each step and end to end, and the peak memory (RSS) of the process and of
-its worker processes.
+Prints rows/s for each step and end to end, the peak memory (RSS) of the process and of its
+worker processes, and how long the undo's confirmation takes to say what an undo would do.
 """
 
 from __future__ import annotations
@@ -168,6 +168,13 @@ def main() -> None:
         f"CPU: {c3 - c0:.1f} s in all processes = {(c3 - c0) / args.rows * 1e6:,.0f} µs per row; load {benchlib.loadavg()}"
     )
     print(f"peak RSS: {me:,.0f} MB (this process), {children:,.0f} MB (largest worker process)")
+    # What the undo's confirmation shows (the same checks as the undo, nothing written).
+    t4 = time.perf_counter()
+    plan = services.import_undo_plan(actor=user, run=run)
+    print(
+        f"undo plan: {time.perf_counter() - t4:.2f} s — {plan.remove:,} to delete, "
+        f"{plan.restore:,} to put back, {plan.keep:,} to keep"
+    )
     print(
         f"kartes after: {Customer.objects.count():,}; history entries of the import: "
         f"{HistoryEntry.objects.filter(batch=run.batch).count():,}"

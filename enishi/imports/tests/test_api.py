@@ -269,3 +269,36 @@ def test_a_formula_never_calculated_is_a_problem_on_its_column_in_the_readers_la
     japanese = ApiClient(client, issue_token(bob), language="ja")
     message = japanese.get(f"/imports/{run_id}/rows").json()["results"][0]["problems"][0]
     assert "数式" in message["message"] and '=B2&"まで"' in message["message"]
+
+
+def test_merged_cells_are_read_as_excel_shows_them(bob_api):
+    """Down the rows: the company of each contact; across columns: the first one only; a
+    heading merged across columns names each of them."""
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.append(["会社名", "氏名", "連絡先", None, "担当"])
+    ws.append(["株式会社山田商事", "山田 太郎", "03-1234-5678", "taro@example.jp", "電話は午後"])
+    ws.append([None, "山田 花子", "03-1234-9999", None, None])
+    ws.merge_cells("C1:D1")
+    ws.merge_cells("A2:A3")
+    ws.merge_cells("E2:F2")
+    out = io.BytesIO()
+    workbook.save(out)
+    created = upload(bob_api, out.getvalue(), name="顧客.xlsx").json()
+    assert created["headers"] == ["会社名", "氏名", "連絡先", "連絡先 (2)", "担当"]
+    bob_api.send(
+        "PUT",
+        f"/imports/{created['id']}/mapping",
+        {"mapping": ["company_name", "name", "phone", "email", "notes"]},
+    )
+    bob_api.post(f"/imports/{created['id']}/check")
+    rows = bob_api.get(f"/imports/{created['id']}/rows").json()["results"]
+    assert [r["values"] for r in rows] == [
+        ["株式会社山田商事", "山田 太郎", "03-1234-5678", "taro@example.jp", "電話は午後"],
+        ["株式会社山田商事", "山田 花子", "03-1234-9999", "", ""],
+    ]
+    assert [r["action"] for r in rows] == ["create", "create"]

@@ -272,12 +272,18 @@ class Customer(models.Model):
         return self.kind == self.Kind.COMPANY
 
     @property
+    def formal_honorific(self) -> str:
+        """様 for a person, 御中 for an organisation: how the customer is addressed on paper,
+        whatever language the printout's labels are in."""
+        return "御中" if self.is_company else "様"
+
+    @property
     def honorific(self) -> str:
-        """様 for a person, 御中 for an organisation (used on printouts and labels); nothing
-        for someone reading in another language, to whom they are untranslatable noise."""
+        """The honorific on screen: nothing for someone reading in another language, to whom
+        it is untranslatable noise."""
         if (get_language() or "ja").split("-")[0] != "ja":
             return ""
-        return "御中" if self.is_company else "様"
+        return self.formal_honorific
 
     @property
     def address(self) -> str:

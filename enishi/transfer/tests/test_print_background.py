@@ -199,7 +199,7 @@ def test_it_fails_clearly_when_no_karte_is_visible_any_more(bob, carol, print_th
     )
     record.refresh_from_db()
     assert record.status == Export.Status.FAILED and not record.path
-    assert "can no longer see them" in record.error_text
+    assert "閲覧できなくなった" in record.error_text
     assert not HistoryEntry.objects.filter(action="export").exists()
 
 

@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from enishi.accounts.models import User
+from enishi.core.templatetags.house_style import moment
 from enishi.customers.models import Customer, Tag
 from enishi.customers.selectors import customer_visible
 from enishi.customers.services import apply_derived_fields, customers_reindex
@@ -163,8 +165,83 @@ def _removal(p: _Pass, record, changes: dict) -> HistoryEntry:
 
 def _changed_since(updated_by: User | None, updated_at) -> str:
     who = updated_by.label if updated_by is not None else _("someone")
-    when = formats.date_format(timezone.localtime(updated_at), "Y-m-d H:i")
-    return _("Changed since the import (by %(who)s, %(when)s).") % {"who": who, "when": when}
+    return _("Changed since the import (by %(who)s, %(when)s).") % {
+        "who": who,
+        "when": moment(updated_at),
+    }
+
+
+def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, str | None]:
+    """Of {karte id: its version now} whose version differs from the one the import left: the
+    reason each stays, or None when its values are back to what the import wrote (a change and
+    its undo since, such as a house-style clean-up and its undo): nothing someone did would be
+    lost, so the undo goes on with it.
+
+    Read from the karte's history, not its updated_at/updated_by (a clean-up keeps those, so
+    they may still name the import): the entries after the import's own, field by field the
+    value before the first of them against the value now; the reason names the latest entry
+    that changed a field which now differs."""
+    if not kartes:
+        return {}
+    later: dict[int, list[tuple[Any, Any, dict]]] = {pk: [] for pk in kartes}
+    entries = (
+        HistoryEntry.objects.filter(
+            model=Customer._meta.label_lower,
+            object_id__in=list(kartes),
+            at__gte=p.run.created_at,
+        )
+        .order_by("id")
+        .values_list("object_id", "batch", "actor", "at", "changes")
+    )
+    for object_id, batch, actor, at, changes in entries.iterator():
+        if batch == p.run.batch:
+            later[object_id] = []  # the import's own (or this undo's): what follows is later
+        else:
+            later[object_id].append((actor, at, changes or {}))
+    found = (
+        Customer.objects.filter(pk__in=list(kartes))
+        .select_related("updated_by")
+        .prefetch_related("tags")
+        .in_bulk()
+    )
+    users = User.objects.in_bulk({a for rows in later.values() for a, _at, _c in rows if a})
+    reasons: dict[int, str | None] = {}
+    for pk in kartes:
+        customer = found.get(pk)
+        if not later[pk] or customer is None:
+            # Changed without a word in the history: say what the karte itself says.
+            if customer is not None:
+                reasons[pk] = _changed_since(customer.updated_by, customer.updated_at)
+            else:
+                reasons[pk] = _("Changed since the import.")
+            continue
+        first: dict[str, Any] = {}
+        for _actor, _at, changes in later[pk]:
+            for name, pair in changes.items():
+                if name not in first:
+                    first[name] = pair[0] if isinstance(pair, list | tuple) and pair else None
+        differs = set()
+        for name, value in first.items():
+            try:
+                now = snapshot(customer, [name])[name]
+            except FieldDoesNotExist:
+                differs.add(name)
+                continue
+            if not _same(now, value):
+                differs.add(name)
+        if not differs:
+            reasons[pk] = None
+            continue
+        actor, at = next(
+            (a, at) for a, at, changes in reversed(later[pk]) if differs & changes.keys()
+        )
+        reasons[pk] = _changed_since(users.get(actor), at)
+    return reasons
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two values as the history keeps them (a blank text and none are the same)."""
+    return (a if a not in ("", None) else None) == (b if b not in ("", None) else None)
 
 
 def _worked_on(ids: set[int], leaving: AbstractSet[int] = frozenset()) -> set[int]:
@@ -359,22 +436,18 @@ def _removable(
     # A karte this import created and nobody touched since goes even when the actor no longer
     # sees it (the file gave it to another team's owner): it is the actor's own upload.
     busy = _worked_on(set(found), p.leaving)
-    changed = {
-        pk
-        for pk, (_line, version) in candidates.items()
-        if pk in found and (found[pk][2] is not None or found[pk][1] != version)
-    }
-    # When and by whom, said in the reason: read for those only.
-    since = {}
-    if changed:
-        since = {
-            pk: (updated_by, updated_at)
-            for pk, updated_by, updated_at in Customer.objects.filter(
-                pk__among=list(changed)
-            ).values_list("pk", "updated_by", "updated_at")
-        }
-        users = User.objects.in_bulk({u for u, _at in since.values() if u})
-        since = {pk: (users.get(u), at) for pk, (u, at) in since.items()}
+    deleted = {pk for pk in candidates if pk in found and found[pk][2] is not None}
+    # A newer version: changed, unless the history shows its values back to the import's.
+    reasons = _later_changes(
+        p,
+        {
+            pk: found[pk][1]
+            for pk, (_line, version) in candidates.items()
+            if pk in found and pk not in deleted and found[pk][1] != version
+        },
+    )
+    changed = {pk: reason for pk, reason in reasons.items() if reason is not None}
+    changed.update({pk: _("Changed since the import.") for pk in deleted})
     removable = []
     gone = set()
     for pk, (line, _version) in candidates.items():
@@ -383,7 +456,7 @@ def _removable(
             continue
         name = found[pk][0]
         if pk in changed:
-            _keep(p.report, line, pk, name, _changed_since(*since[pk]))
+            _keep(p.report, line, pk, name, changed[pk])
         elif pk in busy:
             _keep(
                 p.report,
@@ -431,6 +504,14 @@ def _restore_customers(p: _Pass, rows: list[ImportRow]) -> None:
     else:
         current = current.select_related("updated_by")
     found = {c.pk: c for c in current}
+    later = _later_changes(
+        p,
+        {
+            row.result_id: found[row.result_id].version
+            for row in rows
+            if row.result_id in found and found[row.result_id].version != row.version_after
+        },
+    )
     for row in rows:
         customer = found.get(row.result_id)
         if customer is None:
@@ -444,8 +525,8 @@ def _restore_customers(p: _Pass, rows: list[ImportRow]) -> None:
             )
             row.result, row.result_message = KEPT, _("Kept: you can no longer see it.")
             continue
-        if customer.version != row.version_after:
-            reason = _changed_since(customer.updated_by, customer.updated_at)
+        reason = later.get(customer.pk)
+        if reason is not None:
             _keep(p.report, row.line, customer.pk, customer.name, reason)
             row.result, row.result_message = KEPT, reason
             continue

@@ -1,0 +1,112 @@
+"""The import wizard on a phone (390×844, touch), in Japanese and English: no page scrolls
+sideways; each file column is a card whose target select spans it; each preview and result row
+is a card that starts with what happens and the row's choice, a finger high; the template's
+delete button is a finger high. On a desktop the column table stays a table."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from enishi.core import testing
+
+from .conftest import log_in
+from .test_phone_layout import FINGER, WIDTH, assert_finger_high, fits_the_screen
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FILE = (
+    "会社名,氏名,フリガナ,電話番号,メール\n"
+    "株式会社山田商事,山田 太郎,ヤマダ タロウ,03-1234-5678,taro@example.jp\n"
+    "株式会社山田商事,佐藤 花子,サトウ ハナコ,0312,hanako@example\n"
+    ",髙橋 一郎,タカハシ イチロウ,090-1111-2222,ichiro@example.jp\n"
+).encode()
+
+
+@pytest.fixture(autouse=True)
+def _import_dir(settings, tmp_path):
+    settings.ENISHI_IMPORT_DIR = tmp_path / "imports"
+
+
+@pytest.fixture
+def alice(transactional_db):
+    return testing.make_user("alice", admin=True, name="有栖 アリス")
+
+
+def upload(page):
+    page.goto(reverse("imports:start"))
+    page.set_input_files(
+        "#id_file", files=[{"name": "名簿.csv", "mimeType": "text/csv", "buffer": FILE}]
+    )
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/columns/"))
+
+
+def check_mapping(page):
+    assert fits_the_screen(page)
+    select = page.locator("#id_col_1")
+    expect(select).to_be_visible()
+    box = select.bounding_box()
+    assert box["width"] >= WIDTH * 0.7 and box["height"] >= FINGER, box
+    assert_finger_high(page.locator("#import-encoding"))
+    header = page.locator("tr[data-column='1'] td.import-header strong")
+    assert header.evaluate("e => e.getClientRects().length") == 1  # not a character per line
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_import_wizard_on_a_phone(phone_page, alice, language):
+    alice.language = language
+    alice.save()
+    testing.make_customer(alice, name="高橋 一郎", mobile="090-1111-2222")
+    page = phone_page
+    log_in(page)
+    upload(page)
+    check_mapping(page)
+    page.fill("#id_template_name", "毎月の名簿")
+    page.click("#import-check")
+    page.wait_for_url(re.compile(r"/imports/\d+/preview/"))
+    assert fits_the_screen(page)
+    duplicate = page.locator("tr.import-row[data-number='3']")
+    decision = duplicate.locator("select[name=decision]")
+    expect(decision).to_be_visible()
+    assert_finger_high(decision)
+    outcome = duplicate.locator("td.import-outcome").bounding_box()
+    first_cell = duplicate.locator("td.import-cell").first.bounding_box()
+    assert outcome["y"] < decision.bounding_box()["y"] < first_cell["y"]
+    rejected = page.locator("tr.import-row[data-number='2']")
+    expect(rejected.locator(".import-problem").first).to_be_visible()
+    assert (
+        rejected.locator(".import-problem").first.bounding_box()["y"]
+        < rejected.locator("td.import-cell").first.bounding_box()["y"]
+    )
+    page.click("#import-go button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/result/"), timeout=30_000)
+    assert fits_the_screen(page)
+    page.goto(page.url.split("?")[0] + "?show=rejected")
+    assert fits_the_screen(page)
+    why = page.locator("tr.import-row .import-problem").first
+    expect(why).to_be_visible()
+
+    # A second file with the same headers: the template's notice reads as a sentence.
+    upload(page)
+    check_mapping(page)
+    note = page.locator(".import-template-note")
+    expect(note).to_be_visible()
+    assert note.bounding_box()["height"] < 100
+
+    page.goto(reverse("imports:start"))
+    assert fits_the_screen(page)
+    delete = page.locator(".import-template-delete")
+    expect(delete).to_be_visible()
+    assert_finger_high(delete)
+    assert delete.bounding_box()["width"] >= FINGER
+
+
+def test_the_column_table_stays_a_table_on_a_desktop(page, alice):
+    log_in(page)
+    page.set_viewport_size({"width": 1366, "height": 800})
+    upload(page)
+    expect(page.locator("table.import-columns thead")).to_be_visible()
+    cells = page.locator("tr[data-column='1'] td")
+    assert len({round(cells.nth(i).bounding_box()["y"]) for i in range(cells.count())}) == 1

@@ -38,3 +38,8 @@ class Among(Lookup):
             return f"{lhs} IN (SELECT value FROM json_each({rhs}))", [*lhs_params, *rhs_params]
         # Any other database: the plain IN, one parameter per value.
         return In(self.lhs, sorted(set(self.rhs))).as_sql(compiler, connection)
+
+
+# A foreign key has Django's related lookups instead of its field's: register it there too, for
+# "the records of these kartes" (`customer__among=ids`, `company__among=ids`).
+models.ForeignKey.register_lookup(Among)

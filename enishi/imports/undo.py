@@ -250,13 +250,14 @@ def _worked_on(ids: set[int], leaving: AbstractSet[int] = frozenset()) -> set[in
     if not ids:
         return set()
     busy: set[int] = set()
-    # The ids as one parameter (`__among`), not thousands, for every relation.
-    kartes = Customer._base_manager.filter(pk__among=ids).values("pk")
     for relation in Customer._meta.related_objects:
         if relation.many_to_many or relation.related_model._meta.app_label not in WORK_APPS:
             continue
         field_ = relation.field
-        found = relation.related_model._base_manager.filter(**{f"{field_.name}__in": kartes})
+        # The ids as one parameter (`__among`), not thousands; and as values, not a subquery,
+        # which PostgreSQL may join badly right after an import (its statistics not yet
+        # counting the new kartes: a nested loop over all of them, minutes long).
+        found = relation.related_model._base_manager.filter(**{f"{field_.name}__among": ids})
         if relation.related_model is Customer:
             found = found.exclude(pk__among=ids)
             if leaving:

@@ -41,3 +41,18 @@ def test_among_keeps_hostile_values_as_values():
     _karte("山田 太郎", "C1")
     hostile = {"C1') OR 1=1 --", '"]', "\\", "'", "C1 "}
     assert not Customer.objects.filter(code__among=hostile).exists()
+
+
+@pytest.mark.django_db
+def test_among_filters_by_a_foreign_key_with_one_parameter():
+    company = _karte("株式会社山田商事")
+    person = _karte("山田 太郎")
+    Customer.objects.filter(pk=person.pk).update(company=company)
+    ids = {company.pk, *range(10**6, 10**6 + 2000)}
+    with CaptureQueriesContext(connection) as queries:
+        found = list(Customer.objects.filter(company__among=ids).values_list("pk", flat=True))
+    assert found == [person.pk]
+    assert queries[0]["sql"].count(str(10**6 + 1999)) <= 1
+    assert list(
+        Customer.objects.filter(company_id__among=[company.pk]).values_list("pk", flat=True)
+    ) == [person.pk]

@@ -2693,13 +2693,23 @@ class BusinessBuilder:
         # Kartes tagged 保守契約 first.
         candidates.sort(key=lambda p: ("保守契約" not in p.tags, self.rng.random()))
         chosen = candidates[:total]
+        # Both kinds of contract (a company's monthly maintenance, a home's yearly plan), whatever
+        # mix of kartes the dates happened to leave as candidates.
+        for kind in ("company", "person"):
+            if chosen and not any(p.customer.kind == kind for p in chosen):
+                spare = next((p for p in candidates[total:] if p.customer.kind == kind), None)
+                if spare is not None:
+                    chosen[-1] = spare
         self.rng.shuffle(chosen)
         soon = RENEWALS_PASSED + max(3, round(total * RENEWALS_SOON_SHARE))
         contracts = []
+        first_company = next((p for p in chosen if p.customer.kind == "company"), None)
         for i, plan in enumerate(chosen):
             c = plan.customer
             b2b = c.kind == "company"
-            if b2b:
+            if plan is first_company:
+                product = products["MT-BASIC"]  # at least one monthly contract
+            elif b2b:
                 product = products[self.rng.choice(("MT-BASIC", "MT-BASIC", "MT-STD", "MT-PREM"))]
             else:
                 product = products["MT-HOME"]

@@ -181,7 +181,7 @@ class TestDownloads:
         client.force_login(alice)
         log = client.get(reverse("history:log"), {"action": "export"}).content.decode()
         assert "Exported" in log and record.file_name in log
-        assert "CSV (UTF-8 with BOM)" in log and "Name、Phone" in log
+        assert "CSV (UTF-8 with BOM)" in log and "Name, Phone" in log
 
 
 class TestShiftJis:

@@ -97,6 +97,7 @@ def _full_width_kana(text: str) -> str:
     """ﾔﾏﾀﾞｼｮｳｼﾞ → ヤマダショウジ (sound marks joined); everything else as it is."""
     return _HALF_WIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m[0]), text)
 
+
 # The forms of the Companies Act, which businesses write before or after the name as they
 # please; every other kind of corporation puts its form in front.
 MOVABLE_FORMS = frozenset({"株式会社", "有限会社", "合同会社", "合名会社", "合資会社"})

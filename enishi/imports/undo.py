@@ -187,7 +187,7 @@ def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, str | None]:
     entries = (
         HistoryEntry.objects.filter(
             model=Customer._meta.label_lower,
-            object_id__in=list(kartes),
+            object_id__among=list(kartes),
             at__gte=p.run.created_at,
         )
         .order_by("id")
@@ -199,7 +199,7 @@ def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, str | None]:
         else:
             later[object_id].append((actor, at, changes or {}))
     found = (
-        Customer.objects.filter(pk__in=list(kartes))
+        Customer.objects.filter(pk__among=list(kartes))
         .select_related("updated_by")
         .prefetch_related("tags")
         .in_bulk()

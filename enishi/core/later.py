@@ -78,9 +78,14 @@ def later(message: Any, /, **params: Any) -> Message:
     return Message(node)
 
 
+def reads_japanese() -> bool:
+    """Whether the active language (the reader's) is Japanese; Japanese when none is active."""
+    return (translation.get_language() or "ja").split("-")[0] == "ja"
+
+
 def list_separator() -> str:
     """Between the items of a list in running text: 「、」 in Japanese, ", " in English."""
-    return _JOIN if (translation.get_language() or "ja").split("-")[0] == "ja" else ", "
+    return _JOIN if reads_japanese() else ", "
 
 
 def join_list(items: Iterable[Any]) -> str:

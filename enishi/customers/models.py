@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from enishi.core.later import reads_japanese
+
 
 class Tag(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
@@ -281,7 +283,7 @@ class Customer(models.Model):
     def honorific(self) -> str:
         """The honorific on screen: nothing for someone reading in another language, to whom
         it is untranslatable noise."""
-        if (get_language() or "ja").split("-")[0] != "ja":
+        if not reads_japanese():
             return ""
         return self.formal_honorific
 

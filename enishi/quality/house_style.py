@@ -19,9 +19,9 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from enishi.core.later import reads_japanese
 from enishi.quality import normalize
 from enishi.quality.match import kanji_numeral_value
 
@@ -177,7 +177,7 @@ def date_styled(value: datetime.date | None, rule: str, *, for_reader: bool = Tr
     they can read (`for_reader=False` shows the style itself, as the settings page does)."""
     if value is None:
         return ""
-    if for_reader and rule in (KANJI, ERA) and not _reads_japanese():
+    if for_reader and rule in (KANJI, ERA) and not reads_japanese():
         rule = ISO
     if rule == SLASH:
         return f"{value.year}/{value.month:02d}/{value.day:02d}"
@@ -186,10 +186,6 @@ def date_styled(value: datetime.date | None, rule: str, *, for_reader: bool = Tr
     if rule == ERA:
         return normalize.format_era_date(value)
     return value.isoformat()
-
-
-def _reads_japanese() -> bool:
-    return (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0] == "ja"
 
 
 def datetime_styled(value: datetime.datetime | None, rule: str) -> str:

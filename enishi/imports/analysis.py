@@ -24,11 +24,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
-from enishi.core.later import field_messages, join_list, later, stored
+from enishi.core.later import Message, as_text, field_messages, join_list, later, stored
 from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible
@@ -150,7 +149,7 @@ def analyse(run: ImportRun) -> None:
         try:
             estimate = estimate_rows(run, path)
         except files.ImportFileError as exc:
-            _fail_analysis(run, exc.message)
+            _fail_analysis(run, exc.stored)
             return
         _progress(run, phase="checking", progress_done=0, progress_total=estimate, error="")
         limit = conf.max_rows()
@@ -163,7 +162,7 @@ def analyse(run: ImportRun) -> None:
             _fail_analysis(run, too_many_rows_message(limit))
             return
         except files.ImportFileError as exc:
-            _fail_analysis(run, exc.message)
+            _fail_analysis(run, exc.stored)
             return
         ctx = check_context(run, actor)
         parallel = estimate >= conf.parallel_min_rows() and conf.workers() > 1
@@ -187,10 +186,10 @@ def analyse(run: ImportRun) -> None:
             _fail_analysis(run, too_many_rows_message(limit))
             return
         except files.ImportFileError as exc:
-            _fail_analysis(run, exc.message)
+            _fail_analysis(run, exc.stored)
             return
         if done == 0:
-            _fail_analysis(run, _("The file has no data rows below the header row."))
+            _fail_analysis(run, gettext_lazy("The file has no data rows below the header row."))
             return
         _progress(run, phase="comparing")
         matcher.finish()
@@ -208,12 +207,15 @@ def analyse(run: ImportRun) -> None:
         )
 
 
-def too_many_rows_message(limit: int) -> str:
-    return _(
-        "The file has more than %(limit)s rows, the most one import takes (setting "
-        "ENISHI_IMPORT_MAX_ROWS). Split it into several files: rows already imported "
-        "are recognised when the next file is checked."
-    ) % {"limit": f"{limit:,}"}
+def too_many_rows_message(limit: int) -> Message:
+    return later(
+        gettext_lazy(
+            "The file has more than %(limit)s rows, the most one import takes (setting "
+            "ENISHI_IMPORT_MAX_ROWS). Split it into several files: rows already imported "
+            "are recognised when the next file is checked."
+        ),
+        limit=f"{limit:,}",
+    )
 
 
 def _batched(chunks: Iterable[list[Checked]], size: int) -> Iterator[list[Checked]]:
@@ -227,12 +229,15 @@ def _batched(chunks: Iterable[list[Checked]], size: int) -> Iterator[list[Checke
         yield buffer
 
 
-def _fail_analysis(run: ImportRun, message: str) -> None:
+def _fail_analysis(run: ImportRun, message: Any) -> None:
+    """Back to the mapping step; `message` (any stored form, `core.later`) says why, in the
+    language of whoever reads the run."""
+    error = as_text(message)
     run.rows.all().delete()
     ImportRun.objects.filter(pk=run.pk).update(
-        status=ImportRun.Status.MAPPING, phase="", error=message, heartbeat_at=timezone.now()
+        status=ImportRun.Status.MAPPING, phase="", error=error, heartbeat_at=timezone.now()
     )
-    run.status, run.error = ImportRun.Status.MAPPING, message
+    run.status, run.error = ImportRun.Status.MAPPING, error
 
 
 def _row(run: ImportRun, checked: Checked) -> ImportRow:

@@ -116,7 +116,10 @@ class ImportOut(Schema):
     progress: ProgressOut
     interrupted: bool = Field(description="The step stopped without finishing: resume or undo.")
     can_undo: bool
-    error: str
+    error: str = Field(
+        description="Why the file could not be checked or the import did not finish, in the "
+        "reader's language (Accept-Language or the user's setting); empty when nothing stopped."
+    )
     undo_report: dict[str, Any]
     created_at: datetime.datetime
     started_at: datetime.datetime | None
@@ -291,7 +294,6 @@ def _import(run: ImportRun) -> dict[str, Any]:
                 "mapping",
                 "template_id",
                 "row_count",
-                "error",
                 "created_at",
                 "started_at",
                 "finished_at",
@@ -299,6 +301,7 @@ def _import(run: ImportRun) -> dict[str, Any]:
             )
         },  # fmt: skip
         "sheets": run.sheets,
+        "error": run.error_text,
         "default_kind": (run.options or {}).get("default_kind", "auto"),
         "rules": decisions.rules_of(run),
         "summary": {k: v for k, v in (run.summary or {}).items() if isinstance(v, int)},

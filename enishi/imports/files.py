@@ -29,6 +29,7 @@ from xml.etree import ElementTree
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enishi.core.later import later, stored, translated
 from enishi.imports import conf
 
 SAMPLE_BYTES = 256 * 1024
@@ -57,12 +58,23 @@ DELIMITER_CHARS = {code for code, _label in DELIMITERS}
 XLSX_EXPANSION = 25
 
 
-class ImportFileError(Exception):
-    """The file cannot be read as an import; `message` says why, for people."""
+_DAMAGED = gettext_lazy(
+    "This file looks like an Excel workbook but cannot be opened: it may be damaged."
+)
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+class ImportFileError(Exception):
+    """The file cannot be read as an import. `stored` keeps why for later (`core.later`: a
+    gettext_lazy proxy with its parameters, stored on the run and read in each reader's
+    language); `message` says it in the active language."""
+
+    def __init__(self, message: Any, /, **params: Any) -> None:
+        self.stored = later(message, **params).stored if params else stored(message)
+        super().__init__(translated(self.stored))
+
+    @property
+    def message(self) -> str:
+        return translated(self.stored)
 
 
 # --- what the file is ----------------------------------------------------------------------
@@ -71,47 +83,53 @@ class ImportFileError(Exception):
 def sniff_format(head: bytes, names: list[str] | None = None) -> str:
     """ "xlsx" or "csv" from the first bytes (and a zip's member names); else ImportFileError."""
     if not head.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
-        raise ImportFileError(_("The file is empty."))
+        raise ImportFileError(gettext_lazy("The file is empty."))
     if head.startswith(b"PK\x03\x04"):
         names = names or []
         if "xl/workbook.xml" in names:
             return "xlsx"
         if any(n.startswith("word/") for n in names):
             raise ImportFileError(
-                _("This is a Word document. Save the list as .xlsx or CSV and upload that.")
+                gettext_lazy(
+                    "This is a Word document. Save the list as .xlsx or CSV and upload that."
+                )
             )
         if "content.xml" in names:
             raise ImportFileError(
-                _(
+                gettext_lazy(
                     "This is an OpenDocument (LibreOffice) file. Save it as .xlsx or CSV "
                     "and upload that."
                 )
             )
         raise ImportFileError(
-            _("This is a ZIP archive, not a workbook. Upload the .xlsx or CSV file inside it.")
+            gettext_lazy(
+                "This is a ZIP archive, not a workbook. Upload the .xlsx or CSV file inside it."
+            )
         )
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise ImportFileError(
-            _(
+            gettext_lazy(
                 "This is an old Excel file (.xls) or a password-protected workbook. Open it in "
                 "Excel and save it as .xlsx (without a password) or as CSV."
             )
         )
     for magic, what in (
-        (b"%PDF", _("a PDF document")),
-        (b"\x89PNG", _("an image")),
-        (b"\xff\xd8\xff", _("an image")),
-        (b"GIF8", _("an image")),
-        (b"{\\rtf", _("a rich-text document")),
+        (b"%PDF", gettext_lazy("a PDF document")),
+        (b"\x89PNG", gettext_lazy("an image")),
+        (b"\xff\xd8\xff", gettext_lazy("an image")),
+        (b"GIF8", gettext_lazy("an image")),
+        (b"{\\rtf", gettext_lazy("a rich-text document")),
     ):
         if head.startswith(magic):
             raise ImportFileError(
-                _("This file is %(what)s, not a spreadsheet. Upload an .xlsx, CSV or TSV file.")
-                % {"what": what}
+                gettext_lazy(
+                    "This file is %(what)s, not a spreadsheet. Upload an .xlsx, CSV or TSV file."
+                ),
+                what=what,
             )
     if _looks_binary(head):
         raise ImportFileError(
-            _(
+            gettext_lazy(
                 "This file does not contain text or a workbook that can be read. Upload an "
                 ".xlsx, CSV or TSV file."
             )
@@ -200,7 +218,7 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> tuple[str, bool
             if codecs.lookup(supported).name == name:
                 return supported, False
     raise ImportFileError(
-        _(
+        gettext_lazy(
             "The file's characters could not be read as UTF-8, Shift_JIS (cp932) or EUC-JP. "
             "Save it from Excel as “CSV UTF-8” and upload it again."
         )
@@ -322,7 +340,8 @@ class Layout:
     header_row: int = 1  # 1-based; 0: no header row
     headers: list[str] = field(default_factory=list)
     sample: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    # Worth knowing about the file, each stored for later (`core.later`).
+    notes: list[Any] = field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -361,9 +380,7 @@ def inspect(
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
         except (zipfile.BadZipFile, OSError):
-            raise ImportFileError(
-                _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")
-            ) from None
+            raise ImportFileError(_DAMAGED) from None
     file_format = sniff_format(head, names)
     if file_format == "xlsx":
         layout = _inspect_xlsx(path, sheet=sheet)
@@ -373,11 +390,15 @@ def inspect(
         )
         if file_name.lower().endswith((".xlsx", ".xlsm", ".xls")):
             layout.notes.append(
-                _("The file is named like a workbook but contains text: it is read as CSV.")
+                stored(
+                    gettext_lazy(
+                        "The file is named like a workbook but contains text: it is read as CSV."
+                    )
+                )
             )
     first = _first_rows(path, layout, HEADER_SCAN_ROWS + SAMPLE_ROWS)
     if not first:
-        raise ImportFileError(_("The file is empty: it has no rows with values."))
+        raise ImportFileError(gettext_lazy("The file is empty: it has no rows with values."))
     if header_row is None:
         header_row = detect_header_row(first, known_headers or set())
     layout.header_row = header_row
@@ -441,7 +462,7 @@ def _inspect_text(
         chosen = _utf16_without_bom(head[:8192])
         if chosen is None:
             raise ImportFileError(
-                _(
+                gettext_lazy(
                     "This file is not UTF-16 text: it has neither the mark UTF-16 files start "
                     "with nor their pattern of bytes. Choose another encoding."
                 )
@@ -488,12 +509,12 @@ def _open_workbook(path: Path):
         with zipfile.ZipFile(path) as archive:
             expanded = sum(i.file_size for i in archive.infolist())
     except (zipfile.BadZipFile, OSError):
-        raise ImportFileError(
-            _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")
-        ) from None
+        raise ImportFileError(_DAMAGED) from None
     if expanded > conf.max_bytes() * XLSX_EXPANSION:
         raise ImportFileError(
-            _("This workbook unpacks to more data than imports accept. Save it as CSV instead.")
+            gettext_lazy(
+                "This workbook unpacks to more data than imports accept. Save it as CSV instead."
+            )
         )
     try:
         # A formula cell is read as the value Excel saved with it (what the person sees in
@@ -501,9 +522,7 @@ def _open_workbook(path: Path):
         # program, never opened in Excel) has empty cells there.
         return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception:  # openpyxl raises many kinds for damaged files
-        raise ImportFileError(
-            _("This file looks like an Excel workbook but cannot be opened: it may be damaged.")
-        ) from None
+        raise ImportFileError(_DAMAGED) from None
 
 
 # --- header row -----------------------------------------------------------------------------
@@ -590,7 +609,7 @@ def open_binary(path: Path):
         return open(path, "rb")  # noqa: SIM115 - the caller closes it
     except FileNotFoundError:
         raise ImportFileError(
-            _("The uploaded file is no longer on the server: upload it again.")
+            gettext_lazy("The uploaded file is no longer on the server: upload it again.")
         ) from None
 
 
@@ -625,21 +644,26 @@ def _iter_text(path: Path, layout: Layout) -> Iterator[SourceRow]:
                 yield last
         except UnicodeError:
             raise ImportFileError(
-                _("Line %(line)s cannot be read as %(encoding)s: choose another encoding.")
-                % {"line": f"{previous + 1:,}", "encoding": encoding_label(layout.encoding)}
+                gettext_lazy(
+                    "Line %(line)s cannot be read as %(encoding)s: choose another encoding."
+                ),
+                line=f"{previous + 1:,}",
+                encoding=dict(ENCODINGS).get(layout.encoding, layout.encoding),
             ) from None
         except csv.Error as exc:
             if "field larger" in str(exc):
                 raise ImportFileError(
-                    _(
+                    gettext_lazy(
                         "Line %(line)s has a cell longer than %(limit)s characters: this does "
                         "not look like a list of customers (or a quote is not closed)."
-                    )
-                    % {"line": f"{previous + 1:,}", "limit": f"{CELL_LIMIT:,}"}
+                    ),
+                    line=f"{previous + 1:,}",
+                    limit=f"{CELL_LIMIT:,}",
                 ) from None
             raise ImportFileError(
-                _("Line %(line)s cannot be read as CSV: %(error)s")
-                % {"line": f"{previous + 1:,}", "error": exc}
+                gettext_lazy("Line %(line)s cannot be read as CSV: %(error)s"),
+                line=f"{previous + 1:,}",
+                error=str(exc),
             ) from None
 
 
@@ -734,7 +758,7 @@ def _iter_xlsx(path: Path, sheet: str) -> Iterator[SourceRow]:
     try:
         if sheet not in workbook.sheetnames:
             raise ImportFileError(
-                _("The workbook has no sheet called “%(name)s”.") % {"name": sheet}
+                gettext_lazy("The workbook has no sheet called “%(name)s”."), name=sheet
             )
         ws = workbook[sheet]
         extras = _sheet_extras(ws)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from enishi.core.later import translated_text
+from enishi.core.later import translated, translated_text
 
 
 class ImportTemplate(models.Model):
@@ -98,6 +98,8 @@ class ImportRun(models.Model):
     header_row = models.PositiveIntegerField(_("header row"), default=1)
     headers = models.JSONField(default=list, blank=True)
     sample = models.JSONField(default=list, blank=True)
+    # Worth knowing about the file, each stored for later (`core.later`): shown through
+    # `notes_text`; plain strings (runs read before) are shown as they are.
     notes = models.JSONField(default=list, blank=True)
 
     # --- what to do ---
@@ -115,6 +117,8 @@ class ImportRun(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     phase = models.CharField(max_length=20, blank=True, default="")
+    # Why the file could not be checked or the run did not finish, stored for later
+    # (`core.later.as_text`): shown through `error_text` in the reader's language.
     error = models.TextField(blank=True, default="")
     row_count = models.PositiveIntegerField(_("rows"), default=0)
     # Analysis: rows per category; run: rows per result, records created or changed.
@@ -146,6 +150,16 @@ class ImportRun(models.Model):
     def batch(self) -> str:
         """The history batch of everything this import wrote."""
         return f"import:{self.pk}"
+
+    @property
+    def error_text(self) -> str:
+        """Why it stopped, in the active language (older plain text as it is)."""
+        return translated_text(self.error)
+
+    @property
+    def notes_text(self) -> list[str]:
+        """The notes about the file, in the active language."""
+        return [translated(note) for note in self.notes or []]
 
     @property
     def percent(self) -> int:

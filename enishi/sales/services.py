@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enishi.accounts.models import User
 from enishi.activities import services as activity_services
@@ -122,13 +123,13 @@ def _yen(value: Any, field: str, *, maximum: Decimal) -> Decimal:
     try:
         number = _decimal(value)
     except _NotANumber:
-        raise ValidationError({field: [_("Enter an amount in yen, such as 12000.")]}) from None
+        raise _invalid(field, gettext_lazy("Enter an amount in yen, such as 12000.")) from None
     if number < 0 or number > maximum:
-        raise ValidationError(
-            {field: [_("Enter an amount from 0 to %(max)s yen.") % {"max": money_text(maximum)}]}
+        raise _invalid(
+            field, gettext_lazy("Enter an amount from 0 to %(max)s yen."), max=money_text(maximum)
         )
     if _places(number):
-        raise ValidationError({field: [_("Enter whole yen, without decimals.")]})
+        raise _invalid(field, gettext_lazy("Enter whole yen, without decimals."))
     return number.quantize(pricing.ONE_YEN)
 
 
@@ -136,36 +137,33 @@ def _unit_price(value: Any, field: str) -> Decimal:
     try:
         number = _decimal(value)
     except _NotANumber:
-        raise ValidationError({field: [_("Enter a price in yen, such as 1200.")]}) from None
+        raise _invalid(field, gettext_lazy("Enter a price in yen, such as 1200.")) from None
     if number < 0 or number > MAX_UNIT_PRICE:
-        raise ValidationError(
-            {
-                field: [
-                    _("Enter a price from 0 to %(max)s yen.") % {"max": money_text(MAX_UNIT_PRICE)}
-                ]
-            }
+        raise _invalid(
+            field,
+            gettext_lazy("Enter a price from 0 to %(max)s yen."),
+            max=money_text(MAX_UNIT_PRICE),
         )
     if _places(number) > 2:
-        raise ValidationError({field: [_("Enter the price with at most 2 decimal places.")]})
+        raise _invalid(field, gettext_lazy("Enter the price with at most 2 decimal places."))
     return number.quantize(Decimal("0.01"))
 
 
-def _text(value: Any, field: str, *, limit: int, required_message: str = "") -> str:
+def _text(value: Any, field: str, *, limit: int, required_message: Any = "") -> str:
+    """`required_message`: a gettext_lazy proxy (kept for later, see `_invalid`)."""
     text = "" if value is None else str(value).strip()
     if CONTROL_CHARACTER in text:
-        raise ValidationError(
-            {field: [_("The text contains a control character that cannot be stored.")]}
+        raise _invalid(
+            field, gettext_lazy("The text contains a control character that cannot be stored.")
         )
     if required_message and not text:
-        raise ValidationError({field: [required_message]})
+        raise _invalid(field, required_message)
     if len(text) > limit:
-        raise ValidationError(
-            {
-                field: [
-                    _("Too long: at most %(limit)s characters (this has %(count)s).")
-                    % {"limit": f"{limit:,}", "count": f"{len(text):,}"}
-                ]
-            }
+        raise _invalid(
+            field,
+            gettext_lazy("Too long: at most %(limit)s characters (this has %(count)s)."),
+            limit=f"{limit:,}",
+            count=f"{len(text):,}",
         )
     return text
 
@@ -176,17 +174,23 @@ def _tax_rate(value: Any, field: str) -> int:
     except (TypeError, ValueError):
         rate = -1
     if rate not in TaxRate.values:
-        raise ValidationError(
-            {field: [_("Choose a tax rate of %(rates)s.") % {"rates": RATES_TEXT}]}
-        )
+        raise _invalid(field, gettext_lazy("Choose a tax rate of %(rates)s."), rates=RATES_TEXT)
     return rate
 
 
+def _invalid(field: str, message: Any, /, **params: Any) -> ValidationError:
+    """A problem of `field`: `message` is a gettext_lazy proxy and `params` its parameters, so
+    that a form or the API shows it in the active language while an import keeps it for later
+    (`core.later`) and shows it in each reader's language. Never eagerly formatted text."""
+    return ValidationError({field: [ValidationError(message, params=params or None)]})
+
+
 class _Errors:
-    """Collects the problems of every field, so that a form shows all of them at once."""
+    """Collects the problems of every field, so that a form shows all of them at once. Keeps
+    the ValidationErrors themselves (their messages and params), not text."""
 
     def __init__(self) -> None:
-        self.found: dict[str, list[str]] = {}
+        self.found: dict[str, list[ValidationError]] = {}
 
     def run(self, check, *args, **kwargs):
         try:
@@ -196,8 +200,8 @@ class _Errors:
             return None
 
     def add(self, exc: ValidationError) -> None:
-        for name, messages in exc.message_dict.items():
-            self.found.setdefault(name, []).extend(messages)
+        for name, errors in exc.update_error_dict({}).items():
+            self.found.setdefault(name, []).extend(errors)
 
     def raise_any(self) -> None:
         if self.found:
@@ -208,8 +212,8 @@ class _Errors:
 
 
 def _code_taken(code: str) -> ValidationError:
-    return ValidationError(
-        {"code": [_("Another product already has the code %(code)s.") % {"code": code}]}
+    return _invalid(
+        "code", gettext_lazy("Another product already has the code %(code)s."), code=code
     )
 
 
@@ -218,7 +222,11 @@ def _product_clean(data: dict[str, Any], *, instance: Product | None) -> dict[st
     cleaned: dict[str, Any] = {}
     if "code" in data:
         code = errors.run(
-            _text, data["code"], "code", limit=50, required_message=_("Enter a product code.")
+            _text,
+            data["code"],
+            "code",
+            limit=50,
+            required_message=gettext_lazy("Enter a product code."),
         )
         if code is not None:
             clash = Product.objects.filter(code=code)
@@ -229,7 +237,11 @@ def _product_clean(data: dict[str, Any], *, instance: Product | None) -> dict[st
             cleaned["code"] = code
     if "name" in data:
         cleaned["name"] = errors.run(
-            _text, data["name"], "name", limit=200, required_message=_("Enter the product's name.")
+            _text,
+            data["name"],
+            "name",
+            limit=200,
+            required_message=gettext_lazy("Enter the product's name."),
         )
     if "category" in data:
         cleaned["category"] = errors.run(_text, data["category"], "category", limit=100)
@@ -294,14 +306,14 @@ def product_update(
 # --- orders -----------------------------------------------------------------------------------
 
 
-def _line_error(errors: _Errors, index: int, field: str, message: str) -> None:
-    errors.add(ValidationError({f"lines.{index}.{field}": [message]}))
+def _line_error(errors: _Errors, index: int, field: str, message: Any, /, **params: Any) -> None:
+    """A problem of line `index`: `message` names it as people count, "%(line)s" (index + 1)."""
+    errors.add(_invalid(f"lines.{index}.{field}", message, line=index + 1, **params))
 
 
 def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine | None:
     """One line checked and priced; problems are keyed lines.<index>.<field> and name the line
     by its number as people count (index + 1)."""
-    n = {"line": index + 1}
     before = len(errors.found)
     product: Product | None = line.get("product")
     description = "" if line.get("description") is None else str(line["description"]).strip()
@@ -312,21 +324,23 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
             errors,
             index,
             "description",
-            _("Line %(line)s: the text contains a control character that cannot be stored.") % n,
+            gettext_lazy(
+                "Line %(line)s: the text contains a control character that cannot be stored."
+            ),
         )
     elif not description:
         _line_error(
             errors,
             index,
             "description",
-            _("Line %(line)s: say what was sold, or choose a product.") % n,
+            gettext_lazy("Line %(line)s: say what was sold, or choose a product."),
         )
     elif len(description) > 200:
         _line_error(
             errors,
             index,
             "description",
-            _("Line %(line)s: the description is too long (at most 200 characters).") % n,
+            gettext_lazy("Line %(line)s: the description is too long (at most 200 characters)."),
         )
 
     unit_price = line.get("unit_price")
@@ -334,7 +348,9 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
         unit_price = product.unit_price
     price = None
     if unit_price in (None, ""):
-        _line_error(errors, index, "unit_price", _("Line %(line)s: enter the unit price.") % n)
+        _line_error(
+            errors, index, "unit_price", gettext_lazy("Line %(line)s: enter the unit price.")
+        )
     else:
         try:
             price = _unit_price(unit_price, "unit_price")
@@ -343,11 +359,11 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
                 errors,
                 index,
                 "unit_price",
-                _(
+                gettext_lazy(
                     "Line %(line)s: enter a unit price from 0 to %(max)s yen, "
                     "with at most 2 decimal places."
-                )
-                % {**n, "max": money_text(MAX_UNIT_PRICE)},
+                ),
+                max=money_text(MAX_UNIT_PRICE),
             )
 
     quantity = None
@@ -355,14 +371,14 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
     try:
         quantity = _decimal(1 if raw_quantity in (None, "") else raw_quantity)
     except _NotANumber:
-        _line_error(errors, index, "quantity", _("Line %(line)s: enter a quantity.") % n)
+        _line_error(errors, index, "quantity", gettext_lazy("Line %(line)s: enter a quantity."))
     if quantity is not None:
         if quantity <= 0:
             _line_error(
                 errors,
                 index,
                 "quantity",
-                _("Line %(line)s: the quantity must be more than 0.") % n,
+                gettext_lazy("Line %(line)s: the quantity must be more than 0."),
             )
             quantity = None
         elif quantity > MAX_QUANTITY:
@@ -370,8 +386,8 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
                 errors,
                 index,
                 "quantity",
-                _("Line %(line)s: the quantity can be at most %(max)s.")
-                % {**n, "max": money_text(MAX_QUANTITY)},
+                gettext_lazy("Line %(line)s: the quantity can be at most %(max)s."),
+                max=money_text(MAX_QUANTITY),
             )
             quantity = None
         elif _places(quantity) > 2:
@@ -379,7 +395,7 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
                 errors,
                 index,
                 "quantity",
-                _("Line %(line)s: enter the quantity with at most 2 decimal places.") % n,
+                gettext_lazy("Line %(line)s: enter the quantity with at most 2 decimal places."),
             )
             quantity = None
         else:
@@ -395,7 +411,8 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
             errors,
             index,
             "tax_rate",
-            _("Line %(line)s: choose a tax rate of %(rates)s.") % {**n, "rates": RATES_TEXT},
+            gettext_lazy("Line %(line)s: choose a tax rate of %(rates)s."),
+            rates=RATES_TEXT,
         )
         rate = None
 
@@ -404,13 +421,15 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
     try:
         discount = _decimal(0 if raw_discount in (None, "") else raw_discount)
     except _NotANumber:
-        _line_error(errors, index, "discount", _("Line %(line)s: enter the discount in yen.") % n)
+        _line_error(
+            errors, index, "discount", gettext_lazy("Line %(line)s: enter the discount in yen.")
+        )
     if discount is not None and (discount < 0 or _places(discount)):
         _line_error(
             errors,
             index,
             "discount",
-            _("Line %(line)s: enter the discount in whole yen, 0 or more.") % n,
+            gettext_lazy("Line %(line)s: enter the discount in whole yen, 0 or more."),
         )
         discount = None
 
@@ -422,8 +441,10 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
             errors,
             index,
             "discount",
-            _("Line %(line)s: the discount cannot be more than the line's %(gross)s yen.")
-            % {**n, "gross": money_text(gross)},
+            gettext_lazy(
+                "Line %(line)s: the discount cannot be more than the line's %(gross)s yen."
+            ),
+            gross=money_text(gross),
         )
         return None
     amount = gross - discount
@@ -432,8 +453,8 @@ def _line_clean(errors: _Errors, index: int, line: dict[str, Any]) -> OrderLine 
             errors,
             index,
             "quantity",
-            _("Line %(line)s: the amount is more than one line can hold (%(max)s yen).")
-            % {**n, "max": money_text(MAX_LINE_AMOUNT)},
+            gettext_lazy("Line %(line)s: the amount is more than one line can hold (%(max)s yen)."),
+            max=money_text(MAX_LINE_AMOUNT),
         )
         return None
     if len(errors.found) != before:
@@ -461,10 +482,10 @@ def order_lines_price(
     """
     lines = list(lines)
     if not lines:
-        raise ValidationError({"lines": [_("Add at least one line.")]})
+        raise _invalid("lines", gettext_lazy("Add at least one line."))
     if len(lines) > MAX_LINES:
-        raise ValidationError(
-            {"lines": [_("An order can have at most %(max)s lines.") % {"max": MAX_LINES}]}
+        raise _invalid(
+            "lines", gettext_lazy("An order can have at most %(max)s lines."), max=MAX_LINES
         )
     errors = _Errors()
     built = [_line_clean(errors, i, line) for i, line in enumerate(lines)]
@@ -472,13 +493,10 @@ def order_lines_price(
     priced = [line for line in built if line is not None]
     totals = pricing.order_totals((line.amount, line.tax_rate) for line in priced)
     if totals.total > MAX_ORDER_TOTAL:
-        raise ValidationError(
-            {
-                "lines": [
-                    _("The order's total is more than an order can hold (%(max)s yen).")
-                    % {"max": money_text(MAX_ORDER_TOTAL)}
-                ]
-            }
+        raise _invalid(
+            "lines",
+            gettext_lazy("The order's total is more than an order can hold (%(max)s yen)."),
+            max=money_text(MAX_ORDER_TOTAL),
         )
     return priced, totals
 
@@ -499,8 +517,8 @@ def lines_summary(lines: Iterable[OrderLine]) -> str:
 
 
 def _number_taken(number: str) -> ValidationError:
-    return ValidationError(
-        {"number": [_("Another order already has the number %(number)s.") % {"number": number}]}
+    return _invalid(
+        "number", gettext_lazy("Another order already has the number %(number)s."), number=number
     )
 
 
@@ -527,14 +545,14 @@ def _order_fields_clean(
     if "note" in data:
         cleaned["note"] = errors.run(_text, data["note"], "note", limit=MAX_NOTE)
     if "status" in data and data["status"] not in Order.Status.values:
-        errors.add(ValidationError({"status": [_("Choose one of the statuses.")]}))
+        errors.add(_invalid("status", gettext_lazy("Choose one of the statuses.")))
     state = {**current, **cleaned}
     if state.get("ordered_on") is None:
-        errors.add(ValidationError({"ordered_on": [_("Enter the order date.")]}))
+        errors.add(_invalid("ordered_on", gettext_lazy("Enter the order date.")))
     elif state.get("delivered_on") is not None and state["delivered_on"] < state["ordered_on"]:
         errors.add(
-            ValidationError(
-                {"delivered_on": [_("The delivery date cannot be before the order date.")]}
+            _invalid(
+                "delivered_on", gettext_lazy("The delivery date cannot be before the order date.")
             )
         )
     return cleaned
@@ -671,7 +689,7 @@ def _contract_check(contract: Contract) -> None:
             contract.plan,
             "plan",
             limit=200,
-            required_message=_("Enter the plan or product."),
+            required_message=gettext_lazy("Enter the plan or product."),
         )
         or ""
     )
@@ -683,21 +701,22 @@ def _contract_check(contract: Contract) -> None:
     if amount is not None:
         contract.amount = amount
     if contract.period not in Contract.Period.values:
-        errors.add(ValidationError({"period": [_("Choose one of the periods.")]}))
+        errors.add(_invalid("period", gettext_lazy("Choose one of the periods.")))
     start = contract.starts_on
     if start is None:
-        errors.add(ValidationError({"starts_on": [_("Enter the start date.")]}))
+        errors.add(_invalid("starts_on", gettext_lazy("Enter the start date.")))
     else:
         if contract.ends_on is not None and contract.ends_on < start:
-            errors.add(ValidationError({"ends_on": [_("The end cannot be before the start.")]}))
+            errors.add(_invalid("ends_on", gettext_lazy("The end cannot be before the start.")))
         if contract.renews_on is not None and contract.renews_on < start:
             errors.add(
-                ValidationError({"renews_on": [_("The renewal date cannot be before the start.")]})
+                _invalid("renews_on", gettext_lazy("The renewal date cannot be before the start."))
             )
         if contract.cancelled_on is not None and contract.cancelled_on < start:
             errors.add(
-                ValidationError(
-                    {"cancelled_on": [_("The cancellation date cannot be before the start.")]}
+                _invalid(
+                    "cancelled_on",
+                    gettext_lazy("The cancellation date cannot be before the start."),
                 )
             )
     if (
@@ -707,25 +726,22 @@ def _contract_check(contract: Contract) -> None:
         and not contract.auto_renew
     ):
         errors.add(
-            ValidationError(
-                {
-                    "renews_on": [
-                        _(
-                            "The renewal date cannot be after the end, "
-                            "unless the contract renews automatically."
-                        )
-                    ]
-                }
+            _invalid(
+                "renews_on",
+                gettext_lazy(
+                    "The renewal date cannot be after the end, "
+                    "unless the contract renews automatically."
+                ),
             )
         )
     if contract.cancelled_on is not None and not contract.cancellation_reason:
         errors.add(
-            ValidationError({"cancellation_reason": [_("Say why the contract was cancelled.")]})
+            _invalid("cancellation_reason", gettext_lazy("Say why the contract was cancelled."))
         )
     if contract.cancelled_on is None and contract.cancellation_reason:
         errors.add(
-            ValidationError(
-                {"cancelled_on": [_("Enter the cancellation date, or clear the reason.")]}
+            _invalid(
+                "cancelled_on", gettext_lazy("Enter the cancellation date, or clear the reason.")
             )
         )
     errors.raise_any()
@@ -819,7 +835,7 @@ def contract_cancel(
         current = Contract.objects.get(pk=contract.pk)
         if version is not None and current.version != version:
             raise StaleVersionError(current)
-        raise ValidationError({"cancelled_on": [_("Enter the cancellation date.")]})
+        raise _invalid("cancelled_on", gettext_lazy("Enter the cancellation date."))
     return contract_update(
         actor=actor,
         contract=contract,

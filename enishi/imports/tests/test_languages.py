@@ -5,6 +5,7 @@ language of the person who checked the file. Rows stored before still show what 
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 
 from enishi.api.tests.conftest import ApiClient, issue_token
 from enishi.imports.models import ImportRow
@@ -108,3 +109,119 @@ def test_rows_stored_before_show_what_they_said(client, alice, bob):
     run.rows.filter(number=1).update(result=ImportRow.Result.REJECTED, result_message="古い理由。")
     assert "古い理由。" in rejected(client, alice, run)
     assert api_rows(client, alice, run, "en")[0]["result_message"] == "古い理由。"
+
+
+# --- orders and contracts: the sales rules' problems are stored for later too ---------------------
+
+ORDERS = "受注番号,顧客コード,受注日,品名,単価,数量,値引\nA-1,C001,2024/4/1,工事費,1000,1,5000\n"
+CONTRACTS = "顧客コード,プラン,開始日,終了日,金額\nC001,点検プラン,2024/4/1,2024/3/31,5000\n"
+DISCOUNT = {
+    "en": "Line 1: the discount cannot be more than the line's 1,000 yen.",
+    "ja": "明細1：値引きは明細の金額（1,000円）を超えられません。",
+}
+ENDS = {
+    "en": "The end cannot be before the start.",
+    "ja": "終了日を開始日より前にすることはできません。",
+}
+
+
+@pytest.mark.parametrize(("checker", "reader"), [("ja", "en"), ("en", "ja")])
+@pytest.mark.parametrize(
+    ("target", "text", "field", "message"),
+    [("orders", ORDERS, "discount", DISCOUNT), ("contracts", CONTRACTS, "ends_on", ENDS)],
+)
+def test_the_sales_rules_problems_read_in_the_readers_language(
+    client, alice, bob, checker, reader, target, text, field, message
+):
+    from enishi.core import testing
+
+    testing.make_customer(bob, name="山田 太郎", code="C001")
+    speaking(bob, checker)
+    with translation.override(checker):
+        run = check(bob, upload(bob, text.encode(), target=target))
+    assert run.rows.get().category == ImportRow.Category.INVALID
+    speaking(alice, reader)
+
+    body = preview(client, alice, run)
+    assert escape(message[reader]) in body and escape(message[checker]) not in body
+    download = rejected(client, alice, run)
+    assert message[reader] in download.splitlines()[1] and message[checker] not in download
+    problems = api_rows(client, alice, run, reader)[0]["problems"]
+    assert {"field": field, "message": message[reader]} in [
+        {"field": p["field"], "message": p["message"]} for p in problems
+    ]
+
+
+# --- the run's own messages: why the file could not be checked, notes about the file ------------
+
+NO_ROWS = {
+    "en": "The file has no data rows below the header row.",
+    "ja": "見出し行の下にデータの行がありません。",
+}
+AS_CSV = {
+    "en": "The file is named like a workbook but contains text: it is read as CSV.",
+    "ja": "ファイル名はExcelブックですが中身はテキストのため、CSVとして読み込みました。",
+}
+TAKEN_BACK = {
+    "en": "Everything it had written was taken back",
+    "ja": "書き込み済みの分はすべて元に戻したため",
+}
+
+
+def mapping_page(client, reader, run) -> str:
+    client.force_login(reader)
+    response = client.get(reverse("imports:mapping", args=[run.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize(("checker", "reader"), [("ja", "en"), ("en", "ja")])
+def test_a_runs_error_and_notes_read_in_the_readers_language(client, alice, bob, checker, reader):
+    speaking(bob, checker)
+    with translation.override(checker):
+        run = check(bob, upload(bob, "氏名,電話番号\n".encode(), name="顧客.xlsx"))
+    assert run.error.startswith('{"m":') and run.notes == [{"m": AS_CSV["en"]}]
+    speaking(alice, reader)
+
+    body = mapping_page(client, alice, run)
+    for texts in (NO_ROWS, AS_CSV):
+        assert texts[reader] in body and texts[checker] not in body
+    api = ApiClient(client, issue_token(alice), language=reader)
+    assert api.get(f"/imports/{run.pk}").json()["error"] == NO_ROWS[reader]
+    with translation.override(reader):
+        assert run.error_text == NO_ROWS[reader] and run.notes_text == [AS_CSV[reader]]
+
+
+@pytest.mark.parametrize(("checker", "reader"), [("ja", "en"), ("en", "ja")])
+def test_why_an_import_stopped_reads_in_the_readers_language(
+    client, alice, bob, checker, reader, monkeypatch
+):
+    from enishi.imports import writing
+
+    def fail(self, rows, companies):
+        raise RuntimeError("disk full")
+
+    speaking(bob, checker)
+    with translation.override(checker):
+        run = check(bob, upload(bob, "氏名\n山田 太郎\n".encode()))
+        monkeypatch.setattr(writing.CustomerWriter, "create", fail)
+        run = run_import(bob, run)
+    assert run.status == run.Status.FAILED
+    speaking(alice, reader)
+    client.force_login(alice)
+    body = client.get(reverse("imports:result", args=[run.pk])).content.decode()
+    assert TAKEN_BACK[reader] in body and TAKEN_BACK[checker] not in body
+    api = ApiClient(client, issue_token(alice), language=reader)
+    assert TAKEN_BACK[reader] in api.get(f"/imports/{run.pk}").json()["error"]
+
+
+def test_a_runs_error_and_notes_stored_before_show_what_they_said(client, alice, bob):
+    run = checked_in("ja", speaking(bob, "ja"))
+    run.status = run.Status.MAPPING
+    run.error, run.notes = "古いエラー。", ["古いメモ。"]
+    run.save(update_fields=["status", "error", "notes"])
+    run.rows.all().delete()
+    body = mapping_page(client, speaking(alice, "en"), run)
+    assert "古いエラー。" in body and "古いメモ。" in body
+    api = ApiClient(client, issue_token(alice), language="en")
+    assert api.get(f"/imports/{run.pk}").json()["error"] == "古いエラー。"

@@ -320,7 +320,7 @@ class TestWriting:
         monkeypatch.setattr(writing.CustomerWriter, "create", fail_on_third)
         run = run_import(bob, run)
         assert run.status == ImportRun.Status.FAILED
-        assert "nothing was imported" in run.error
+        assert "nothing was imported" in run.error_text
         assert not Customer.objects.exists()
         assert (
             HistoryEntry.objects.filter(action="import_undo", model="customers.customer").count()
@@ -473,14 +473,14 @@ class TestBadInput:
         settings.ENISHI_IMPORT_MAX_ROWS = 5
         run = check(bob, upload(bob, ("氏名\n" + "山田\n" * 8).encode()))
         assert run.status == ImportRun.Status.MAPPING
-        assert "more than 5 rows" in run.error
+        assert "more than 5 rows" in run.error_text
         assert not run.rows.exists()
 
     def test_a_million_rows_is_a_clear_message_before_any_row_is_checked(self, bob):
         data = "氏名,電話番号\n".encode() + "山田,03\n".encode() * 1_000_000
         run = check(bob, upload(bob, data))
         assert run.status == ImportRun.Status.MAPPING
-        assert "more than 200,000 rows" in run.error
+        assert "more than 200,000 rows" in run.error_text
         assert not run.rows.exists()
 
     @pytest.mark.parametrize(
@@ -501,7 +501,7 @@ class TestBadInput:
 
     def test_a_header_without_rows_is_a_message(self, bob):
         run = check(bob, upload(bob, "氏名,電話番号\n".encode()))
-        assert run.status == ImportRun.Status.MAPPING and "no data rows" in run.error
+        assert run.status == ImportRun.Status.MAPPING and "no data rows" in run.error_text
 
     def test_a_mapping_without_a_name_or_code_is_refused(self, bob):
         run = upload(bob, "氏名,電話番号\n山田,03-1234-5678\n".encode())

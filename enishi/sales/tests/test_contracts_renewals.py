@@ -33,9 +33,11 @@ def contract(actor, customer, **data):
 
 
 def errors_of(call) -> dict[str, list[str]]:
-    with translation.override("en"), pytest.raises(ValidationError) as exc:
-        call()
-    return exc.value.message_dict
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as exc:
+            call()
+        # The messages are kept for later: read in the language active when they are read.
+        return exc.value.message_dict
 
 
 def renewal_tasks(c: Contract):

@@ -30,9 +30,11 @@ def cleaning(alice):
 
 
 def errors_of(call) -> dict[str, list[str]]:
-    with translation.override("en"), pytest.raises(ValidationError) as exc:
-        call()
-    return exc.value.message_dict
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as exc:
+            call()
+        # The messages are kept for later: read in the language active when they are read.
+        return exc.value.message_dict
 
 
 def make_order(actor, customer, lines, **data):
@@ -287,3 +289,45 @@ class TestProducts:
             )
         )
         assert list(errors) == ["code"]
+
+
+class TestMessagesKeptForLater:
+    """The rules' messages are gettext_lazy with their parameters, never formatted text: a form
+    or the API shows them in the active language, and an import stores them (`core.later`) to
+    be read in each reader's language."""
+
+    def test_a_lines_problem_keeps_its_msgid_and_parameters(self):
+        from enishi.core.later import field_messages, translated
+
+        lines = [{"description": "x", "unit_price": "1000", "quantity": "1", "discount": "5000"}]
+        with translation.override("ja"), pytest.raises(ValidationError) as exc:
+            services.order_lines_price(lines)
+        stored = field_messages(exc.value)["lines.0.discount"][0]
+        assert stored == {
+            "m": "Line %(line)s: the discount cannot be more than the line's %(gross)s yen.",
+            "p": {"line": 1, "gross": "1,000"},
+        }
+        with translation.override("en"):
+            assert translated(stored) == exc.value.message_dict["lines.0.discount"][0]
+            assert translated(stored) == (
+                "Line 1: the discount cannot be more than the line's 1,000 yen."
+            )
+        with translation.override("ja"):
+            assert translated(stored) == "明細1：値引きは明細の金額（1,000円）を超えられません。"
+
+    def test_every_field_problem_is_kept_for_later(self, alice, customer):
+        from enishi.core.later import field_messages
+
+        bad_lines = [{"description": "", "unit_price": "x", "quantity": "0", "tax_rate": 5}]
+        bad_order = {"number": "N" * 31, "status": "lost", "ordered_on": None}
+        for call in (
+            lambda: services.order_lines_price(bad_lines),
+            lambda: make_order(
+                alice, customer, [{"description": "x", "unit_price": 1}], **bad_order
+            ),
+        ):
+            with pytest.raises(ValidationError) as exc:
+                call()
+            found = field_messages(exc.value)
+            assert len(found) >= 3, found
+            assert all(isinstance(m, dict) and "m" in m for ms in found.values() for m in ms), found

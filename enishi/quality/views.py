@@ -151,13 +151,21 @@ def pair_compare(request: HttpRequest, pk: int) -> HttpResponse:
     kartes = [pair.a, pair.b]
     following = selectors.pair_next(request.user, pair, filters)
     query = _querystring(request)
+    result = selectors.comparison(request.user, kartes)
+    for row in result.rows:
+        # (karte, value) per column: a phone shows each value under its karte's number.
+        row.columns = list(zip(kartes, row.cells, strict=True))
     return render(
         request,
         "quality/compare.html",
         {
             "pair": pair,
             "labels": selectors.reason_labels(pair.reasons),
-            "comparison": selectors.comparison(request.user, kartes),
+            "comparison": result,
+            "count_rows": [
+                (label, list(zip(kartes, numbers, strict=True)))
+                for label, numbers, _total in result.count_rows()
+            ],
             "group": selectors.group_members(request.user, pair),
             "next_pair": following,
             "querystring": query,

@@ -110,3 +110,73 @@ def test_the_column_table_stays_a_table_on_a_desktop(page, alice):
     expect(page.locator("table.import-columns thead")).to_be_visible()
     cells = page.locator("tr[data-column='1'] td")
     assert len({round(cells.nth(i).bounding_box()["y"]) for i in range(cells.count())}) == 1
+
+
+MANY = (
+    "会社名,氏名,フリガナ,電話番号\n"
+    + "".join(f"株式会社見本{i},見本 太郎{i},ミホン タロウ,03-1234-{i:04d}\n" for i in range(30))
+).encode()
+
+COVERED = """e => {
+    const box = e.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+    return !(hit && (hit === e || e.contains(hit)));
+}"""
+
+
+def preview_of_many(page):
+    page.goto(reverse("imports:start"))
+    page.set_input_files(
+        "#id_file", files=[{"name": "見本.csv", "mimeType": "text/csv", "buffer": MANY}]
+    )
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/columns/"))
+    page.click("#import-check")
+    page.wait_for_url(re.compile(r"/imports/\d+/preview/"))
+
+
+def test_the_start_bar_covers_no_control_of_the_preview_on_a_phone(phone_page, alice):
+    """On a phone the bar would take a fifth of the screen and hide the controls passing under
+    it: it stays after the rows. Each rule is a finger-high label; every control, brought to the
+    foot of the screen where the bar would be, is there to be tapped."""
+    page = phone_page
+    log_in(page)
+    preview_of_many(page)
+    assert fits_the_screen(page)
+    rules = page.locator("#import-rules label")
+    assert_finger_high(rules)
+    assert_finger_high(page.locator("#import-rules button[type=submit]"))
+    controls = [
+        *(rules.nth(i) for i in range(rules.count())),
+        page.locator("#import-rules button[type=submit]"),
+        *(page.locator("select[name=decision]").nth(i) for i in range(3)),
+    ]
+    for control in controls:
+        control.evaluate("e => e.scrollIntoView({block: 'end'})")
+        assert not control.evaluate(COVERED), control
+    skip = page.locator("#import-rules label", has_text="スキップ").first
+    skip.evaluate("e => e.scrollIntoView({block: 'end'})")
+    skip.tap()
+    expect(skip.locator("input")).to_be_checked()
+    go = page.locator("#import-go button[type=submit]")
+    go.scroll_into_view_if_needed()
+    assert_finger_high(go)
+    assert go.bounding_box()["width"] >= WIDTH * 0.8
+
+
+def test_on_a_desktop_the_start_bar_stays_at_the_foot_and_focus_scrolls_above_it(page, alice):
+    log_in(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    preview_of_many(page)
+    bar = page.locator("#import-go")
+    assert abs(bar.bounding_box()["y"] + bar.bounding_box()["height"] - 800) < 2  # in sight
+    selects = page.locator("select[name=decision]")
+    assert selects.nth(4).bounding_box()["y"] > 800  # below the fold
+    # The fourth row's choice at the foot of the window, under the bar; Tab goes to the fifth's.
+    selects.nth(3).evaluate("e => window.scrollBy(0, e.getBoundingClientRect().bottom - 790)")
+    selects.nth(3).focus()
+    page.keyboard.press("Tab")
+    expect(selects.nth(4)).to_be_focused()
+    assert not selects.nth(4).evaluate(COVERED)
+    box = selects.nth(4).bounding_box()
+    assert box["y"] + box["height"] <= bar.bounding_box()["y"]

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from enishi.core import testing
 from enishi.customers.models import Customer
+from enishi.quality.models import DuplicatePair
 from enishi.transfer import services as transfer_services
 
 from .conftest import log_in
@@ -181,6 +182,10 @@ def test_the_merge_form_and_the_merges_list_on_a_phone(phone_page, alice, pair):
     expect(radio).to_be_checked()
     result = table.locator("td.result", has_text="080-9876-5432")
     expect(result).to_be_visible()  # the live preview of the result
+    # The note on the code the other karte gives up never breaks it after "C-".
+    given_up = page.locator(".remarks .nowrap", has_text="C-001248")
+    expect(given_up).to_have_text("C-001248")
+    assert one_line(given_up)
     merge = page.locator("button[name=confirm]")
     assert_on_screen(merge)
     merge.tap()
@@ -196,6 +201,52 @@ def test_the_merge_form_and_the_merges_list_on_a_phone(phone_page, alice, pair):
     details = row.locator("a[href*='/quality/merges/']")
     assert_on_screen(details)
     assert_finger_high(details)
+    details.tap()
+    page.wait_for_url("**/quality/merges/*/")
+    assert fits_the_screen(page)
+    for code in page.locator(".nowrap", has_text="C-001248").all():  # who it was; the note
+        assert one_line(code)
+    expect(page.locator(".remarks-list .nowrap", has_text="C-001248")).to_have_count(1)
+
+
+def test_the_comparison_is_a_card_per_field_on_a_phone(phone_page, page, alice, pair):
+    first, second = pair
+    duplicate = DuplicatePair.objects.create(
+        a=first, b=second, score=0.95, reasons=["same_kana"], found_at=timezone.now()
+    )
+    phone = phone_page
+    log_in(phone)
+    phone.goto(f"/quality/duplicates/{duplicate.pk}/")
+    assert fits_the_screen(phone)
+    table = phone.locator("table.compare")
+    # The kartes are named once at the top, each a finger-high link with its number and code.
+    heads = table.locator("thead th.karte-col")
+    for karte, code in ((first, "C-001327"), (second, "C-001248")):
+        head = heads.filter(has_text=f"#{karte.pk}")
+        assert one_line(head.locator(".nowrap", has_text=code))
+        assert_finger_high(head.locator("a"))
+    # A field is a card: its name, then a line per karte ("#12 value"), one under the other;
+    # phone numbers and codes stay whole.
+    for value in ("090-3124-5678", "080-9876-5432", "C-001327", "C-001248"):
+        cell = table.locator("tbody td", has_text=value)
+        assert one_line(cell), value
+        assert_on_screen(cell)
+    codes = table.locator("tr.differs", has_text="C-001327")
+    name, cells = codes.locator("th").bounding_box(), boxes(codes.locator("td"))
+    assert name["y"] < cells[0]["y"] < cells[1]["y"]
+    assert abs(cells[0]["x"] - cells[1]["x"]) < 2
+    assert codes.locator("td").first.evaluate("e => getComputedStyle(e, '::before').content") == (
+        f'"#{first.pk}"'
+    )
+    assert_finger_high(phone.locator(".decide .button, .decide button, .decide > a"))
+    phone.locator(".decide a.primary").tap()
+    phone.wait_for_url("**/quality/merge/**")
+    assert fits_the_screen(phone)
+
+    log_in(page)  # desktop: the kartes side by side, as before
+    page.goto(f"/quality/duplicates/{duplicate.pk}/")
+    row = page.locator("table.compare tr.differs", has_text="C-001327")
+    assert len({round(b["y"]) for b in boxes(row.locator("th, td"))}) == 1
 
 
 def test_the_house_style_choices_are_one_per_line_on_a_phone(phone_page, alice):

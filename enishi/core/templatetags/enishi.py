@@ -1,7 +1,10 @@
 import datetime
+import re
 
 from django import template
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from enishi.core.later import join_list as later_join_list
@@ -17,6 +20,31 @@ def translated(value) -> str:
     """A message kept for later (`core.later`: a remark, a problem) in the reader's language;
     plain text as it is."""
     return later_translated(value)
+
+
+# A code or a number in parts joined by hyphens (C-000123, 090-1234-5678, 100-0005), standing on
+# its own (not inside an address, a URL or a longer word); longer runs are left to wrap.
+_HYPHENATED = re.compile(r"(?<![\w.@/:-])\w+(?:-\w+)+(?![\w.@/:-])", re.ASCII)
+_HYPHENATED_MAX = 24
+
+
+@register.filter(needs_autoescape=True)
+def unbroken(value, autoescape=True) -> str:
+    """Text with its codes and numbers kept whole on one line: a narrow screen would otherwise
+    break "C-000123" after the hyphen. Safe HTML (a message with a link) is left as it is."""
+    text = str(value) if value is not None else ""
+    if isinstance(value, SafeData) or isinstance(text, SafeData):
+        return text
+    if autoescape:
+        text = conditional_escape(text)
+
+    def keep(match: re.Match) -> str:
+        found = match.group(0)
+        if len(found) > _HYPHENATED_MAX:
+            return found
+        return f'<span class="nowrap">{found}</span>'
+
+    return mark_safe(_HYPHENATED.sub(keep, text))  # noqa: S308 — escaped above; spans only
 
 
 @register.filter

@@ -127,6 +127,26 @@ def test_it_shows_the_karte_with_everything_on_one_page(alice_client, alice):
     assert "山田 太郎" in company_page  # contacts
 
 
+def test_the_karte_says_unknown_for_a_contact_permission_never_asked(client, alice, bob):
+    karte = testing.make_customer(
+        alice, owner=bob, name="山田 太郎", contact_permissions={"email": True, "phone": False}
+    )
+    alice.language = "ja"
+    alice.save()
+    client.force_login(alice)
+    body = client.get(karte.get_absolute_url()).content.decode()
+    perms = body.split('class="perms">', 1)[1].split("</dd>", 1)[0]
+    assert "メール ○" in perms and "電話 ×" in perms
+    assert "郵送（DM） 不明" in perms and "SNS 不明" in perms  # the word of the edit form
+    assert "?" not in perms
+    bob.language = "en"
+    bob.save()
+    client.force_login(bob)
+    body = client.get(karte.get_absolute_url()).content.decode()
+    perms = body.split('class="perms">', 1)[1].split("</dd>", 1)[0]
+    assert "SNS Unknown" in perms and "?" not in perms
+
+
 def test_it_pages_the_timeline(alice_client, alice, settings):
     settings.ENISHI_TIMELINE_PAGE_SIZE = 5
     customer = testing.make_customer(alice)

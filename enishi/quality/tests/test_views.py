@@ -142,6 +142,14 @@ class TestCompare:
         assert "対応記録" in page  # the related counts
         assert reverse("quality:merge") in page and reverse("quality:dismiss", args=[pair.pk])
 
+    def test_each_value_is_named_by_its_kartes_number_and_codes_stay_whole(self, bob_client, pair):
+        # A phone shows the comparison as a card per field, a line per karte: "#12 value".
+        page = body(bob_client.get(reverse("quality:compare", args=[pair.pk])))
+        for karte in (pair.a, pair.b):
+            assert f'<td class="prewrap" data-label="#{karte.pk}">' in page
+            assert f'<td class="num" data-label="#{karte.pk}">' in page  # the counts
+        assert '<span class="muted small nowrap">C-100</span>' in page
+
     def test_the_comparison_and_the_merge_page_cost_a_bounded_number_of_queries(
         self, bob_client, bob, world, pair, django_assert_max_num_queries
     ):
@@ -305,6 +313,19 @@ class TestMergeRecord:
         assert Customer.objects.get(pk=world.other.pk).deleted_at is None
         assert not MergedCustomer.objects.filter(active=True).exists()
         assert bob_client.get(world.other.get_absolute_url()).status_code == 200
+
+    def test_a_code_given_up_stays_whole_before_and_after_the_merge(self, bob_client, bob, world):
+        survivor = customer_services.customer_update(
+            actor=bob, customer=world.survivor, data={"code": "C-099"}, version=None
+        )
+        url = f"{reverse('quality:merge')}?ids={survivor.pk}&ids={world.other.pk}"
+        remarks = body(bob_client.get(url)).split('class="remarks card"', 1)[1]
+        assert '<span class="nowrap">C-100</span>' in remarks.split("</ul>", 1)[0]
+        done = customer_merge(actor=bob, survivor=survivor, others=[world.other])
+        page = body(bob_client.get(done.get_absolute_url()))
+        notes = page.split('class="remarks-list"', 1)[1].split("</ul>", 1)[0]
+        assert '<span class="nowrap">C-100</span>' in notes
+        assert '· <span class="nowrap">C-100</span>' in page  # the code it had
 
     def test_a_refused_undo_says_why(self, bob_client, bob, world):
         done = customer_merge(actor=bob, survivor=world.survivor, others=[world.other])

@@ -158,6 +158,23 @@ def test_one_karte_is_one_a4_page_with_japanese_text_and_the_honorific(alice_cli
         assert expected in text, expected
 
 
+def test_a_contact_permission_never_asked_is_printed_as_on_the_screen(alice_client, alice):
+    karte = testing.make_customer(
+        alice, name="連絡 花子", contact_permissions={"email": True, "phone": False}
+    )
+    url = reverse("cards:pdf", args=[karte.pk])
+    text = pdf_pages_text(alice_client.get(url).content)[0]
+    assert "E-mail ○" in text and "Phone ×" in text
+    assert "Post (DM) Unknown" in text and "SNS Unknown" in text
+    assert "?" not in text
+    alice.language = "ja"
+    alice.save()
+    text = pdf_pages_text(alice_client.get(url).content)[0]
+    assert "メール ○" in text and "電話 ×" in text
+    assert "郵送（DM） 不明" in text and "SNS 不明" in text  # the word of the edit form
+    assert "?" not in text
+
+
 def test_a_company_is_addressed_with_onchu(alice_client, hanako):
     response = alice_client.get(reverse("cards:pdf", args=[hanako.company_id]))
     text = pdf_pages_text(response.content)[0]

@@ -160,6 +160,11 @@ class TemplateOut(Schema):
 
 class ColumnsOut(Schema):
     columns: list[ColumnOut]
+    unreadable: bool = Field(
+        description="Some characters of the headers or sample values could not be read in the "
+        "chosen encoding (they show as U+FFFD): the file is probably in another encoding; set it "
+        "with PUT /imports/{id}/layout."
+    )
     targets: list[TargetOut]
     templates: list[TemplateOut]
 
@@ -447,6 +452,7 @@ def get_import_columns(request: HttpRequest, id: Id):
             }
             for i, header in enumerate(run.headers)
         ],
+        "unreadable": run.sample_unreadable,
         "targets": [
             {"key": t.key, "label": str(t.label), "group": str(t.group), "required": t.required}
             for t in services.available_targets(run, request.user)

@@ -162,6 +162,14 @@ class ImportRun(models.Model):
         return [translated(note) for note in self.notes or []]
 
     @property
+    def sample_unreadable(self) -> bool:
+        """Some characters of a text file's headers or first rows could not be read in the chosen
+        encoding (they show as U+FFFD): the wrong encoding, said before every row is checked."""
+        if self.file_format != "csv":
+            return False
+        return any("\ufffd" in str(value) for row in [self.headers, *self.sample] for value in row)
+
+    @property
     def percent(self) -> int:
         if not self.progress_total:
             return 0

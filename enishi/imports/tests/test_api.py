@@ -130,6 +130,17 @@ def test_an_encoding_the_file_is_not_in_is_422_with_the_reason(bob_api):
     )
 
 
+def test_the_columns_say_when_the_chosen_encoding_cannot_read_the_sample(bob_api):
+    run_id = upload(bob_api, FILE.encode("cp932")).json()["id"]
+    assert bob_api.get(f"/imports/{run_id}/columns").json()["unreadable"] is False
+    assert (
+        bob_api.send("PUT", f"/imports/{run_id}/layout", {"encoding": "utf-8"}).status_code == 200
+    )
+    columns = bob_api.get(f"/imports/{run_id}/columns").json()
+    assert columns["unreadable"] is True
+    assert "\ufffd" in columns["columns"][1]["samples"][0]
+
+
 def test_mapping_errors_are_422_and_steps_out_of_order_too(bob_api):
     run_id = upload(bob_api, FILE.encode()).json()["id"]
     response = bob_api.send(

@@ -139,6 +139,20 @@ def test_a_workbook_offers_its_sheets(bob_web):
     assert (run.sheet, run.headers) == ("メモ", ["メモ"])
 
 
+def test_a_wrong_encoding_is_said_on_the_columns_page_before_any_row_is_checked(bob_web):
+    run_url = start(bob_web, FILE.encode("cp932"))["Location"]
+    assert "import-unreadable" not in bob_web.get(run_url).content.decode()
+    response = bob_web.post(run_url, {"action": "layout", "encoding": "utf-8", "header_row": "1"})
+    assert response.status_code == 302
+    page = bob_web.get(run_url).content.decode()
+    assert 'class="errors import-unreadable" role="alert"' in page
+    assert "cannot be read as UTF-8" in page and "such as Shift_JIS" in page
+    # Back to what was detected: the warning goes.
+    bob_web.post(run_url, {"action": "layout", "encoding": "cp932", "header_row": "1"})
+    page = bob_web.get(run_url).content.decode()
+    assert "import-unreadable" not in page and "山田 太郎" in page
+
+
 def workbook_bytes(build) -> bytes:
     workbook = openpyxl.Workbook()
     build(workbook.active)

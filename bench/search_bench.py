@@ -13,6 +13,10 @@ count) with time.perf_counter. Prints p50 / p95 / max overall and per query clas
 
 --compare-like also times, for a few queries, a plain `search_text LIKE '%term%'` scan over the
 same documents (capped like the search, and uncapped), for reference.
+
+--long-vowels N (default 20) adds N readings typed with ー for their long vowels (サトー, おーの,
+ゆーこ: the data writes them サトウ, オオノ, ユウコ), class `long_vowel`, after the set above (which
+stays the same queries); the summary is printed with and without them.
 """
 
 from __future__ import annotations
@@ -244,6 +248,44 @@ def build_queries(n: int, seed: int) -> list[tuple[str, str]]:
     return queries
 
 
+def _long_vowels_as_marks(kana: str) -> str:
+    """A reading with each long vowel written ー, as a user may type it (サトウ → サトー)."""
+    from enishi.quality import normalize
+
+    out, vowel = [], ""
+    for ch in kana:
+        if vowel and ch in normalize._LENGTHENING.get(vowel, ""):
+            out.append("ー")
+            vowel = ""
+            continue
+        out.append(ch)
+        vowel = normalize._VOWEL_OF.get(ch.translate(normalize._SMALL_TO_LARGE_KANA), "")
+    return "".join(out)
+
+
+def build_long_vowel_queries(n: int, seed: int) -> list[tuple[str, str]]:
+    """[("long_vowel", query)]: readings of random live people whose long vowels the user
+    types as ー (whole reading, family or given name; katakana or hiragana)."""
+    from enishi.customers.models import Customer
+
+    rng = random.Random(seed * 1000 + 17)  # its own sequence: the main set does not move
+    max_id = Customer.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    ids = rng.sample(range(1, max_id + 1), min(max_id, 3000))
+    queries: list[tuple[str, str]] = []
+    rows = Customer.objects.filter(pk__in=ids, deleted_at__isnull=True, kind="person").exclude(
+        name_kana=""
+    )
+    for kana in rows.order_by("pk").values_list("name_kana", flat=True):
+        if len(queries) >= n:
+            break
+        part = rng.choice([kana, *kana.split(" ")])
+        typed = _long_vowels_as_marks(part)
+        if typed == part:
+            continue
+        queries.append(("long_vowel", rng.choice([typed, _hira(typed)])))
+    return queries
+
+
 def time_queries(user, queries, rounds: int):
     from enishi.customers.search import SearchQuery
     from enishi.customers.selectors import search_customers
@@ -337,6 +379,12 @@ def main() -> None:
     parser.add_argument("--json", help="write the raw timings here")
     parser.add_argument("--slowest", type=int, default=10)
     parser.add_argument(
+        "--long-vowels",
+        type=int,
+        default=20,
+        help="readings typed with ー for their long vowels, added to the set (class long_vowel)",
+    )
+    parser.add_argument(
         "--user",
         default=benchlib.BENCH_USERNAME,
         help="search as this user (default: the admin `bench`, who sees every karte; "
@@ -363,6 +411,8 @@ def main() -> None:
 
     t = time.perf_counter()
     queries = build_queries(args.queries, args.seed)
+    if args.long_vowels:
+        queries += build_long_vowel_queries(args.long_vowels, args.seed)
     print(f"{len(queries)} queries built in {time.perf_counter() - t:.1f} s")
     time_queries(user, queries, 1)  # warm-up pass (page cache, statement cache, lru caches)
     raw = time_queries(user, queries, args.rounds)
@@ -382,6 +432,13 @@ def main() -> None:
     else:
         print("\nall queries:", end=" ")
     print(benchlib.fmt_summary(benchlib.summary_ms([r["seconds"] for r in results])))
+    if args.long_vowels:
+        print(
+            "without long_vowel: ",
+            benchlib.fmt_summary(
+                benchlib.summary_ms([r["seconds"] for r in results if r["class"] != "long_vowel"])
+            ),
+        )
     by_class: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         by_class[r["class"]].append(r)
@@ -390,7 +447,7 @@ def main() -> None:
         f"{'results (median / max, capped)':<30}"
     )
     table = {}
-    for cls, _share in CLASSES:
+    for cls, _share in [*CLASSES, ("long_vowel", 0)]:
         rs = by_class.get(cls)
         if not rs:
             continue

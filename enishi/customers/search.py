@@ -13,6 +13,11 @@ case, dashes, variant kanji, no spaces) so a query folded the same way finds eve
   answer them.
 
 Only a single punctuation character falls back to a scan of `search_text`, stopped at the cap.
+
+A long vowel in the query is looked for in every spelling the reading key treats as the same
+(`normalize.long_vowel_spellings`: サトー also finds サトウ, ゆうこ also ユーコ): the index query
+asks for any of the spellings (FTS5 `OR`; PostgreSQL `LIKE ANY`, one tsquery with `||`), so
+the documents stay as they are and the query count does not change.
 """
 
 from __future__ import annotations
@@ -83,6 +88,8 @@ class SearchQuery:
         self.raw = raw
         digits = normalize.query_phone_digits(raw)
         self.term = digits if digits else normalize.search_fold(raw)
+        # The term first, then its other long-vowel spellings (all of the term's length).
+        self.spellings = (self.term,) if digits else normalize.long_vowel_spellings(self.term)
 
     @property
     def method(self) -> str:
@@ -109,27 +116,32 @@ def candidate_sql(query: SearchQuery) -> tuple[str, list]:
 
 def _index_sql(query: SearchQuery) -> tuple[str, list]:
     method = query.method
+    spellings = query.spellings
+    likes = ["%" + _like_escape(spelling) + "%" for spelling in spellings]
     if connection.vendor == "sqlite":
-        phrase = '"' + query.term.replace('"', '""') + '"'
+        # One FTS5 query for every spelling: `"サトー" OR "サトウ" OR "サトオ"`.
+        phrases = " OR ".join('"' + spelling.replace('"', '""') + '"' for spelling in spellings)
         if method == "trigram":
-            return "SELECT rowid FROM customer_fts WHERE customer_fts MATCH %s", [phrase]
+            return "SELECT rowid FROM customer_fts WHERE customer_fts MATCH %s", [phrases]
         if method == "bigram":
-            return "SELECT rowid FROM customer_bigram WHERE customer_bigram MATCH %s", [phrase]
+            return "SELECT rowid FROM customer_bigram WHERE customer_bigram MATCH %s", [phrases]
         return (
-            "SELECT id FROM customers_customer WHERE search_text LIKE %s ESCAPE '\\'",
-            ["%" + _like_escape(query.term) + "%"],
+            "SELECT id FROM customers_customer WHERE "
+            + " OR ".join(["search_text LIKE %s ESCAPE '\\'"] * len(likes)),
+            likes,
         )
     if method == "bigram":
+        tsquery = " || ".join(["phraseto_tsquery('simple', %s)"] * len(spellings))
         return (
             "SELECT id FROM customers_customer "
-            "WHERE to_tsvector('simple', search_bigrams) @@ phraseto_tsquery('simple', %s)",
-            [query.term],
+            f"WHERE to_tsvector('simple', search_bigrams) @@ ({tsquery})",
+            list(spellings),
         )
-    # 3+ characters use the pg_trgm GIN index; a single character scans, as on SQLite.
-    return (
-        "SELECT id FROM customers_customer WHERE search_text LIKE %s",
-        ["%" + _like_escape(query.term) + "%"],
-    )
+    # 3+ characters use the pg_trgm GIN index (one bitmap scan for all the spellings of
+    # `LIKE ANY`); a single character scans, as on SQLite.
+    if len(likes) == 1:
+        return "SELECT id FROM customers_customer WHERE search_text LIKE %s", likes
+    return "SELECT id FROM customers_customer WHERE search_text LIKE ANY(%s)", [likes]
 
 
 def _fenced(sql: str) -> str:
@@ -158,18 +170,31 @@ def candidate_ids(query: SearchQuery, cap: int | None = None) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def rank_key(query: SearchQuery, search_text: str) -> tuple[int, int]:
-    """Name matches first (prefix before infix), then the reading, then anything else."""
+def rank_key(query: SearchQuery, search_text: str) -> tuple[int, int, int]:
+    """Name matches first (prefix before infix), then the reading, then anything else; within
+    each, the query as typed before its other long-vowel spellings (サトー: a karte written
+    サトー before サトウ), then shorter names."""
     lines = search_text.split("\n", 2)
     name = lines[0] if lines else ""
     kana = lines[1] if len(lines) > 1 else ""
     term = query.term
-    if name.startswith(term):
-        return (0, len(name))
-    if kana.startswith(term):
-        return (1, len(name))
-    if term in name:
-        return (2, len(name))
-    if term in kana:
-        return (3, len(name))
-    return (4, len(name))
+    spellings = query.spellings
+    if len(spellings) == 1:
+        if name.startswith(term):
+            return (0, 0, len(name))
+        if kana.startswith(term):
+            return (1, 0, len(name))
+        if term in name:
+            return (2, 0, len(name))
+        if term in kana:
+            return (3, 0, len(name))
+        return (4, 0, len(name))
+    if name.startswith(spellings):
+        return (0, not name.startswith(term), len(name))
+    if kana.startswith(spellings):
+        return (1, not kana.startswith(term), len(name))
+    if any(spelling in name for spelling in spellings):
+        return (2, term not in name, len(name))
+    if any(spelling in kana for spelling in spellings):
+        return (3, term not in kana, len(name))
+    return (4, term not in search_text, len(name))

@@ -46,6 +46,7 @@ __all__ = [
     "fold_variant_kanji",
     "is_kana_reading",
     "kana_key",
+    "long_vowel_spellings",
     "lookup_postal_code",
     "nfkc",
     "normalize_corporate_number",
@@ -282,6 +283,47 @@ def fold_long_vowels(key: str) -> str:
             continue
         out.append(ch)
     return "".join(out)
+
+
+_LONG_VOWEL_LETTERS = frozenset(_CHOONPU + "".join(_LENGTHENING.values()))
+
+
+def long_vowel_spellings(folded: str, limit: int = 32) -> tuple[str, ...]:
+    """The other ways to write the long vowels of a text folded by `search_fold`, it first.
+
+    Each long vowel (as `fold_long_vowels` sees them) written with a kana may also be written
+    ー, and each ー may be written with any kana the fold allows after that vowel: "サトー" gives
+    サトー, サトウ, サトオ; "ゆうこ" (ユウコ) gives ユウコ, ユーコ; "オオノ" gives オオノ, オーノ. So a
+    search for one spelling finds the others, and every spelling has the reading key of the
+    text. A kana is not swapped for another kana (サトウ does not give サトオ: "サト オサム" is
+    not what a search for 佐藤 means), and a long vowel is never dropped (オーノ does not give
+    オノ, 小野). Long vowels are taken from the left until `limit` spellings.
+    """
+    if not _LONG_VOWEL_LETTERS.intersection(folded):
+        return (folded,)
+    choices: list[tuple[int, str]] = []
+    count = 1
+    vowel = ""
+    for i, ch in enumerate(folded):
+        alternatives = _LENGTHENING.get(vowel, "")
+        if alternatives and (ch == _CHOONPU or ch in alternatives):
+            written = _CHOONPU + alternatives if ch == _CHOONPU else ch + _CHOONPU
+            if count * len(written) > limit:
+                break
+            choices.append((i, written))
+            count *= len(written)
+            vowel = ""  # one long vowel per syllable: the next kana starts a new one
+        elif ch != _CHOONPU:  # kana_key drops ー: it never starts a syllable
+            vowel = _VOWEL_OF.get(ch.translate(_SMALL_TO_LARGE_KANA), "")
+    if not choices:
+        return (folded,)
+    letters = list(folded)
+    spellings = []
+    for combination in itertools.product(*(written for _i, written in choices)):
+        for (i, _written), ch in zip(choices, combination, strict=True):
+            letters[i] = ch
+        spellings.append("".join(letters))
+    return tuple(spellings)  # the product's first combination is the text as written
 
 
 def reading_key(text: str | None) -> str:

@@ -210,3 +210,116 @@ def test_a_failed_bulk_block_leaves_index_and_triggers_as_they_were(alice, peopl
         cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'customer_search_au'")
         assert "old.id <=" not in cursor.fetchone()[0]
     _index_is_consistent()
+
+
+# --- Long vowels: サトー finds サトウ, ゆうこ finds ユーコ (as the similar-customer hint does) ---
+
+
+@pytest.fixture
+def long_vowels(alice):
+    make = testing.make_customer
+    return {
+        "satou": make(alice, name="佐藤 一郎", name_kana="サトウ イチロウ"),
+        "sato_mark": make(alice, name="佐藤 花", name_kana="サトー ハナ"),
+        "oono": make(alice, name="大野 健", name_kana="オオノ ケン"),
+        "oono_mark": make(alice, name="大野 美樹", name_kana="オーノ ミキ"),
+        "yuuko": make(alice, name="田中 裕子", name_kana="タナカ ユウコ"),
+        "yuuko_mark": make(alice, name="木村 ユーコ", name_kana="キムラ ユーコ"),
+        # Readings whose reading key agrees but which are other names: 里見, 小野.
+        "satomi": make(alice, name="里見 浩", name_kana="サトミ ヒロシ"),
+        "ono": make(alice, name="小野 健", name_kana="オノ ケン"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("サトー", {"佐藤 一郎", "佐藤 花"}),
+        ("さとう", {"佐藤 一郎", "佐藤 花"}),
+        ("ｻﾄｳ", {"佐藤 一郎", "佐藤 花"}),
+        ("おおの", {"大野 健", "大野 美樹"}),
+        ("オーノ", {"大野 健", "大野 美樹"}),
+        ("ゆうこ", {"田中 裕子", "木村 ユーコ"}),
+        ("ユーコ", {"田中 裕子", "木村 ユーコ"}),
+        ("ゆう", {"田中 裕子", "木村 ユーコ"}),  # two characters: the word index
+        ("さとーいちろー", {"佐藤 一郎"}),
+        ("おーの けん", {"大野 健"}),
+    ],
+)
+def test_a_long_vowel_is_found_however_it_is_written(alice, long_vowels, query, found):
+    # Not 里見 (サトミ) for サトー, nor 小野 (オノ) for おおの: a long vowel is never dropped.
+    assert set(names(alice, query)) == found
+
+
+def test_the_spelling_typed_comes_first_among_equal_matches(alice, long_vowels):
+    assert names(alice, "サトー") == ["佐藤 花", "佐藤 一郎"]
+    assert names(alice, "さとう") == ["佐藤 一郎", "佐藤 花"]
+    # A name match still comes before a reading match, whatever the spelling.
+    mark = testing.make_customer(alice, name="サトー商店", kind="company")
+    assert names(alice, "サトウ")[0] == mark.name
+
+
+def test_the_index_is_asked_once_for_every_spelling(alice, long_vowels):
+    from enishi.customers.search import SearchQuery, candidate_ids
+
+    query = SearchQuery("オーノ")
+    assert query.spellings == ("オーノ", "オウノ", "オオノ")
+    assert query.method == "trigram"
+    expected = {long_vowels["oono"].pk, long_vowels["oono_mark"].pk}
+    assert set(candidate_ids(query)) == expected
+    assert SearchQuery("090-1234-5678").spellings == ("09012345678",)
+
+
+def test_a_long_vowel_search_costs_the_queries_of_any_search(
+    alice, bob, long_vowels, django_assert_num_queries
+):
+    testing.make_customer(bob, name="佐藤 次郎", name_kana="サトウ ジロウ")
+    for user, queries in ((alice, 3), (bob, 2)):
+        for query in ("佐藤", "サトウ", "サトー", "さとーじろー"):
+            with django_assert_num_queries(queries):
+                assert search_customers(user, query).customers
+
+
+def test_a_member_finds_only_the_long_vowels_they_may_see(alice, bob, carol, long_vowels):
+    mine = testing.make_customer(bob, name="佐藤 次郎", name_kana="サトウ ジロウ")
+    testing.make_customer(carol, name="佐藤 三郎", name_kana="サトー サブロウ")
+    result = search_customers(bob, "サトー")
+    assert [c.pk for c in result.customers] == [mine.pk]
+    assert result.count == 1
+    assert search_customers(carol, "さとう").count == 1
+    assert search_customers(alice, "サトー").count == 4
+
+
+def test_the_list_search_counts_every_spelling(alice_client, long_vowels, settings):
+    from django.urls import reverse
+
+    settings.ENISHI_COUNT_CAP = 1
+    body = alice_client.get(reverse("customers:list"), {"q": "ゆーこ"}).content.decode()
+    assert '<span class="count">2</span>' in body
+    assert "田中 裕子" in body and "木村 ユーコ" in body
+
+
+def test_the_search_box_finds_long_vowels(client, alice, bob, long_vowels):
+    from django.urls import reverse
+
+    url = reverse("customers:search")
+    client.force_login(alice)
+    page = client.get(url, {"q": "サトー"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "佐藤 一郎" in page and "佐藤 花" in page and "里見" not in page
+    page = client.get(url, {"q": "おおの"}).content.decode()
+    assert "大野 健" in page and "大野 美樹" in page and "小野" not in page
+    client.force_login(bob)
+    page = client.get(url, {"q": "サトー"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "佐藤" not in page
+
+
+def test_the_api_searches_long_vowels_like_the_search_box(client, alice, bob, long_vowels):
+    from enishi.api.tests.conftest import ApiClient, issue_token
+
+    body = ApiClient(client, issue_token(alice)).get("/search", {"q": "ゆーこ"}).json()
+    assert {c["id"] for c in body["results"]} == {
+        long_vowels["yuuko"].pk,
+        long_vowels["yuuko_mark"].pk,
+    }
+    assert (body["count"], body["capped"]) == (2, False)
+    assert ApiClient(client, issue_token(bob)).get("/search", {"q": "ゆーこ"}).json()["count"] == 0

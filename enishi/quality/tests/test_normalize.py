@@ -294,6 +294,62 @@ def test_it_never_lengthens_a_key_when_folding_long_vowels(text):
     assert n.reading_key(folded) == folded
 
 
+# --- long_vowel_spellings (the search's long vowels) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "spellings"),
+    [
+        ("サトー", ["サトー", "サトウ", "サトオ"]),
+        ("さとう", ["サトウ", "サトー"]),
+        ("おおの", ["オオノ", "オーノ"]),
+        ("オーノ", ["オーノ", "オウノ", "オオノ"]),
+        ("ゆうこ", ["ユウコ", "ユーコ"]),
+        ("ﾕｰｺ", ["ユーコ", "ユウコ"]),
+        ("けいこ", ["ケイコ", "ケーコ"]),
+        ("キョウコ", ["キョウコ", "キョーコ"]),  # the vowel of a small kana
+        ("さとう ゆうこ", ["サトウユウコ", "サトウユーコ", "サトーユウコ", "サトーユーコ"]),
+        ("ケイイチ", ["ケイイチ", "ケーイチ"]),  # one long vowel per syllable
+        # Nothing to spell otherwise: an a-row ー, vowels that are not long, not kana at all.
+        ("カード", ["カード"]),
+        ("アオイ", ["アオイ"]),
+        ("ミウラ", ["ミウラ"]),
+        ("ウエダ", ["ウエダ"]),
+        ("山田", ["山田"]),
+        ("taro@example.jp", ["taro@example.jp"]),
+        ("", [""]),
+    ],
+)
+def test_it_spells_the_long_vowels_of_a_search_the_other_ways(query, spellings):
+    assert list(n.long_vowel_spellings(n.search_fold(query))) == spellings
+
+
+def test_it_never_drops_a_long_vowel_nor_swaps_one_kana_for_another():
+    # サトー is not サト (里) and オーノ not オノ (小野), though their reading keys agree.
+    assert "サト" not in n.long_vowel_spellings("サトー")
+    assert "オノ" not in n.long_vowel_spellings("オーノ")
+    assert "サトオ" not in n.long_vowel_spellings("サトウ")
+
+
+def test_it_stops_spelling_long_vowels_at_the_limit():
+    spellings = n.long_vowel_spellings("コウトウショウヘイ", limit=8)
+    assert len(spellings) == 8
+    assert spellings[0] == "コウトウショウヘイ"
+    assert {s[-2:] for s in spellings} == {"ヘイ"}  # the last long vowel is left as typed
+
+
+@PROPERTY
+@given(text=st.one_of(japanese_text, st.text(alphabet=_LONG_VOWEL_KANA + "ーッンァ")))
+def test_every_spelling_of_a_search_has_the_reading_key_of_the_search(text):
+    folded = n.search_fold(text)
+    spellings = n.long_vowel_spellings(folded)
+    assert spellings[0] == folded
+    assert len(set(spellings)) == len(spellings) <= 32
+    assert {len(s) for s in spellings} == {len(folded)}
+    assert {n.reading_key(s) for s in spellings} == {n.reading_key(folded)}
+    assert all(n.search_fold(s) == s for s in spellings)
+
+
 # --- variant kanji ------------------------------------------------------------------------
 
 

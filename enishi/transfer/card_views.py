@@ -249,7 +249,10 @@ def card_import(request: HttpRequest) -> HttpResponse:
 def card_import_preview(request: HttpRequest, batch: str) -> HttpResponse:
     """Each card with what it would become, its problems and possible duplicates; the user
     chooses create or skip per card, then the chosen ones are created together."""
-    preview = _load(request, batch)
+    try:
+        preview = _load(request, batch)
+    except Http404:
+        return _preview_gone(request, batch)
     errors: list[str] = []
     card_errors: dict[int, list[str]] = {}
     choose = request.GET.get("choose", "")
@@ -304,6 +307,18 @@ def card_import_preview(request: HttpRequest, batch: str) -> HttpResponse:
         },
         status=400 if errors else 200,
     )
+
+
+def _preview_gone(request: HttpRequest, batch: str) -> HttpResponse:
+    """A preview no longer kept: sent twice (a double click, the back button) or too old.
+    An import already made from it shows what it created; otherwise the person starts again."""
+    if selectors.card_import_mine(request.user, f"vcard:{batch}"):
+        messages.info(
+            request,
+            _("This vCard file has already been imported: nothing more was created."),
+        )
+        return redirect("cards:import_done", batch=batch)
+    return render(request, "transfer/cards/import_gone.html", status=404)
 
 
 @require_GET

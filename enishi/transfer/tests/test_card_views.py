@@ -317,9 +317,28 @@ def test_importing_creates_the_chosen_cards_in_one_batch(client, bob):
     done = client.get(response["Location"]).content.decode()
     assert "佐藤 花子" in done and "高橋 能子" in done and "鈴木 一郎" not in done
     # The preview is spent: sending it again creates nothing more.
+    # The preview is spent: sending it again (a double click, the back button) creates nothing
+    # more and shows what the import created.
     again = client.post(reverse("cards:import_preview", args=[batch]), {"card-2": "create"})
-    assert again.status_code == 404
+    assert again.status_code == 302
+    assert again["Location"] == reverse("cards:import_done", args=[batch])
+    shown = client.get(again["Location"]).content.decode()
+    assert "already been imported" in shown and "佐藤 花子" in shown
     assert Customer.objects.filter(owner=bob).count() == 2
+
+
+def test_a_preview_no_longer_kept_says_so_and_offers_the_upload(client, bob, carol):
+    client.force_login(bob)
+    response = client.get(reverse("cards:import_preview", args=["nosuchbatch"]))
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "no longer available" in body and reverse("cards:import") in body
+    # Someone else's import is not shown as this person's.
+    preview = card_services.card_import_read(actor=carol, data=IPHONE.encode())
+    card_services.card_import_commit(actor=carol, preview=preview, create=[1])
+    other = client.post(reverse("cards:import_preview", args=[preview.batch]), {"card-1": "create"})
+    assert other.status_code == 404
+    assert Customer.objects.filter(owner=bob).count() == 0
 
 
 def test_a_person_is_linked_to_the_company_karte_of_the_same_name(client, bob):

@@ -175,6 +175,18 @@ def test_a_contact_permission_never_asked_is_printed_as_on_the_screen(alice_clie
     assert "?" not in text
 
 
+def test_emoji_in_a_name_print_with_an_emoji_font_not_as_empty_boxes(alice_client, alice):
+    karte = testing.make_customer(alice, name="寿司 太郎🍣", notes="☎ は夜に")
+    pdf = alice_client.get(reverse("cards:pdf", args=[karte.pk])).content
+    fonts = {
+        match[1]
+        for head, _ in pdf_objects(pdf).values()
+        if (match := re.search(rb"/BaseFont\s*/[A-Z]{6}\+([A-Za-z-]+)", head))
+    }
+    assert b"Noto-Color-Emoji" in fonts, fonts
+    assert "寿司 太郎🍣" in pdf_pages_text(pdf)[0]
+
+
 def test_a_company_is_addressed_with_onchu(alice_client, hanako):
     response = alice_client.get(reverse("cards:pdf", args=[hanako.company_id]))
     text = pdf_pages_text(response.content)[0]

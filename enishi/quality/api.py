@@ -99,7 +99,14 @@ class PairOut(Schema):
     a: KarteRef
     b: KarteRef
     score: float = Field(description="0 to 1: how sure the matching engine is.")
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(
+        description="Why the kartes look alike: as the scan found them, or as the kartes read "
+        "now when one of them changed since (see rechecked)."
+    )
+    rechecked: bool = Field(
+        description="A karte changed after the scan, so the reasons were worked out again from "
+        "the kartes as they are now; the score is still the scan's."
+    )
     group: int = Field(description="Pairs of one scan with the same group are one cluster.")
     status: str
     found_at: datetime.datetime
@@ -243,6 +250,7 @@ def _karte(c: Customer) -> dict[str, Any]:
 
 
 def _pair(pair: DuplicatePair) -> dict[str, Any]:
+    codes, rechecked = selectors.pair_reasons(pair)
     return {
         "id": pair.pk,
         "a": _karte(pair.a),
@@ -250,12 +258,9 @@ def _pair(pair: DuplicatePair) -> dict[str, Any]:
         "score": pair.score,
         "reasons": [
             {"code": code, "label": label}
-            for code, label in zip(
-                [c for c in pair.reasons if c in selectors.match.REASONS],
-                selectors.reason_labels(pair.reasons),
-                strict=True,
-            )
+            for code, label in zip(codes, selectors.reason_labels(codes), strict=True)
         ],
+        "rechecked": rechecked,
         "group": pair.group,
         "status": pair.status,
         "found_at": pair.found_at,

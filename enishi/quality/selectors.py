@@ -103,7 +103,11 @@ def duplicate_queue(user: User, filters: QueueFilters) -> QuerySet[DuplicatePair
 
 def pair_get(user: User, pk: int) -> DuplicatePair:
     try:
-        return pairs_visible(user).select_related("a", "b", "decided_by", "merge").get(pk=pk)
+        return (
+            pairs_visible(user)
+            .select_related("a", "b", "a__company", "b__company", "decided_by", "merge")
+            .get(pk=pk)
+        )
     except (DuplicatePair.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
 
@@ -132,6 +136,23 @@ def group_members(user: User, pair: DuplicatePair) -> list[Customer]:
 
 def reason_labels(codes: list[str]) -> list[str]:
     return [str(match.REASONS[c]) for c in codes if c in match.REASONS]
+
+
+def pair_reasons(pair: DuplicatePair) -> tuple[list[str], bool]:
+    """(the pair's reason codes, whether they were worked out again). The scan's reasons hold
+    while neither karte changed after it; once one did (a rename, the house-style clean-up, a
+    new phone), they are worked out from the kartes as they are now, so the queue never says
+    会社名が表記揺れ of two names now written the same. Uses the pair's loaded kartes and their
+    companies (select them with the pair)."""
+    if pair.status != DuplicatePair.Status.OPEN or (
+        max(pair.a.updated_at, pair.b.updated_at) <= pair.found_at
+    ):
+        return [c for c in pair.reasons if c in match.REASONS], False
+    now = match.score_pair(
+        match.record_keys(match.customer_record(pair.a)),
+        match.record_keys(match.customer_record(pair.b)),
+    )
+    return list(now.reasons), True
 
 
 def scan_latest() -> ScanRun | None:

@@ -81,7 +81,8 @@ def duplicate_queue(request: HttpRequest) -> HttpResponse:
     paginator.__dict__["count"] = count
     page = paginator.get_page(request.GET.get("page"))
     for pair in page.object_list:
-        pair.labels = selectors.reason_labels(pair.reasons)
+        codes, pair.rechecked = selectors.pair_reasons(pair)
+        pair.labels = selectors.reason_labels(codes)
     return render(
         request,
         "quality/queue.html",
@@ -152,6 +153,7 @@ def pair_compare(request: HttpRequest, pk: int) -> HttpResponse:
     following = selectors.pair_next(request.user, pair, filters)
     query = _querystring(request)
     result = selectors.comparison(request.user, kartes)
+    reasons, rechecked = selectors.pair_reasons(pair)
     for row in result.rows:
         # (karte, value) per column: a phone shows each value under its karte's number.
         row.columns = list(zip(kartes, row.cells, strict=True))
@@ -160,7 +162,8 @@ def pair_compare(request: HttpRequest, pk: int) -> HttpResponse:
         "quality/compare.html",
         {
             "pair": pair,
-            "labels": selectors.reason_labels(pair.reasons),
+            "labels": selectors.reason_labels(reasons),
+            "rechecked": rechecked,
             "comparison": result,
             "count_rows": [
                 (label, list(zip(kartes, numbers, strict=True)))

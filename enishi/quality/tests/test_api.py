@@ -48,6 +48,26 @@ class TestQueue:
         assert [r["code"] for r in first["reasons"]] == ["same_name", "same_kana"]
         assert all(r["label"] for r in first["reasons"])
 
+    def test_reasons_follow_a_karte_changed_after_the_scan(self, bob_api, bob):
+        first = testing.make_company(bob, name="株式会社リプロ", phone="03-7777-0001")
+        second = testing.make_company(bob, name="(株)リプロ", phone="03-7777-0001")
+        found = DuplicatePair.objects.create(
+            a=first,
+            b=second,
+            score=0.82,
+            reasons=["company_variant", "same_phone"],
+            found_at=timezone.now(),
+        )
+        before = bob_api.get(f"/duplicates/{found.pk}").json()
+        assert [r["code"] for r in before["reasons"]] == ["company_variant", "same_phone"]
+        assert before["rechecked"] is False
+        customer_services.customer_update(
+            actor=bob, customer=second, data={"name": "株式会社リプロ"}, version=second.version
+        )
+        after = bob_api.get(f"/duplicates/{found.pk}").json()
+        assert [r["code"] for r in after["reasons"]] == ["same_company", "same_phone"]
+        assert after["rechecked"] is True and after["score"] == 0.82
+
     def test_it_hides_pairs_with_a_karte_the_user_cannot_see(self, client, carol, pair):
         api = ApiClient(client, issue_token(carol))
         assert api.get("/duplicates").json()["results"] == []

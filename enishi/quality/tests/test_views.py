@@ -49,6 +49,28 @@ class TestQueue:
         assert "same_mobile" not in page
         assert "95%" in page
 
+    def test_reasons_are_worked_out_again_once_a_karte_changed_after_the_scan(
+        self, bob_client, bob
+    ):
+        first = testing.make_company(bob, name="株式会社リプロ", phone="03-7777-0001")
+        second = testing.make_company(bob, name="(株)リプロ", phone="03-7777-0001")
+        found = make_pair(first, second, score=0.82, reasons=("company_variant", "same_phone"))
+        page = body(bob_client.get(reverse("quality:duplicates")))
+        assert "会社名が表記揺れ" in page and "rechecked" not in page
+        # The house style writes both the same way: no longer "written differently".
+        second.refresh_from_db()
+        customer_services.customer_update(
+            actor=bob, customer=second, data={"name": "株式会社リプロ"}, version=second.version
+        )
+        page = body(bob_client.get(reverse("quality:duplicates")))
+        assert "会社名が表記揺れ" not in page and "同じ会社" in page and "rechecked" in page
+        compare = body(bob_client.get(reverse("quality:compare", args=[found.pk])))
+        assert "会社名が表記揺れ" not in compare and "同じ会社" in compare
+        assert "スキャンの後に変更" in compare
+        # The stored reasons stay as the scan found them.
+        found.refresh_from_db()
+        assert found.reasons == ["company_variant", "same_phone"]
+
     def test_it_hides_pairs_with_a_karte_the_user_cannot_see(self, client, bob, carol, pair):
         carols = testing.make_customer(carol, name="キャロルの 顧客")
         hidden = make_pair(pair.a, carols)
@@ -91,6 +113,11 @@ class TestQueue:
             )
         with django_assert_max_num_queries(12):
             assert bob_client.get(reverse("quality:duplicates")).status_code == 200
+        # Reasons worked out again for changed kartes read nothing more.
+        Customer.objects.update(updated_at=timezone.now() + datetime.timedelta(minutes=1))
+        with django_assert_max_num_queries(12):
+            page = body(bob_client.get(reverse("quality:duplicates")))
+        assert page.count("rechecked") >= 30
 
 
 class TestScan:

@@ -14,6 +14,10 @@ Stored forms (JSON-safe, compact: most stored messages are a msgid alone):
   ``capfirst(verbose_name)``). "p", "c" and "cap" only when needed. A parameter is a number (kept
   as is, for ``%(count)d``) or any stored form.
 - ``[a, b]``: the parts joined with "、"; ``{"j": [a, b], "s": " / "}``: joined with "s".
+- ``{"t": "2026-04-01T09:30:00+00:00"}`` (a moment), ``{"d": "2026-04-01"}`` (a day): written
+  in the house date style when read, as ``|moment`` and ``|day`` write them (its Japanese
+  styles for a Japanese reader only, ISO for another), in the server's time zone. Made with
+  `dated`; a date given as a plain parameter is kept as its text (ISO).
 
 Making one: ``later(gettext_lazy("Too long: at most %(limit)s characters."), limit=40)`` (a
 gettext_lazy or pgettext_lazy proxy, so makemessages finds the msgid; ``capfirst`` of one
@@ -29,6 +33,7 @@ keep the old msgid in the catalogue (gettext_noop) when rewording a message that
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -38,6 +43,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 
+_STORED_KEYS = frozenset({"m", "j", "t", "d"})
 _CAPFIRST = getattr(capfirst, "__wrapped__", capfirst)
 _SCALARS = (int, float, bool, type(None))
 _JOIN = "、"
@@ -92,6 +98,14 @@ def join_list(items: Iterable[Any]) -> str:
     return list_separator().join(str(item) for item in items)
 
 
+def dated(value: datetime.date | datetime.datetime) -> Message:
+    """A day or a moment as a parameter, written in the reader's house date style when read
+    (``later(gettext_lazy("… %(when)s …"), when=dated(entry.at))``)."""
+    if isinstance(value, datetime.datetime):
+        return Message({"t": value.isoformat()})
+    return Message({"d": value.isoformat()})
+
+
 def join(parts: Iterable[Any], separator: str = _JOIN) -> Message:
     """Parts (any stored forms) shown one after the other, `separator` between them."""
     items = [stored(part) for part in parts]
@@ -110,7 +124,7 @@ def stored(value: Any) -> Any:
         return node if node is not None else str(value)
     if isinstance(value, list | tuple):
         return [stored(item) for item in value]
-    if isinstance(value, dict) and ("m" in value or "j" in value):
+    if isinstance(value, dict) and _STORED_KEYS & value.keys():
         return value
     return str(value)
 
@@ -153,6 +167,8 @@ def translated(value: Any) -> str:
         if "j" in value:
             separator = str(value["s"]) if "s" in value else list_separator()
             return separator.join(translated(part) for part in value["j"])
+        if "t" in value or "d" in value:
+            return _render_date(value)
     if isinstance(value, list | tuple):
         return list_separator().join(translated(part) for part in value)
     if value is None:
@@ -179,6 +195,18 @@ def _render_message(node: dict[str, Any]) -> str:
             except (KeyError, TypeError, ValueError):
                 text = msgid
     return capfirst(text) if node.get("cap") else text
+
+
+def _render_date(node: dict[str, Any]) -> str:
+    from enishi.quality import house_style  # it reads the language from here
+
+    style = house_style.current().dates
+    try:
+        if "t" in node:
+            return house_style.datetime_styled(datetime.datetime.fromisoformat(node["t"]), style)
+        return house_style.date_styled(datetime.date.fromisoformat(node["d"]), style)
+    except (TypeError, ValueError):
+        return str(node.get("t") or node.get("d") or "")
 
 
 # --- text columns ---------------------------------------------------------------------------------

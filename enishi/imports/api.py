@@ -45,7 +45,7 @@ from enishi.api.errors import (
 from enishi.api.schemas import Id, InSchema, Limit, PageOut, cursor_decode, cursor_encode, text
 from enishi.core.later import translated
 from enishi.history.models import HistoryEntry
-from enishi.imports import analysis, conf, decisions, files, selectors, services
+from enishi.imports import analysis, conf, decisions, files, selectors, services, undo
 from enishi.imports.models import ImportRow, ImportRun
 from enishi.imports.rejected import (
     rejected_content_type,
@@ -120,7 +120,10 @@ class ImportOut(Schema):
         description="Why the file could not be checked or the import did not finish, in the "
         "reader's language (Accept-Language or the user's setting); empty when nothing stopped."
     )
-    undo_report: dict[str, Any]
+    undo_report: dict[str, Any] = Field(
+        description="After an undo: removed, restored, kept_count and kept (the first 500 "
+        "records left as they are: row, id, name and reason, in the reader's language)."
+    )
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
@@ -323,7 +326,7 @@ def _import(run: ImportRun) -> dict[str, Any]:
         },
         "interrupted": services.is_interrupted(run),
         "can_undo": services.can_undo(run),
-        "undo_report": run.undo_report or {},
+        "undo_report": undo.report_for_reader(run.undo_report),
     }
 
 
@@ -616,7 +619,7 @@ def undo_import(request: HttpRequest, id: Id, payload: UndoIn | None = None):
                 "remove": plan.remove,
                 "restore": plan.restore,
                 "keep": plan.keep,
-                "kept": plan.kept,
+                "kept": undo.kept_for_reader(plan.kept),
                 "sentences": sentences,
             },
         )

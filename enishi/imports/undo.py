@@ -14,6 +14,7 @@ and the API show it and undo only once the person confirms.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -24,11 +25,11 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from enishi.accounts.models import User
-from enishi.core.templatetags.house_style import moment
+from enishi.core.later import Message, as_text, dated, join, later, stored, translated
 from enishi.customers.models import Customer, Tag
 from enishi.customers.selectors import customer_visible
 from enishi.customers.services import apply_derived_fields, customers_reindex
@@ -45,7 +46,12 @@ MAX_LISTED = 500
 # Records people make about a karte: while any exists, a karte the import created stays.
 WORK_APPS = {"activities", "deals", "inquiries", "sales", "customers"}
 # What the steps read of a row (its cells and checked values are most of its weight).
-ROW_FIELDS = ("line", "result_id", "version_after", "before")
+ROW_FIELDS = ("line", "result_id", "version_after", "before", "match_id")
+# What the undo says, kept for later (`core.later`): the report and the rows read in the
+# reader's language, whoever undid the import.
+CHANGED = _("Changed since the import.")
+UNSEEN = _("You can no longer see this karte.")
+REMOVED = _("Removed by the undo.")
 
 
 @dataclass
@@ -128,8 +134,24 @@ class UndoPlan:
                 % {"count": f"{self.keep:,}"}
             )
         if not self.changes_anything:
-            lines.append(_("Nothing will be deleted or restored."))
+            lines.append(gettext("Nothing will be deleted or restored."))
         return lines
+
+
+def report_for_reader(report: dict[str, Any] | None) -> dict[str, Any]:
+    """An undo's report (or a plan's `kept`) as the reader reads it: each kept record's name
+    and reason in the active language (reports stored before hold text: shown as it is)."""
+    report = dict(report or {})
+    if "kept" in report:
+        report["kept"] = kept_for_reader(report["kept"])
+    return report
+
+
+def kept_for_reader(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**k, "name": translated(k.get("name", "")), "reason": translated(k.get("reason", ""))}
+        for k in kept
+    ]
 
 
 def _report(saved: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -141,10 +163,13 @@ def _report(saved: dict[str, Any] | None = None) -> dict[str, Any]:
     return report
 
 
-def _keep(report: dict, line: int | None, pk: int, name: str, reason: str) -> None:
+def _keep(report: dict, line: int | None, pk: int, name: Any, reason: Any) -> None:
+    """A record left as it is: its name and the reason stored for later (`core.later`)."""
     report["kept_count"] += 1
     if len(report["kept"]) < MAX_LISTED:
-        report["kept"].append({"row": line, "id": pk, "name": name, "reason": reason})
+        report["kept"].append(
+            {"row": line, "id": pk, "name": stored(name), "reason": stored(reason)}
+        )
 
 
 def _removal(p: _Pass, record, changes: dict) -> HistoryEntry:
@@ -163,15 +188,16 @@ def _removal(p: _Pass, record, changes: dict) -> HistoryEntry:
     )
 
 
-def _changed_since(updated_by: User | None, updated_at) -> str:
-    who = updated_by.label if updated_by is not None else _("someone")
-    return _("Changed since the import (by %(who)s, %(when)s).") % {
-        "who": who,
-        "when": moment(updated_at),
-    }
+def _changed_since(updated_by: User | None, updated_at) -> Message:
+    """Who changed it and when, the moment written in the reader's date style when read."""
+    return later(
+        _("Changed since the import (by %(who)s, %(when)s)."),
+        who=updated_by.label if updated_by is not None else _("someone"),
+        when=dated(updated_at),
+    )
 
 
-def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, str | None]:
+def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, Message | None]:
     """Of {karte id: its version now} whose version differs from the one the import left: the
     reason each stays, or None when its values are back to what the import wrote (a change and
     its undo since, such as a house-style clean-up and its undo): nothing someone did would be
@@ -205,7 +231,7 @@ def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, str | None]:
         .in_bulk()
     )
     users = User.objects.in_bulk({a for rows in later.values() for a, _at, _c in rows if a})
-    reasons: dict[int, str | None] = {}
+    reasons: dict[int, Message | None] = {}
     for pk in kartes:
         customer = found.get(pk)
         if not later[pk] or customer is None:
@@ -213,7 +239,7 @@ def _later_changes(p: _Pass, kartes: dict[int, int]) -> dict[int, str | None]:
             if customer is not None:
                 reasons[pk] = _changed_since(customer.updated_by, customer.updated_at)
             else:
-                reasons[pk] = _("Changed since the import.")
+                reasons[pk] = later(CHANGED)
             continue
         first: dict[str, Any] = {}
         for _actor, _at, changes in later[pk]:
@@ -244,12 +270,18 @@ def _same(a: Any, b: Any) -> bool:
     return (a if a not in ("", None) else None) == (b if b not in ("", None) else None)
 
 
-def _worked_on(ids: set[int], leaving: AbstractSet[int] = frozenset()) -> set[int]:
-    """Which of these kartes have records people added (they must not vanish with them).
-    Kartes in `ids` or `leaving` (going anyway) do not keep their company or parent."""
+def _worked_on(
+    p: _Pass, ids: set[int], leaving: AbstractSet[int] = frozenset()
+) -> tuple[set[int], dict[int, list[str]]]:
+    """Which of these kartes have records people added since the import (they must not vanish
+    with them); and which keep kartes of this same import that stay (a contact person it
+    created, left for a reason of its own): {karte id: their names}. Such a karte was not
+    added since: it came with the file. Kartes in `ids` or `leaving` (going anyway) do not
+    keep their company or parent."""
     if not ids:
-        return set()
+        return set(), {}
     busy: set[int] = set()
+    linked: list[tuple[int, str, int]] = []  # (karte, the link's column, the karte it names)
     for relation in Customer._meta.related_objects:
         if relation.many_to_many or relation.related_model._meta.app_label not in WORK_APPS:
             continue
@@ -259,16 +291,35 @@ def _worked_on(ids: set[int], leaving: AbstractSet[int] = frozenset()) -> set[in
         # counting the new kartes: a nested loop over all of them, minutes long).
         found = relation.related_model._base_manager.filter(**{f"{field_.name}__among": ids})
         if relation.related_model is Customer:
-            found = found.exclude(pk__among=ids)
-            if leaving:
-                busy.update(
-                    parent
-                    for pk, parent in found.values_list("pk", field_.attname)
-                    if pk not in leaving
-                )
-                continue
+            linked.extend(
+                (pk, field_.attname, parent)
+                for pk, parent in found.exclude(pk__among=ids).values_list("pk", field_.attname)
+                if pk not in leaving
+            )
+            continue
         busy.update(found.values_list(field_.attname, flat=True).distinct())
-    return busy
+    own: dict[int, list[str]] = {}
+    if linked:
+        # A karte this import created, or linked when it updated it (the link is among the
+        # values it replaced), belongs to the karte by the file, not by anyone since.
+        before = dict(
+            p.run.rows.filter(
+                result_id__among=list({pk for pk, _a, _p in linked}),
+                result__in=(Result.CREATED, Result.UPDATED, KEPT),
+            ).values_list("result_id", "before")
+        )
+        names = dict(
+            Customer._base_manager.filter(
+                pk__among=list({pk for pk, _a, _p in linked if pk in before})
+            ).values_list("pk", "name")
+        )
+        for pk, attname, parent in sorted(linked):
+            replaced = before.get(pk)
+            if replaced is not None and (not replaced or attname in replaced):
+                own.setdefault(parent, []).append(names.get(pk, ""))
+            else:
+                busy.add(parent)
+    return busy, own
 
 
 def _steps(run: ImportRun) -> list[tuple[QuerySet[ImportRow], Any]]:
@@ -424,10 +475,11 @@ def _remove(p: _Pass, kartes: list[tuple[int, str]]) -> None:
 
 def _removable(
     p: _Pass, candidates: dict[int, tuple[int | None, int]]
-) -> tuple[list[tuple[int, str]], set[int]]:
+) -> tuple[list[tuple[int, str]], set[int], dict[int, Message]]:
     """Of {karte id: (the row's line in the file, version the import left)}, the kartes nobody
-    worked on since, as (id, name), and the ids that are already gone. Read as plain values:
-    an import's tens of thousands of kartes are compared, not used as models."""
+    worked on since, as (id, name), the ids that are already gone, and why each other one
+    stays. Read as plain values: an import's tens of thousands of kartes are compared, not
+    used as models."""
     found = {
         pk: rest
         for pk, *rest in Customer.objects.filter(pk__among=list(candidates)).values_list(
@@ -436,7 +488,7 @@ def _removable(
     }
     # A karte this import created and nobody touched since goes even when the actor no longer
     # sees it (the file gave it to another team's owner): it is the actor's own upload.
-    busy = _worked_on(set(found), p.leaving)
+    busy, own = _worked_on(p, set(found), p.leaving)
     deleted = {pk for pk in candidates if pk in found and found[pk][2] is not None}
     # A newer version: changed, unless the history shows its values back to the import's.
     reasons = _later_changes(
@@ -447,8 +499,8 @@ def _removable(
             if pk in found and pk not in deleted and found[pk][1] != version
         },
     )
-    changed = {pk: reason for pk, reason in reasons.items() if reason is not None}
-    changed.update({pk: _("Changed since the import.") for pk in deleted})
+    kept: dict[int, Message] = {pk: reason for pk, reason in reasons.items() if reason}
+    kept.update({pk: later(CHANGED) for pk in deleted})
     removable = []
     gone = set()
     for pk, (line, _version) in candidates.items():
@@ -456,39 +508,44 @@ def _removable(
             gone.add(pk)  # removed by someone, or by an earlier attempt of this undo
             continue
         name = found[pk][0]
-        if pk in changed:
-            _keep(p.report, line, pk, name, changed[pk])
-        elif pk in busy:
-            _keep(
-                p.report,
-                line,
-                pk,
-                name,
+        if pk not in kept and pk in busy:
+            kept[pk] = later(
                 _(
                     "Records were added to it since the import (activities, tasks, deals, orders or contact persons)."
-                ),
+                )
             )
+        elif pk not in kept and pk in own:
+            names = own[pk]
+            shown = join([*names[:3], "…"] if len(names) > 3 else names)
+            kept[pk] = later(
+                _(
+                    "Kartes from this import still belong to it and stay for their own reasons: %(names)s."
+                ),
+                names=shown,
+            )
+        if pk in kept:
+            _keep(p.report, line, pk, name, kept[pk])
         else:
             removable.append((pk, name))
-    return removable, gone
+    return removable, gone, kept
 
 
 def _remove_customers(p: _Pass, rows: list[ImportRow]) -> None:
     candidates = {r.result_id: (r.line, r.version_after or 1) for r in rows}
-    removable, gone = _removable(p, candidates)
+    removable, gone, kept = _removable(p, candidates)
     _remove(p, removable)
     done = {pk for pk, _name in removable} | gone
-    removed, kept = _("Removed by the undo."), _("Kept: changed or worked on since the import.")
+    removed = as_text(REMOVED)
     for row in rows:
         if row.result_id in done:
             row.result, row.result_message = UNDONE, removed
         else:
-            row.result, row.result_message = KEPT, kept
+            row.result, row.result_message = KEPT, as_text(kept[row.result_id])
 
 
 def _remove_auto_companies(p: _Pass, companies: list[ImportCompany]) -> None:
     candidates = {c.customer_id: (None, 1) for c in companies}
-    removable, _gone = _removable(p, candidates)
+    removable, _gone, _kept = _removable(p, candidates)
     _remove(p, removable)
     if p.write:
         ImportCompany.objects.filter(pk__in=[c.pk for c in companies]).delete()
@@ -505,7 +562,8 @@ def _restore_customers(p: _Pass, rows: list[ImportRow]) -> None:
     else:
         current = current.select_related("updated_by")
     found = {c.pk: c for c in current}
-    later = _later_changes(
+    restored = as_text(_("Restored to the values before the import."))
+    changed = _later_changes(
         p,
         {
             row.result_id: found[row.result_id].version
@@ -517,22 +575,16 @@ def _restore_customers(p: _Pass, rows: list[ImportRow]) -> None:
         customer = found.get(row.result_id)
         if customer is None:
             name = Customer.objects.filter(pk=row.result_id).values_list("name", flat=True).first()
-            _keep(
-                p.report,
-                row.line,
-                row.result_id,
-                name or "",
-                _("You can no longer see this karte."),
-            )
-            row.result, row.result_message = KEPT, _("Kept: you can no longer see it.")
+            _keep(p.report, row.line, row.result_id, name or "", UNSEEN)
+            row.result, row.result_message = KEPT, as_text(_("Kept: you can no longer see it."))
             continue
-        reason = later.get(customer.pk)
+        reason = changed.get(customer.pk)
         if reason is not None:
             _keep(p.report, row.line, customer.pk, customer.name, reason)
-            row.result, row.result_message = KEPT, reason
+            row.result, row.result_message = KEPT, as_text(reason)
             continue
         p.report["restored"] += 1
-        row.result, row.result_message = UNDONE, _("Restored to the values before the import.")
+        row.result, row.result_message = UNDONE, restored
         if p.write:
             _restore(p, customer, row)
         elif row.before.keys() & {"company_id", "parent_id"}:
@@ -572,6 +624,52 @@ def _restore(p: _Pass, customer: Customer, row: ImportRow) -> None:
         customers_reindex(customer.contacts.select_related("company"))
 
 
+# A merge moves a karte's records to the karte kept, and its undo moves them back: each move a
+# new version and a history entry in the merge's batch ("merge:<id>", "unmerge:<id>").
+_MOVES = {HistoryEntry.Action.MERGE: "merge:", HistoryEntry.Action.UNMERGE: "unmerge:"}
+
+
+def _moved_back(p: _Pass, model, records: dict[int, tuple[int, int, int, int | None]]) -> set[int]:
+    """Of {record id: (its version now, the version the import left, its karte now, the karte
+    the import put it on)}, those whose newer versions are only merges moving them to another
+    karte and the undos of those merges moving them back: on their karte again, with the
+    values the import wrote (a move changes nothing else), and nobody changed them.
+
+    Read from their history: after the import's own entries, nothing but as many entries of
+    each merge as of its undo, each with its new version."""
+    candidates = {pk: r for pk, r in records.items() if r[0] != r[1] and r[2] == r[3]}
+    if not candidates:
+        return set()
+    moves: dict[int, Counter[str]] = {pk: Counter() for pk in candidates}
+    counts = dict.fromkeys(candidates, 0)
+    other = set()
+    entries = (
+        HistoryEntry.objects.filter(
+            model=model._meta.label_lower,
+            object_id__among=list(candidates),
+            at__gte=p.run.created_at,
+        )
+        .exclude(batch=p.run.batch)
+        .values_list("object_id", "action", "batch")
+    )
+    for object_id, action, batch in entries.iterator():
+        prefix = _MOVES.get(action)
+        if prefix is None or not (batch or "").startswith(prefix):
+            other.add(object_id)
+            continue
+        merge = batch.removeprefix(prefix)
+        moves[object_id][merge] += 1 if action == HistoryEntry.Action.MERGE else -1
+        counts[object_id] += 1
+    return {
+        pk
+        for pk, (version, version_after, _now, _karte) in candidates.items()
+        if pk not in other
+        and counts[pk]
+        and not any(moves[pk].values())
+        and version == version_after + counts[pk]
+    }
+
+
 def _undo_activities(p: _Pass, rows: list[ImportRow]) -> None:
     from enishi.activities.models import Activity, Task
 
@@ -583,23 +681,47 @@ def _undo_activities(p: _Pass, rows: list[ImportRow]) -> None:
     )
     task_ids = [r.before.get("task_id") for r in rows if r.before.get("task_id")]
     tasks = {t.pk: t for t in Task.objects.filter(pk__in=task_ids)}
+    # Moved away by a merge and back by its undo: not changed.
+    moved_back = _moved_back(
+        p,
+        Activity,
+        {
+            a.pk: (a.version, row.version_after or 1, a.customer_id, row.match_id)
+            for row in rows
+            if (a := activities.get(row.result_id)) is not None
+        },
+    )
+    tasks_back = _moved_back(
+        p,
+        Task,
+        {
+            t.pk: (t.version, 1, t.customer_id, row.match_id)
+            for row in rows
+            if (t := tasks.get(row.before.get("task_id"))) is not None
+        },
+    )
+    removed = as_text(REMOVED)
     remove_activities, remove_tasks, entries = [], [], []
     for row in rows:
         activity = activities.get(row.result_id)
         if activity is None:
-            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+            row.result, row.result_message = UNDONE, removed
             continue
         task = tasks.get(row.before.get("task_id"))
-        reason = ""
+        reason = None
         if activity.customer_id not in visible:
-            reason = _("You can no longer see this karte.")
-        elif activity.deleted_at is not None or activity.version != (row.version_after or 1):
-            reason = _("Changed since the import.")
-        elif task is not None and (task.version != 1 or task.deleted_at is not None):
+            reason = UNSEEN
+        elif activity.deleted_at is not None or (
+            activity.version != (row.version_after or 1) and activity.pk not in moved_back
+        ):
+            reason = CHANGED
+        elif task is not None and (
+            task.deleted_at is not None or (task.version != 1 and task.pk not in tasks_back)
+        ):
             reason = _("Its follow-up task was changed or done since the import.")
-        if reason:
-            _keep(p.report, row.line, activity.customer_id, str(activity), reason)
-            row.result, row.result_message = KEPT, reason
+        if reason is not None:
+            _keep(p.report, row.line, activity.customer_id, _activity_name(activity), reason)
+            row.result, row.result_message = KEPT, as_text(reason)
             continue
         remove_activities.append(activity.pk)
         for record in (activity, task):
@@ -620,12 +742,19 @@ def _undo_activities(p: _Pass, rows: list[ImportRow]) -> None:
             )
         if task is not None:
             remove_tasks.append(task.pk)
-        row.result, row.result_message = UNDONE, _("Removed by the undo.")
+        row.result, row.result_message = UNDONE, removed
     p.report["removed"] += len(remove_activities)
     if p.write:
         Task.objects.filter(pk__in=remove_tasks).delete()
         Activity.objects.filter(pk__in=remove_activities).delete()
         bulk.insert(HistoryEntry, entries)
+
+
+def _activity_name(activity) -> Any:
+    """Its subject; without one its type, named in the reader's language."""
+    if activity.subject:
+        return activity.subject
+    return dict(activity.Type.choices).get(activity.type) or str(activity)
 
 
 def _undo_contracts(p: _Pass, rows: list[ImportRow]) -> None:
@@ -642,27 +771,53 @@ def _undo_contracts(p: _Pass, rows: list[ImportRow]) -> None:
     tasks: dict[int, list] = {}
     for task in Task.objects.filter(contract_id__in=list(contracts)):
         tasks.setdefault(task.contract_id, []).append(task)
+    karte = {row.result_id: row.match_id for row in rows}
+    # Moved away by a merge and back by its undo: not changed.
+    moved_back = _moved_back(
+        p,
+        Contract,
+        {
+            c.pk: (c.version, row.version_after or 1, c.customer_id, row.match_id)
+            for row in rows
+            if (c := contracts.get(row.result_id)) is not None
+        },
+    )
+    tasks_back = _moved_back(
+        p,
+        Task,
+        {
+            t.pk: (t.version, 1, t.customer_id, karte.get(t.contract_id))
+            for found in tasks.values()
+            for t in found
+        },
+    )
+    removed_text = as_text(REMOVED)
     entries, removed = [], []
     for row in rows:
         contract = contracts.get(row.result_id)
         if contract is None:
-            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+            row.result, row.result_message = UNDONE, removed_text
             continue
-        reason = ""
+        reason = None
         if contract.customer_id not in visible:
-            reason = _("You can no longer see this karte.")
-        elif contract.deleted_at is not None or contract.version != (row.version_after or 1):
-            reason = _("Changed since the import.")
-        elif any(t.version != 1 or t.done_at or t.deleted_at for t in tasks.get(contract.pk, [])):
+            reason = UNSEEN
+        elif contract.deleted_at is not None or (
+            contract.version != (row.version_after or 1) and contract.pk not in moved_back
+        ):
+            reason = CHANGED
+        elif any(
+            (t.version != 1 and t.pk not in tasks_back) or t.done_at or t.deleted_at
+            for t in tasks.get(contract.pk, [])
+        ):
             reason = _("Its renewal reminder was changed or done since the import.")
-        if reason:
+        if reason is not None:
             _keep(p.report, row.line, contract.customer_id, str(contract), reason)
-            row.result, row.result_message = KEPT, reason
+            row.result, row.result_message = KEPT, as_text(reason)
             continue
         removed.append(contract.pk)
         if p.write:
             entries.append(_removal(p, contract, {"plan": [contract.plan, None]}))
-        row.result, row.result_message = UNDONE, _("Removed by the undo.")
+        row.result, row.result_message = UNDONE, removed_text
     p.report["removed"] += len(removed)
     if p.write:
         Task.objects.filter(contract_id__in=removed).delete()
@@ -684,36 +839,52 @@ def _undo_orders(p: _Pass, rows: list[ImportRow]) -> None:
         .values_list("pk", flat=True)
     )
     linked = set(Activity._base_manager.filter(order_id__in=ids).values_list("order_id", flat=True))
-    reasons: dict[int, str] = {}
+    # Moved away by a merge and back by its undo: not changed. (The karte the import put an
+    # order on is its rows' karte.)
+    moves: dict[int, tuple[int, int, int, int | None]] = {}
+    for row in rows:
+        order = orders.get(row.result_id)
+        if order is not None and (order.pk not in moves or moves[order.pk][3] is None):
+            moves[order.pk] = (
+                order.version,
+                row.version_after or 1,
+                order.customer_id,
+                row.match_id,
+            )
+    moved_back = _moved_back(p, Order, moves)
+    reasons: dict[int, Any] = {}
     for row in rows:
         order = orders.get(row.result_id)
         if order is not None and order.pk not in reasons:
-            reason = ""
+            reason = None
             if order.customer_id not in visible:
-                reason = _("You can no longer see this karte.")
-            elif order.deleted_at is not None or order.version != (row.version_after or 1):
-                reason = _("Changed since the import.")
+                reason = UNSEEN
+            elif order.deleted_at is not None or (
+                order.version != (row.version_after or 1) and order.pk not in moved_back
+            ):
+                reason = CHANGED
             elif order.pk in linked:
                 reason = _("Activities were linked to it since the import.")
             reasons[order.pk] = reason
+    removed_text = as_text(REMOVED)
     entries, removed = [], []
     for row in rows:
         order = orders.get(row.result_id)
         if order is None:
-            row.result, row.result_message = UNDONE, _("Removed by the undo.")
+            row.result, row.result_message = UNDONE, removed_text
             continue
         reason = reasons[order.pk]
-        if reason:
+        if reason is not None:
             if not row.before.get("line_of"):
                 _keep(p.report, row.line, order.customer_id, str(order), reason)
-            row.result, row.result_message = KEPT, reason
+            row.result, row.result_message = KEPT, as_text(reason)
             continue
         if order.pk not in removed:
             removed.append(order.pk)
             if p.write:
                 changes = {"number": [order.number, None], "total": [str(order.total), None]}
                 entries.append(_removal(p, order, changes))
-        row.result, row.result_message = UNDONE, _("Removed by the undo.")
+        row.result, row.result_message = UNDONE, removed_text
     p.report["removed"] += len(removed)
     if p.write:
         Order.objects.filter(pk__in=removed).delete()

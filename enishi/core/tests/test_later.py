@@ -157,3 +157,32 @@ def test_a_message_in_a_validation_error_reads_as_text():
 def test_something_else_is_not_a_message_to_translate_later():
     with pytest.raises(TypeError):
         later(42)
+
+
+def test_a_moment_or_a_day_is_written_in_the_readers_date_style_when_read():
+    from django.utils import timezone
+
+    from enishi.core.later import dated
+    from enishi.quality import house_style
+
+    at = datetime.datetime(2026, 4, 1, 0, 30, tzinfo=datetime.UTC)
+    message = later(gettext_lazy("Changed since the import (by %(who)s, %(when)s)."),
+                    who="坊 ボブ", when=dated(at))  # fmt: skip
+    assert message.stored["p"]["when"] == {"t": "2026-04-01T00:30:00+00:00"}
+    assert stored(message.stored["p"]["when"]) == {"t": "2026-04-01T00:30:00+00:00"}
+    local = timezone.localtime(at)
+    house_style.remember(house_style.Style(dates=house_style.KANJI), seconds=None)
+    try:
+        assert in_each(message) == {
+            "ja": f"インポート後に変更されています（坊 ボブ、{local.year}年{local.month}月"
+            f"{local.day}日 {local:%H:%M}）。",
+            "en": f"Changed since the import (by 坊 ボブ, {local:%Y-%m-%d %H:%M}).",
+        }
+        assert in_each(dated(datetime.date(2026, 4, 1))) == {
+            "ja": "2026年4月1日",
+            "en": "2026-04-01",
+        }
+        house_style.remember(house_style.Style(dates=house_style.SLASH), seconds=None)
+        assert in_each(dated(datetime.date(2026, 4, 1)))["en"] == "2026/04/01"
+    finally:
+        house_style.forget()

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from enishi.activities.models import Activity, Task
 from enishi.core import testing
+from enishi.core.later import translated
 from enishi.customers import services as customer_services
 from enishi.customers.models import Customer, FieldDefinition
 from enishi.history.models import HistoryEntry
@@ -381,7 +382,7 @@ class TestUndo:
         run.refresh_from_db()
         report = run.undo_report
         assert report["kept_count"] == 2
-        kept = {k["id"]: k["reason"] for k in report["kept"]}
+        kept = {k["id"]: translated(k["reason"]) for k in report["kept"]}
         assert "Changed since the import" in kept[karte.pk]
         assert "Records were added" in kept[Customer.objects.get(kind="company").pk]
         assert not Customer.objects.filter(pk=hanako.pk).exists()

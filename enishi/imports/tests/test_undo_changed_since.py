@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from enishi.core import testing
+from enishi.core.later import translated
 from enishi.core.models import HouseStyle
 from enishi.core.templatetags.house_style import moment
 from enishi.customers import services as customer_services
@@ -67,7 +68,7 @@ def test_the_reason_names_the_change_that_made_the_karte_differ_and_a_reverted_o
     assert run.status == ImportRun.Status.UNDONE
     report = run.undo_report
     assert (plan.remove, plan.keep) == (report["removed"], report["kept_count"])
-    kept = {k["id"]: k["reason"] for k in report["kept"]}
+    kept = {k["id"]: translated(k["reason"]) for k in report["kept"]}
     # The company stays for 山田 太郎, who stays under it; not for its name changed and back.
     assert sorted(kept) == sorted([taro.pk, company.pk])
     assert "Changed since" not in kept[company.pk]

@@ -95,10 +95,19 @@ def history_search(
     since=None,
     until=None,
     batch: str = "",
+    exported_kartes: bool = True,
 ) -> QuerySet[HistoryEntry]:
+    """`exported_kartes=False`: without the line an export of many kartes wrote into each
+    karte's history (action export, batch "export:<id>"); the export's own entry stays."""
     qs = HistoryEntry.objects.select_related("actor")
     if batch:
         qs = qs.filter(batch=batch)
+    if not exported_kartes:
+        qs = qs.exclude(
+            action=HistoryEntry.Action.EXPORT,
+            model="customers.customer",
+            batch__startswith="export:",
+        )
     if actor_id:
         qs = qs.filter(actor_id=actor_id)
     if customer_id:

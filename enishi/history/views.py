@@ -23,18 +23,25 @@ def _int(value: str | None) -> int | None:
 @admin_required
 @require_GET
 def history_log(request: HttpRequest) -> HttpResponse:
-    """The whole audit log for administrators, searchable by user, record and date."""
+    """The whole audit log for administrators, searchable by user, record and date.
+
+    An export of many kartes (the customer list as a PDF or as vCards) is one line, its own;
+    the line it wrote into each karte's history is shown for one karte or for that export
+    (its batch), not in between everything else."""
     g = request.GET
     since = parse_date(g.get("since", "") or "") if g.get("since") else None
     until = parse_date(g.get("until", "") or "") if g.get("until") else None
+    customer_id = _int(g.get("customer"))
+    batch = g.get("batch", "")[:40]
     qs = history_search(
         actor_id=_int(g.get("actor")),
-        customer_id=_int(g.get("customer")),
+        customer_id=customer_id,
         action=g.get("action", "") if g.get("action") in HistoryEntry.Action.values else "",
         via=g.get("via", "") if g.get("via") in HistoryEntry.Via.values else "",
         since=since,
         until=until + datetime.timedelta(days=1) if until else None,
-        batch=g.get("batch", "")[:40],
+        batch=batch,
+        exported_kartes=bool(customer_id or batch),
     )
     page = Paginator(qs, settings.ENISHI_PAGE_SIZE).get_page(g.get("page"))
     query = g.copy()

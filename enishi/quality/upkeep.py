@@ -31,6 +31,9 @@ from enishi.quality import house_style
 
 CHUNK = 1000
 PREVIEW_SIZE = 50
+# A page of the preview looks for its changes this long at most, then says how far it got: a
+# big database with few changes left is paged through in steps, never read whole per request.
+PREVIEW_SECONDS = 1.0
 FRESHNESS_MONTHS = (3, 6, 12, 24, 36)
 
 # --- House style ---------------------------------------------------------------------------
@@ -101,13 +104,14 @@ class Proposal:
     changes: dict[str, tuple[str, str]]
 
 
-def _proposals(
-    style: house_style.Style, *, progress: Callable[[int], None] | None = None
-) -> Iterator[Proposal]:
-    """Every karte the style would change, in id order, read CHUNK rows at a time;
-    `progress(n)` is told how many kartes have been looked at after each chunk."""
+def _chunks(
+    style: house_style.Style, *, after: int = 0
+) -> Iterator[tuple[list[Proposal], int, int]]:
+    """The kartes after id `after`, in id order, CHUNK rows at a time (by the primary key:
+    each chunk is one indexed range read, wherever it starts): for each chunk, the changes
+    the style would make, its last karte id and how many kartes it held."""
     rows = Customer.objects.filter(deleted_at__isnull=True).order_by("pk")
-    after_id = scanned = 0
+    after_id = after
     while True:
         chunk = list(
             rows.filter(pk__gt=after_id).values_list("pk", "kind", "name", "street", "version")[
@@ -116,6 +120,7 @@ def _proposals(
         )
         if not chunk:
             return
+        found = []
         for pk, kind, name, street, version in chunk:
             changes = {}
             if kind == Customer.Kind.COMPANY:
@@ -126,21 +131,63 @@ def _proposals(
             if styled != street:
                 changes["street"] = (street, styled)
             if changes:
-                yield Proposal(pk, name, version, changes)
+                found.append(Proposal(pk, name, version, changes))
         after_id = chunk[-1][0]
-        scanned += len(chunk)
+        yield found, after_id, len(chunk)
+
+
+def _proposals(
+    style: house_style.Style, *, progress: Callable[[int], None] | None = None
+) -> Iterator[Proposal]:
+    """Every karte the style would change, in id order, read CHUNK rows at a time;
+    `progress(n)` is told how many kartes have been looked at after each chunk."""
+    scanned = 0
+    for found, _last, count in _chunks(style):
+        yield from found
+        scanned += count
         if progress is not None:
             progress(scanned)
 
 
+@dataclass(frozen=True)
+class PreviewPage:
+    """One page of the clean-up's preview: the changes to kartes after id `after`, in id
+    order. `next_after`: where the next page starts (None at the end). `cut`: the page stopped
+    at its time limit before it was full (the next page goes on from the last karte looked
+    at, `next_after`)."""
+
+    proposals: list[Proposal]
+    after: int
+    next_after: int | None
+    cut: bool = False
+
+
+def cleanup_preview_page(
+    style: house_style.Style,
+    *,
+    after: int = 0,
+    size: int | None = None,
+    seconds: float | None = None,
+) -> PreviewPage:
+    """Up to `size` (PREVIEW_SIZE) changes the clean-up would make to kartes after id `after`,
+    found within `seconds` (PREVIEW_SECONDS): paged by karte id, so page 1,000 costs what
+    page 1 does and nothing is held but the page."""
+    size = size or PREVIEW_SIZE
+    deadline = time.monotonic() + (PREVIEW_SECONDS if seconds is None else seconds)
+    found: list[Proposal] = []
+    for chunk, last_id, _count in _chunks(style, after=after):
+        for proposal in chunk:
+            found.append(proposal)
+            if len(found) >= size:
+                return PreviewPage(found, after, next_after=proposal.customer_id)
+        if time.monotonic() > deadline:
+            return PreviewPage(found, after, next_after=last_id, cut=True)
+    return PreviewPage(found, after, next_after=None)
+
+
 def cleanup_preview(style: house_style.Style, *, size: int = PREVIEW_SIZE) -> list[Proposal]:
     """The first `size` changes the clean-up would make (the run counts them all)."""
-    found = []
-    for proposal in _proposals(style):
-        found.append(proposal)
-        if len(found) >= size:
-            break
-    return found
+    return cleanup_preview_page(style, size=size, seconds=float("inf")).proposals
 
 
 @dataclass(frozen=True)

@@ -82,24 +82,38 @@ def style_edit(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def cleanup(request: HttpRequest) -> HttpResponse:
-    """Preview of what the house style would change in existing kartes, and the button to run it."""
+    """Preview of what the house style would change in existing kartes, and the button to run it.
+
+    Every change can be reviewed: the preview is paged by karte id (`?after=<id>`: the changes
+    after that karte). "Show more" adds the next page under the table with htmx (`part=rows`
+    answers the rows alone); without JavaScript it is a link to the next page. Only the first
+    page counts the changes (within its time limit)."""
     if request.method == "POST":
         run = upkeep.cleanup_start(actor=request.user)
         return redirect("upkeep:cleanup_run", pk=run.pk)
     current = upkeep.house_style_get()
     style = house_style.Style(company_name=current.company_name, street=current.street)
+    after = _karte_id(request.GET.get("after"))
+    page = upkeep.cleanup_preview_page(style, after=after)
+    if request.htmx and request.GET.get("part") == "rows":
+        return render(request, "quality/_cleanup_rows.html", {"page": page})
     return render(
         request,
         "quality/upkeep_cleanup.html",
         {
             "style": current,
-            "proposals": upkeep.cleanup_preview(style),
-            "count": upkeep.cleanup_count(style),
+            "page": page,
+            "count": None if after else upkeep.cleanup_count(style),
             "preview_size": upkeep.PREVIEW_SIZE,
             "latest": upkeep.cleanup_latest(),
             "settings_section": "style",
         },
     )
+
+
+def _karte_id(value: str | None) -> int:
+    """A karte id from the query string; 0 (from the start) for anything else."""
+    return int(value) if value and value.isdigit() and len(value) < 19 else 0
 
 
 @admin_required

@@ -137,7 +137,10 @@ class ExportOut(Schema):
         description="queued → running → done; or failed, cancelled; a kept file's time "
         "running out makes it expired."
     )
-    format: str = Field(description="csv, xlsx, zip or pdf (printable kartes).")
+    format: str = Field(
+        description="csv, xlsx, zip, pdf (printable kartes), or vcard3 / vcard4 (the "
+        "customer list's kartes as vCards, sent at once)."
+    )
     encoding: str | None = Field(description="CSV: utf-8 (with BOM) or cp932.")
     file_name: str
     rows_done: int

@@ -2,8 +2,12 @@
 and records it in the history.
 
 - Exports (vCard, PDF) of one karte, of a company's contacts or of the customer list's current
-  selection are recorded per karte (action "export", `{"format": [None, "pdf"]}`), and a PDF
-  that shows sensitive fields records that view too, as the karte page does.
+  selection are recorded per karte (action "export", `{"format": [None, "pdf"]}`), so a karte's
+  history says who took it out and how, and a PDF that shows sensitive fields records that
+  view too, as the karte page does. The list's selection is also one export (an `Export` row
+  with the filters, the format and the count, and one history entry: listed in the export
+  history like a list export); its kartes' entries carry its batch "export:<id>", and the
+  audit log shows the export once, not a line per karte.
 - An import is read and checked completely first (`card_import_read`: every card's data, its
   problems, the company it would be linked to, possible duplicates), then the cards the user
   chose are created in one transaction (`card_import_commit`): all of them, or none when one
@@ -13,9 +17,10 @@ and records it in the history.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,6 +42,7 @@ from enishi.history.services import current_batch, history_batch, history_record
 from enishi.quality import normalize
 from enishi.transfer import card_selectors as selectors
 from enishi.transfer.card_selectors import KartePrint
+from enishi.transfer.models import Export
 from enishi.transfer.printing import KarteBook, karte_pdf
 from enishi.transfer.vcard import VERSIONS, VCardFileError, parse_vcards
 from enishi.transfer.vcard_map import CardImport, card_import_data, customer_vcard, display_name
@@ -108,15 +114,49 @@ def _record_exports(actor: User, customers: Sequence[Customer], file_format: str
     )
 
 
+@contextlib.contextmanager
+def _as_list_export(
+    actor: User,
+    filters: CustomerFilters | None,
+    *,
+    kind: str,
+    file_format: str,
+    count: int,
+    file_name: str,
+    via: str,
+) -> Iterator[None]:
+    """For the customer list's selection (`filters` given): its export row and history entry,
+    and the kartes' own entries written inside the block carry the export's batch. One karte
+    or a company's contacts (no filters): the kartes' entries alone."""
+    if filters is None:
+        yield
+        return
+    from enishi.transfer import services as export_services  # it imports this module
+
+    record = export_services.card_export_record(
+        actor=actor,
+        kind=kind,
+        file_format=file_format,
+        count=count,
+        filters=filters,
+        file_name=file_name,
+        via=via,
+    )
+    with history_batch(export_services.export_batch(record)):
+        yield
+
+
 def card_vcard_export(
     *,
     actor: User,
     customers: Sequence[Customer],
     version: str = "3.0",
     via: str = HistoryEntry.Via.UI,
+    filters: CustomerFilters | None = None,
 ) -> CardFile:
     """The kartes as one .vcf (a company as itself, with ORG). The callers got the kartes from
-    the permission filter; their companies are named only when the user may see them."""
+    the permission filter; their companies are named only when the user may see them.
+    `filters`: the kartes are the customer list's with these filters (an export of its own)."""
     if version not in VERSIONS:
         raise ValidationError({"version": [_("Choose vCard 3.0 or 4.0.")]})
     if not customers:
@@ -125,10 +165,22 @@ def card_vcard_export(
     text = "".join(
         customer_vcard(c, version=version, company=companies.get(c.company_id)) for c in customers
     )
-    with transaction.atomic():
+    filename = card_file_name(customers, "vcf")
+    with (
+        transaction.atomic(),
+        _as_list_export(
+            actor,
+            filters,
+            kind=Export.Kind.VCARD,
+            file_format=Export.Format.VCARD4 if version == "4.0" else Export.Format.VCARD3,
+            count=len(customers),
+            file_name=filename,
+            via=via,
+        ),
+    ):
         _record_exports(actor, customers, f"vcard {version}", via)
     return CardFile(
-        filename=card_file_name(customers, "vcf"),
+        filename=filename,
         content=text.encode("utf-8"),
         content_type=VCARD_TYPE,
         count=len(customers),
@@ -141,8 +193,10 @@ def card_pdf_export(
     customers: Sequence[Customer],
     base_url: str,
     via: str = HistoryEntry.Via.UI,
+    filters: CustomerFilters | None = None,
 ) -> CardFile:
-    """The kartes as one A4 PDF, one karte per page (or more pages when it is long)."""
+    """The kartes as one A4 PDF, one karte per page (or more pages when it is long).
+    `filters`: the kartes are the customer list's with these filters (an export of its own)."""
     if not customers:
         raise ValidationError(_("There is no karte to print."))
     companies = selectors.card_companies(actor, customers)
@@ -155,9 +209,22 @@ def card_pdf_export(
     )
     printed = PrintedKartes()
     printed.add(prints)
-    card_pdf_record(actor=actor, printed=printed, via=via)
+    filename = card_file_name(customers, "pdf")
+    with (
+        transaction.atomic(),
+        _as_list_export(
+            actor,
+            filters,
+            kind=Export.Kind.PRINT,
+            file_format=Export.Format.PDF,
+            count=len(customers),
+            file_name=filename,
+            via=via,
+        ),
+    ):
+        card_pdf_record(actor=actor, printed=printed, via=via)
     return CardFile(
-        filename=card_file_name(customers, "pdf"),
+        filename=filename,
         content=content,
         content_type=PDF_TYPE,
         count=len(customers),

@@ -105,7 +105,8 @@ def card_qr(request: HttpRequest, pk: int) -> HttpResponse:
 def card_selection(request: HttpRequest) -> HttpResponse:
     """The customer list's current kartes as one PDF or one .vcf: a page that says how many,
     and refuses (with the reason) a selection above the limit. A small print is sent at once;
-    a bigger one is prepared in the background and the person is taken to its progress."""
+    a bigger one is prepared in the background and the person is taken to its progress.
+    Either way it is one export in the export history."""
     filters = filters_from_query(request.GET)
     form = CardSelectionForm(request.POST or None)
     at_once = services.print_at_once_limit()
@@ -128,6 +129,7 @@ def card_selection(request: HttpRequest) -> HttpResponse:
                             actor=request.user,
                             customers=selection.customers,
                             version="4.0" if file_format == "vcard4" else "3.0",
+                            filters=filters,
                         )
                     )
             except ValidationError as exc:
@@ -173,6 +175,7 @@ def _print_selection(
                 actor=request.user,
                 customers=selection.customers,
                 base_url=request.build_absolute_uri("/"),
+                filters=filters,
             )
         )
     # More than `limit` (ids holds one more to tell) is refused there, with the same message.

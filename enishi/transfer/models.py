@@ -1,4 +1,5 @@
-"""A record of each export: who took which data out, in which file, with which columns.
+"""A record of each export: who took which data out, in which file, with which columns. The
+customer list as a table, the full data, and the list's kartes as one PDF or one .vcf file.
 
 The history entry of an export points here (model "transfer.export"), so the audit log names
 its fields in the user's language. A small export is streamed at once and only this row
@@ -27,6 +28,7 @@ class Export(models.Model):
         CUSTOMERS = "customers", _("Customer list")
         FULL = "full", _("Full data")
         PRINT = "print", _("Printable kartes")
+        VCARD = "vcard", _("vCards")
 
     class Format(models.TextChoices):
         XLSX = "xlsx", _("Excel (.xlsx)")
@@ -34,6 +36,8 @@ class Export(models.Model):
         CSV_CP932 = "csv_cp932", _("CSV (Shift_JIS / cp932, for Japanese Excel)")
         ZIP = "zip", _("JSON Lines + CSV in a zip")
         PDF = "pdf", _("PDF (A4, one karte per page)")
+        VCARD3 = "vcard3", _("vCard 3.0 (.vcf)")
+        VCARD4 = "vcard4", _("vCard 4.0 (.vcf)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", pgettext_lazy("export status", "Waiting")
@@ -68,8 +72,8 @@ class Export(models.Model):
     total = models.PositiveBigIntegerField(_("rows to write"), default=0)
     # Column keys as export_columns names them ("phone", "cf:allergies").
     columns = models.JSONField(_("columns"), default=list, blank=True)
-    # The list's filters as given (kind, status, q, …); printed kartes also keep the chosen
-    # karte ids ("ids") and the server's address for the links in the PDF ("base_url").
+    # The list's filters as given (kind, status, q, …); kartes printed in the background also
+    # keep the chosen karte ids ("ids") and the server's address for the PDF's links ("base_url").
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     # The user chose to replace characters cp932 cannot hold with 〓 (else they refuse the file).
     replace_unencodable = models.BooleanField(_("replace characters with 〓"), default=False)
@@ -108,6 +112,11 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+    @property
+    def of_kartes(self) -> bool:
+        """Counted in kartes (printed or as vCards), not in rows of a table."""
+        return self.kind in (self.Kind.PRINT, self.Kind.VCARD)
 
     @property
     def error_text(self) -> str:

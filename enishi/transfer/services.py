@@ -41,7 +41,7 @@ from enishi.core.permissions import can_view_sensitive, is_admin
 from enishi.customers.models import Customer
 from enishi.customers.selectors import CustomerFilters, customer_list
 from enishi.history.models import HistoryEntry
-from enishi.history.services import history_record
+from enishi.history.services import history_batch, history_record
 from enishi.transfer import selectors
 from enishi.transfer.card_services import (
     PrintedKartes,
@@ -73,6 +73,8 @@ CONTENT_TYPES = {
     Export.Format.CSV_CP932: "text/csv; charset=Windows-31J",
     Export.Format.ZIP: "application/zip",
     Export.Format.PDF: "application/pdf",
+    Export.Format.VCARD3: "text/vcard; charset=utf-8",
+    Export.Format.VCARD4: "text/vcard; charset=utf-8",
 }
 EXTENSIONS = {
     Export.Format.XLSX: "xlsx",
@@ -80,6 +82,8 @@ EXTENSIONS = {
     Export.Format.CSV_CP932: "csv",
     Export.Format.ZIP: "zip",
     Export.Format.PDF: "pdf",
+    Export.Format.VCARD3: "vcf",
+    Export.Format.VCARD4: "vcf",
 }
 # The task backend exports are queued on (tests of the real queue switch it to "database").
 TASK_BACKEND = "default"
@@ -173,7 +177,7 @@ def export_file_name(file_format: str, day=None, *, kind: str = Export.Kind.CUST
     day = day or timezone.localdate()
     if kind == Export.Kind.FULL:
         stem = pgettext("export file name", "enishi-full-data")
-    elif kind == Export.Kind.PRINT:
+    elif kind in (Export.Kind.PRINT, Export.Kind.VCARD):
         stem = pgettext("file name", "kartes")
     else:
         stem = pgettext("export file name", "customers")
@@ -312,6 +316,39 @@ def customer_export(
     return result
 
 
+def card_export_record(
+    *,
+    actor: User,
+    kind: str,
+    file_format: str,
+    count: int,
+    filters: CustomerFilters,
+    file_name: str,
+    via: str = HistoryEntry.Via.UI,
+) -> Export:
+    """The export row and its history entry for the customer list's kartes sent at once as
+    one PDF or one .vcf (`card_services`): listed in the export history like a list export,
+    with the list's filters, the format and how many kartes. Each karte's own entry is
+    written by the caller, in the export's batch (`export_batch`)."""
+    now = timezone.now()
+    record = Export(
+        created_by=actor,
+        via=via,
+        kind=kind,
+        format=file_format,
+        status=Export.Status.DONE,
+        language=translation.get_language() or "",
+        row_count=count,
+        done=count,
+        total=count,
+        filters=_filters_json(filters),
+        file_name=file_name[:200],
+        started_at=now,
+        finished_at=now,
+    )
+    return _export_record(record, columns=[], filters=filters)
+
+
 def _filters_json(filters: CustomerFilters) -> dict[str, Any]:
     return {**filters.active(), "sort": filters.sort}
 
@@ -324,6 +361,12 @@ def _export_record(record: Export, *, columns: list[Column], filters: CustomerFi
     return record
 
 
+def export_batch(record: Export) -> str:
+    """The history batch of an export: its own entry, and what it wrote into each karte's
+    history (the kartes printed or sent as vCards, sensitive fields that left in it)."""
+    return f"export:{record.pk}"
+
+
 def _export_history(record: Export, *, columns: list[Column], filters: CustomerFilters) -> None:
     changes: dict[str, Any] = {
         "format": [None, record.format],
@@ -331,7 +374,7 @@ def _export_history(record: Export, *, columns: list[Column], filters: CustomerF
     }
     if record.kind == Export.Kind.FULL:
         changes = {"kind": [None, record.kind], **changes, "file_size": [None, record.file_size]}
-    elif record.kind == Export.Kind.PRINT:
+    elif record.of_kartes:
         changes = {"kind": [None, record.kind], **changes}
         changes["filters"] = [None, _filters_for_history(filters)]
         left_out = sum(p.get("left_out", 0) for p in record.problems)
@@ -352,6 +395,7 @@ def _export_history(record: Export, *, columns: list[Column], filters: CustomerF
         instance=record,
         customer_id=None,
         changes=changes,
+        batch=export_batch(record),
     )
     sensitive = [column.label for column in columns if column.sensitive]
     if record.kind == Export.Kind.CUSTOMERS and sensitive:
@@ -368,7 +412,7 @@ def _sensitive_history(record: Export, labels: list[str], filters: CustomerFilte
         customer_list(record.created_by, filters).order_by().values_list("pk", "name").iterator()
     )
     changes = {"custom_fields": [None, "、".join(labels)]}
-    batch = f"export:{record.pk}"
+    batch = export_batch(record)
     while chunk := list(itertools.islice(kartes, SENSITIVE_HISTORY_CHUNK)):
         HistoryEntry.objects.bulk_create(
             HistoryEntry(
@@ -649,7 +693,8 @@ def export_run(*, export_id: int) -> Export | None:
         with translation.override(language):
             _export_history(record, columns=columns, filters=filters_from_record(record.filters))
         if printed is not None:
-            card_pdf_record(actor=record.created_by, printed=printed, via=record.via)
+            with history_batch(export_batch(record)):
+                card_pdf_record(actor=record.created_by, printed=printed, via=record.via)
     _schedule_expiry(record)
     return record
 

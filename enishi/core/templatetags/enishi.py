@@ -94,11 +94,11 @@ def _may_see_company(request, name: str) -> bool:
 
 @register.simple_tag(takes_context=True)
 def history_batch(context, entry):
-    """The import or merge an entry belongs to, as `(label, url)`: the file's name for an
-    import, linked when the user may open that import or merge (asked once per batch and
-    request); None for an entry outside a batch."""
+    """The import, merge or export an entry belongs to, as `(label, url)`: the file's name for
+    an import or an export, linked when the user may open that import, merge or export (asked
+    once per batch and request); None for an entry outside a batch."""
     kind, _sep, pk = entry.batch.partition(":")
-    if kind not in ("import", "merge") or not pk.isdigit():
+    if kind not in ("import", "merge", "export") or not pk.isdigit():
         return None
     request = context["request"]
     known = request.__dict__.setdefault("_history_batches", {})
@@ -121,6 +121,19 @@ def _batch_link(user, kind: str, pk: int) -> tuple[str, str]:
             reverse("imports:detail", args=[pk]) if import_runs(user).filter(pk=pk).exists() else ""
         )
         return run.file_name, url
+    if kind == "export":
+        from enishi.transfer.models import Export
+        from enishi.transfer.selectors import exports_visible
+
+        name = Export.objects.filter(pk=pk).values_list("file_name", flat=True).first()
+        if name is None:
+            return gettext("an export"), ""
+        url = (
+            reverse("transfer:export_detail", args=[pk])
+            if exports_visible(user).filter(pk=pk).exists()
+            else ""
+        )
+        return name, url
     from enishi.quality.selectors import merges_visible
 
     url = (

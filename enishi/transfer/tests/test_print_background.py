@@ -56,7 +56,13 @@ def test_it_prints_a_small_selection_at_once(client, bob, kartes, print_threshol
     response = client.post(f"{URL}?q=太郎1", {"format": "pdf"})
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert page_count(response.content) == 1
-    assert not Export.objects.exists()
+    record = Export.objects.get()  # listed in the export history, nothing kept on the server
+    assert (record.kind, record.background, record.row_count, record.path) == (
+        "print",
+        False,
+        1,
+        "",
+    )
 
 
 def test_the_page_says_a_big_selection_is_prepared_in_the_background(

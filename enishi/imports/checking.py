@@ -188,10 +188,34 @@ def check_rows(ctx: CheckContext, rows: list[SourceRow], first_number: int) -> l
             "contracts": _check_contract,
             "orders": _check_order,
         }.get(ctx.target, _check_customer)
-        return [
+        checked = [
             checker(ctx, targets, indexes, definitions, row, first_number + offset)
             for offset, row in enumerate(rows)
         ]
+        for row, result in zip(rows, checked, strict=True):
+            if row.written_cells is not None and row.written_cells < ctx.width:
+                _short_row(ctx, row.written_cells, result)
+        return checked
+
+
+def _short_row(ctx: CheckContext, written: int, checked: Checked) -> None:
+    """A line with fewer cells than the header row: the missing ones are read as empty. When
+    an imported column is among them the row says so, first among its problems if it has
+    any (they are likely its consequence: a value in the wrong column), else as a note."""
+    if not any(ctx.mapping[written : ctx.width]):
+        return
+    message = later(
+        _(
+            "This row has only %(count)s of the header row's %(width)s cells: the missing "
+            "ones are read as empty. A line break inside a value without quotes?"
+        ),
+        count=written,
+        width=ctx.width,
+    ).stored
+    if checked.problems:
+        checked.problems.insert(0, ["", message])
+    else:
+        checked.notes.append(["", message])
 
 
 def _definitions(ctx: CheckContext):

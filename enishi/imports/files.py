@@ -358,6 +358,11 @@ class SourceRow:
     # Workbooks: (first, last) 0-based columns of each cell merged across columns on this row;
     # its value is in the first only.
     merged_across: list[tuple[int, int]] = field(default_factory=list)
+    # Text files: how many cells the line had as written, empty ones at its end included (they
+    # are dropped from `cells`). Fewer than the header row's means cells are missing, not empty:
+    # often a line break inside a value without quotes. None for workbooks, whose rows have
+    # every cell and only empty ones at the end.
+    written_cells: int | None = None
 
 
 def inspect(
@@ -587,7 +592,13 @@ def iter_source(path: Path, layout: Layout, *, skip_header: bool) -> Iterator[So
         ):
             cells.pop()
         if cells:
-            yield SourceRow(row.line, cells, row.unclosed_quote, row.merged_across)
+            yield SourceRow(
+                row.line,
+                cells,
+                row.unclosed_quote,
+                row.merged_across,
+                None if layout.format == "xlsx" else len(row.cells),
+            )
 
 
 def _nul_free(stream: io.TextIOBase) -> Iterator[str]:

@@ -32,6 +32,7 @@ from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_visible
 from enishi.imports import bulk, conf, files, pool
+from enishi.imports import companies as company_choice
 from enishi.imports.checking import MATCH_VERSION, CheckContext, Checked, fold_user
 from enishi.imports.models import ImportRow, ImportRun
 from enishi.quality import match
@@ -196,6 +197,8 @@ def analyse(run: ImportRun) -> None:
         summary = dict(run.rows.values_list("category").annotate(n=Count("id")).order_by())
         summary["rows"] = done
         summary["new_companies"] = matcher.new_companies
+        if getattr(matcher, "company_choices", 0):
+            summary["company_choices"] = matcher.company_choices
         ImportRun.objects.filter(pk=run.pk).update(
             status=ImportRun.Status.PREVIEW,
             phase="",
@@ -299,10 +302,17 @@ class CustomerMatcher:
         # The line in the file of rows that messages name (a person sees lines, not numbers).
         self.lines: dict[int, int] = {}
         self.companies_by_code: dict[str, dict | None] = {}
-        self.companies_by_key: dict[str, dict | None] = {}
+        # Every company the user may see with this name key (a name may be given to several).
+        self.companies_by_key: dict[str, list[dict[str, Any]]] = {}
+        # (key, name) → the existing companies that agree best with the name, and how well.
+        self.company_best: dict[tuple[str, str], tuple[list[dict[str, Any]], int]] = {}
         self.file_company_by_code: dict[str, int] = {}
-        self.file_company_by_key: dict[str, int] = {}
-        self.pending: dict[int, dict[str, Any]] = {}
+        # The company rows of the file by name key: [{"pk": row number, "name": …}].
+        self.file_companies_by_key: dict[str, list[dict[str, Any]]] = {}
+        # Person rows whose company is settled after the last chunk: (the company they name,
+        # the existing companies that agree best with it, how well).
+        self.pending: dict[int, tuple[dict[str, Any], list[dict[str, Any]], int]] = {}
+        self.company_choices = 0  # person rows naming a company several kartes are called
         self.keys: list[Any] = []
         self.categories: dict[int, str] = {}
         self.new_companies = 0
@@ -370,20 +380,17 @@ class CustomerMatcher:
             self.visible.filter(kind=Customer.Kind.COMPANY)
             .filter(Q(code__among=codes) | Q(name_key__among=keys))
             .order_by("pk")
-            .values("pk", "code", "name", "name_key")
+            .values("pk", "code", "name", "name_key", "prefecture", "city")
         )
         for code in codes:
             self.companies_by_code[code] = None
         for key in keys:
-            self.companies_by_key[key] = None
+            self.companies_by_key[key] = []
         for company in found:
             if company["code"] in codes and self.companies_by_code.get(company["code"]) is None:
                 self.companies_by_code[company["code"]] = company
-            if (
-                company["name_key"] in keys
-                and self.companies_by_key.get(company["name_key"]) is None
-            ):
-                self.companies_by_key[company["name_key"]] = company
+            if company["name_key"] in keys:
+                self.companies_by_key[company["name_key"]].append(company)
 
     def chunk(self, checked: list[Checked]) -> list[ImportRow]:
         valid = [c for c in checked if c.valid]
@@ -406,7 +413,9 @@ class CustomerMatcher:
                 self.lines[c.number] = c.line
                 key = c.data.get("name_key")
                 if key:
-                    self.file_company_by_key.setdefault(key, c.number)
+                    self.file_companies_by_key.setdefault(key, []).append(
+                        {"pk": c.number, "name": c.data.get("name") or ""}
+                    )
                 if c.lookup.get("code"):
                     self.file_company_by_code.setdefault(c.lookup["code"], c.number)
             elif c.company:
@@ -506,14 +515,13 @@ class CustomerMatcher:
         self._create_problems(c, row)
 
     def _link_company(self, c: Checked, row: ImportRow) -> None:
+        """The company karte a person row names (`imports.companies`): by code, else by the
+        name that agrees best; settled after the last chunk unless an existing company has the
+        very name (a company row of the file may agree better than a similar name)."""
         company = c.company
-        found = None
-        if company.get("code"):
-            found = self.companies_by_code.get(company["code"])
-        if found is None and company.get("key"):
-            found = self.companies_by_key.get(company["key"])
+        found = self.companies_by_code.get(company["code"]) if company.get("code") else None
         if found is not None:
-            row.company = {"id": found["pk"], "name": found["name"]}
+            row.company = {"id": found["pk"], "name": found["name"], "how": "code"}
             return
         if not company.get("key"):
             row.notes = row.notes + [
@@ -528,7 +536,36 @@ class CustomerMatcher:
                 ]
             ]
             return
-        self.pending[c.number] = company
+        cache_key = (company["key"], company["name"])
+        best = self.company_best.get(cache_key)
+        if best is None:
+            best = self.company_best[cache_key] = company_choice.best(
+                company["name"], self.companies_by_key.get(company["key"]) or []
+            )
+        existing, level = best
+        if existing and level == company_choice.EXACT:
+            row.company = self._existing_link(company, existing, level)
+            return
+        self.pending[c.number] = (company, existing, level)
+
+    def _existing_link(
+        self, company: dict[str, Any], existing: list[dict[str, Any]], level: int
+    ) -> dict[str, Any]:
+        """The link to the one existing company that agrees best, or the choice between
+        those that agree equally well."""
+        if len(existing) == 1:
+            found = existing[0]
+            link = {"id": found["pk"], "name": found["name"], "how": company_choice.how(level)}
+            if level != company_choice.EXACT:
+                link["written"] = company["name"]
+            return link
+        self.company_choices += 1
+        return {
+            "choices": [company_choice.choice(found) for found in existing],
+            "name": company["name"],
+            "key": company["key"],
+            "how": company_choice.how(level),
+        }
 
     # -- after the last chunk --
 
@@ -570,24 +607,30 @@ class CustomerMatcher:
                 )
 
     def _resolve_companies(self, fixes) -> None:
+        """The company of each person row not linked yet: a company row of the file with its
+        code, else the company (of the file or existing) whose name agrees best — existing
+        ones when equally good —, else a new company. What each row gets is shown by the
+        preview (`imports.companies.link_of`)."""
         new: dict[str, dict[str, Any]] = {}
-        for number, company in self.pending.items():
+        for number, (company, existing, level) in self.pending.items():
             row_number = None
             if company.get("code"):
                 row_number = self.file_company_by_code.get(company["code"])
             if row_number is None:
-                row_number = self.file_company_by_key.get(company["key"])
+                in_file, file_level = company_choice.best(
+                    company["name"], self.file_companies_by_key.get(company["key"]) or []
+                )
+                if in_file and file_level < level:
+                    row_number = in_file[0]["pk"]
             if row_number is not None:
-                fixes[number]["company"] = {"row": row_number, "name": company["name"]}
-                fixes[number]["notes+"] = [
-                    [
-                        "company_name",
-                        later(
-                            gettext_lazy("Linked to the company in row %(n)s of this file."),
-                            n=self.lines[row_number],
-                        ).stored,
-                    ]
-                ]
+                fixes[number]["company"] = {
+                    "row": row_number,
+                    "line": self.lines[row_number],
+                    "name": company["name"],
+                }
+                continue
+            if existing:
+                fixes[number]["company"] = self._existing_link(company, existing, level)
                 continue
             first = new.setdefault(company["key"], dict(company))
             fixes[number]["company"] = {
@@ -596,14 +639,6 @@ class CustomerMatcher:
                 "kana": first.get("kana", ""),
                 "code": first.get("code", ""),
             }
-            fixes[number]["notes+"] = [
-                [
-                    "company_name",
-                    later(
-                        gettext_lazy("The company “%(name)s” will be created."), name=first["name"]
-                    ).stored,
-                ]
-            ]
         codes = {c["code"] for c in new.values() if c.get("code")}
         taken = set(Customer.objects.filter(code__in=codes).values_list("code", flat=True)) | set(
             self.file_codes

@@ -9,7 +9,8 @@
 3. `POST /imports/{id}/check`: checks every row in the background; poll `GET /imports/{id}`
    until `status` is "preview".
 4. `GET /imports/{id}/rows`: each row with its problems, what would happen to it and why;
-   `PUT /imports/{id}/rules`, `PUT /imports/{id}/decision` decide.
+   `PUT /imports/{id}/rules`, `PUT /imports/{id}/decision` decide (also which company karte
+   a person is linked to when several have the name the file gives: `company_link`).
 5. `POST /imports/{id}/run`: writes in the background; poll `GET /imports/{id}` until "done".
 6. `GET /imports/{id}/rejected`: the rejected rows in the file's own format and encoding, with
    the reason; `POST /imports/{id}/undo` takes the import back — first without a body, which
@@ -46,6 +47,7 @@ from enishi.api.schemas import Id, InSchema, Limit, PageOut, cursor_decode, curs
 from enishi.core.later import translated
 from enishi.history.models import HistoryEntry
 from enishi.imports import analysis, conf, decisions, files, selectors, services, undo
+from enishi.imports.companies import link_of as company_link
 from enishi.imports.models import ImportRow, ImportRun
 from enishi.imports.rejected import (
     rejected_content_type,
@@ -109,6 +111,13 @@ class ImportOut(Schema):
     row_count: int
     summary: dict[str, int] = Field(description="Rows per category after the check.")
     actions: dict[str, int] = Field(description="Rows per action (create, update, skip, reject).")
+    companies_to_choose: int = Field(
+        0,
+        description="Rows to be written whose company is one of several company kartes of the "
+        'same name, not chosen yet (their `company_link.to` is "choose"): the run does not '
+        "start until each is chosen with PUT /imports/{id}/decision (`company`). Rows: "
+        "GET /imports/{id}/rows?show=companies.",
+    )
     orders: dict[str, int] = Field(
         description="Orders import: orders (not lines) per action; empty for other targets."
     )
@@ -197,7 +206,15 @@ class RulesIn(InSchema):
 
 class DecisionIn(InSchema):
     number: Id = Field(description="The row's `number` (from GET /imports/{id}/rows).")
-    decision: Literal["", "create", "update", "skip"] = Field(description='"": as the rules say.')
+    decision: Literal["", "create", "update", "skip"] | None = Field(
+        None, description='"": as the rules say; absent: unchanged.'
+    )
+    company: Id | Literal["", "none"] | None = Field(
+        None,
+        description="For a row whose `company_link.to` is choose (or was chosen): the id of one "
+        'of its `company_link.choices`, "none" (no company) or "" (to choose again); it applies '
+        "to every row of the file naming that company. Absent: unchanged.",
+    )
 
 
 class UndoIn(InSchema):
@@ -243,6 +260,35 @@ class ProblemOut(Schema):
     message: str
 
 
+class CompanyChoiceOut(Schema):
+    id: int
+    name: str
+    code: str
+    place: str = Field(description="Prefecture and city.")
+    label: str = Field(description="Name, code, place and id, as the preview offers it.")
+
+
+class CompanyLinkOut(Schema):
+    to: Literal["existing", "file_row", "new", "choose", "none"] = Field(
+        description="existing: linked to the company karte `id`; file_row: to the company of "
+        "row `row` of the file; new: the run creates the company `name`; choose: several "
+        "company kartes are called `name`, one of `choices` (or none) must be chosen; none: "
+        "chosen to import without a company."
+    )
+    id: int | None = Field(description="The company karte (existing).")
+    name: str = Field(description="The karte's name (existing), else the name in the file.")
+    how: Literal["code", "exact", "similar", "chosen"] | None = Field(
+        description="How the existing karte was found: by the company code, by the very name, "
+        "by a name that differs only in the legal form or spelling (`written`: as the file "
+        "says it), or chosen; for choose, how the names of the choices agree (exact, similar)."
+    )
+    written: str
+    row: int | None
+    line: int | None
+    choices: list[CompanyChoiceOut]
+    text: str = Field(description="The same in a sentence, in the reader's language.")
+
+
 class RowOut(Schema):
     number: int
     line: int = Field(description="The row's number in the file or sheet.")
@@ -260,6 +306,10 @@ class RowOut(Schema):
     match_reason_labels: list[str]
     duplicate_of: int | None = Field(description="The earlier row of the file it repeats.")
     company: dict[str, Any]
+    company_link: CompanyLinkOut | None = Field(
+        description="Before the run, a person row naming a company: the company it will be "
+        "linked to."
+    )
     result: str
     result_id: int | None
     result_message: str
@@ -272,7 +322,7 @@ class RowPage(PageOut):
 class RowQuery(Schema):
     show: Literal[
         "all", "problems", "create", "update", "skip", "reject", "duplicates", "notes",
-        "created", "updated", "unchanged", "skipped", "rejected", "undone", "kept",
+        "companies", "created", "updated", "unchanged", "skipped", "rejected", "undone", "kept",
     ] = "all"  # fmt: skip
     cursor: text(200) | None = None
     limit: Limit = 50
@@ -314,6 +364,9 @@ def _import(run: ImportRun) -> dict[str, Any]:
         "rules": decisions.rules_of(run),
         "summary": {k: v for k, v in (run.summary or {}).items() if isinstance(v, int)},
         "actions": decisions.action_counts(run) if run.status == ImportRun.Status.PREVIEW else {},
+        "companies_to_choose": decisions.companies_to_choose(run)
+        if run.status == ImportRun.Status.PREVIEW and (run.summary or {}).get("company_choices")
+        else 0,
         "orders": decisions.order_counts(run)
         if run.status == ImportRun.Status.PREVIEW and run.target == "orders"
         else {},
@@ -354,6 +407,10 @@ def _row(run: ImportRun, row: ImportRow, labels: dict[str, str], rules) -> dict[
         "match_reason_labels": [analysis.reason_label(r) for r in row.match_reasons],
         "duplicate_of": row.duplicate_of,
         "company": row.company,
+        # Before the run: what each person row's company will be (after it, the karte says).
+        "company_link": (company_link(row.company) or None)
+        if run.target == "customers" and run.status == ImportRun.Status.PREVIEW
+        else None,
         "result": row.result,
         "result_id": row.result_id,
         "result_message": row.result_text,
@@ -566,14 +623,25 @@ def set_import_rules(request: HttpRequest, id: Id, payload: RulesIn):
 )
 def set_import_row_decision(request: HttpRequest, id: Id, payload: DecisionIn):
     run = _for_edit(request, id)
-    selectors.import_row_get(run, payload.number)
-    row = _call(
-        services.import_decide_row,
-        actor=request.user,
-        run=run,
-        number=payload.number,
-        decision=payload.decision,
-    )
+    row = selectors.import_row_get(run, payload.number)
+    if payload.decision is None and payload.company is None:
+        raise Unprocessable.field("decision", "required", _("Send a decision, a company, or both."))
+    if payload.company is not None:
+        row, _others = _call(
+            services.import_choose_company,
+            actor=request.user,
+            run=run,
+            number=payload.number,
+            company=payload.company,
+        )
+    if payload.decision is not None:
+        row = _call(
+            services.import_decide_row,
+            actor=request.user,
+            run=run,
+            number=payload.number,
+            decision=payload.decision,
+        )
     return _row(run, row, column_labels(run), decisions.rules_of(run))
 
 

@@ -162,3 +162,17 @@ def new_company_count(run) -> int:
             if key and effective_action(category, decision, rules) in writing
         }
     )
+
+
+# A person row naming a company that several kartes have (`imports.companies`): the person
+# chooses one, or none; until then the run does not start.
+COMPANY_TO_CHOOSE = Q(company__has_key="choices") & ~Q(company__has_key="chosen")
+
+
+def companies_to_choose(run) -> int:
+    """Rows that will be written whose company is still to be chosen (one query)."""
+    if run.target != "customers":
+        return 0
+    rules = rules_of(run)
+    writing = action_q(Action.CREATE, rules) | action_q(Action.UPDATE, rules)
+    return run.rows.filter(COMPANY_TO_CHOOSE).filter(writing).count()

@@ -11,7 +11,9 @@ from enishi.core.permissions import can_write, is_admin, role_of
 from enishi.imports import decisions
 from enishi.imports.models import ImportRow, ImportRun, ImportTemplate
 
-ROW_FILTERS = ("all", "problems", "create", "update", "skip", "reject", "duplicates", "notes")
+ROW_FILTERS = (
+    "all", "problems", "create", "update", "skip", "reject", "duplicates", "notes", "companies",
+)  # fmt: skip
 
 
 def import_runs(user: User) -> QuerySet[ImportRun]:
@@ -66,6 +68,9 @@ def import_rows(run: ImportRun, row_filter: str = "all") -> QuerySet[ImportRow]:
         )
     elif row_filter == "notes":
         rows = rows.exclude(notes=[])
+    elif row_filter == "companies":
+        # Persons naming a company that several kartes have (chosen or still to choose).
+        rows = rows.filter(company__has_key="choices")
     return rows.order_by("number")
 
 

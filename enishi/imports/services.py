@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from enishi.accounts.models import User
 from enishi.core.later import translated
@@ -462,6 +463,58 @@ def import_decide_row(*, actor: User, run: ImportRun, number: int, decision: str
     return row
 
 
+@transaction.atomic
+def import_choose_company(
+    *, actor: User, run: ImportRun, number: int, company: str | int | None
+) -> tuple[ImportRow, list[int]]:
+    """Which of the companies of the same name a person row is linked to: a karte id among
+    the row's choices, "none" (no company) or "" / None (undecided again). Every row of the
+    file naming that company with the same choices gets the same answer: (the row, the
+    numbers of the other rows changed)."""
+    from enishi.imports import companies
+
+    _refuse_unless_writer(actor)
+    _refuse_unless_step(run, Status.PREVIEW)
+    try:
+        row = run.rows.select_for_update().get(number=number)
+    except ImportRow.DoesNotExist:
+        raise ValidationError(_("This file has no row %(n)s.") % {"n": number}) from None
+    choices = [c["id"] for c in (row.company or {}).get("choices") or []]
+    if not choices:
+        raise ValidationError(
+            {"company": [_("This row's company is not one of several of the same name.")]}
+        )
+    if company in (None, ""):
+        chosen = None
+    elif company == "none":
+        chosen = companies.NO_COMPANY
+    else:
+        try:
+            chosen = int(company)
+        except (TypeError, ValueError):
+            chosen = -1
+        if chosen not in choices:
+            raise ValidationError({"company": [_("Choose one of the companies offered.")]})
+    same = list(
+        run.rows.select_for_update()
+        .filter(company__key=row.company.get("key"), company__has_key="choices")
+        .only("pk", "number", "company")
+    )
+    changed = []
+    for other in same:
+        if sorted(c["id"] for c in other.company["choices"]) != sorted(choices):
+            continue
+        other.company = companies.with_choice(other.company, chosen)
+        changed.append(other)
+        if other.pk == row.pk:
+            row.company = other.company
+    if not any(other.pk == row.pk for other in changed):
+        row.company = companies.with_choice(row.company, chosen)
+        changed.append(row)
+    ImportRow.objects.bulk_update(changed, ["company"], batch_size=500)
+    return row, sorted(other.number for other in changed if other.pk != row.pk)
+
+
 def _decide_order_rows(run: ImportRun, row: ImportRow, decision: str) -> None:
     """The rows of one order are decided together: an order is imported with all its lines."""
     head = row.data.get("order_group")
@@ -480,6 +533,19 @@ def import_start(*, actor: User, run: ImportRun) -> ImportRun:
     counts = decisions.action_counts(run)
     if not counts[ImportRow.Action.CREATE] and not counts[ImportRow.Action.UPDATE]:
         raise ValidationError(_("No row would be imported: every row is skipped or rejected."))
+    undecided = decisions.companies_to_choose(run)
+    if undecided:
+        raise ValidationError(
+            ngettext(
+                "%(count)s row names a company whose name several company kartes have: choose "
+                "which one it is linked to (or none) before the import starts.",
+                "%(count)s rows name a company whose name several company kartes have: choose "
+                "which one each is linked to (or none) before the import starts.",
+                undecided,
+            )
+            % {"count": undecided},
+            code="company_to_choose",
+        )
     now = timezone.now()
     fields = {
         "status": Status.RUNNING,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from enishi.core.later import translated
 from enishi.core.permissions import write_required
 from enishi.customers.selectors import customer_visible
-from enishi.imports import analysis, conf, decisions, files, selectors, services
+from enishi.imports import analysis, companies, conf, decisions, files, selectors, services
 from enishi.imports.forms import (
     LayoutForm,
     MappingForm,
@@ -279,7 +279,23 @@ def _row_views(run: ImportRun, rows: list[ImportRow], user) -> list[dict[str, An
     karte_ids = {r.match_id for r in rows if r.match_id} | {
         r.result_id for r in rows if r.result_id and run.target == "customers"
     }
+    # What each person row's company will be (before the run: after it, the karte says).
+    links = {
+        r.number: companies.link_of(r.company)
+        for r in rows
+        if run.target == "customers" and run.status == Status.PREVIEW and r.company
+    }
+    for link in links.values():
+        if link.get("id"):
+            karte_ids.add(link["id"])
+        karte_ids.update(option["id"] for option in link.get("choices", ()))
     visible = dict(customer_visible(user).filter(pk__in=karte_ids).values_list("pk", "name"))
+    for link in links.values():
+        if link.get("id") in visible:
+            link["visible"] = True
+            link["name"] = visible[link["id"]]  # as the karte is called now
+        for option in link.get("choices", ()):
+            option["visible"] = option["id"] in visible
     # The row a repeat repeats, by its line in the file as the first column shows it.
     repeated = {r.duplicate_of for r in rows if r.duplicate_of}
     lines = (
@@ -308,6 +324,7 @@ def _row_views(run: ImportRun, rows: list[ImportRow], user) -> list[dict[str, An
                 "problems": [(labels.get(k, ""), translated(m)) for k, m in row.problems],
                 "notes": [(labels.get(k, ""), translated(m)) for k, m in row.notes],
                 "company": row.company,
+                "company_link": links.get(row.number),
                 "repeats_line": lines.get(row.duplicate_of),
             }
         )
@@ -343,6 +360,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     if summary.get("new_companies"):
         summary["new_companies"] = decisions.new_company_count(run)
     writing = counts[ImportRow.Action.CREATE] + counts[ImportRow.Action.UPDATE]
+    to_choose = decisions.companies_to_choose(run) if summary.get("company_choices") else 0
     if request.htmx and request.GET.get("part") == "counts":
         # The counts, and the line above the start button that says how many rows go in.
         context = {
@@ -351,6 +369,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "orders": orders,
             "summary": summary,
             "writing": writing,
+            "to_choose": to_choose,
             "oob": True,
         }
         return HttpResponse(
@@ -376,6 +395,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "querystring": f"show={row_filter}",
             "mapped_headers": [run.headers[i] for i, key in enumerate(run.mapping) if key],
             "writing": writing,
+            "to_choose": to_choose,
         },
         status=status,
     )
@@ -393,6 +413,8 @@ def _filters(run: ImportRun) -> list[tuple[str, str]]:
     ]
     if run.target != "customers":
         names = [n for n in names if n[0] != "update"]
+    if (run.summary or {}).get("company_choices"):
+        names.append(("companies", _("Company to choose")))
     return names
 
 
@@ -401,6 +423,8 @@ def _filters(run: ImportRun) -> list[tuple[str, str]]:
 def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     run = selectors.import_run_get_for_edit(request.user, pk)
     selectors.import_row_get(run, number)
+    if "company" in request.POST:
+        return _choose_company(request, run, number)
     try:
         row = services.import_decide_row(
             actor=request.user, run=run, number=number, decision=request.POST.get("decision", "")
@@ -431,6 +455,48 @@ def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     return redirect(
         f"{reverse('imports:preview', args=[run.pk])}?show={request.POST.get('show', 'all')}"
     )
+
+
+# The rows a company choice changed are swapped on the page up to this many; beyond, it reloads.
+CHOSEN_ROWS_SWAPPED = 200
+
+
+def _choose_company(request: HttpRequest, run: ImportRun, number: int) -> HttpResponse:
+    """Which company karte a row naming one of several companies of that name is linked to
+    (with every row of the file naming it the same way)."""
+    try:
+        row, others = services.import_choose_company(
+            actor=request.user, run=run, number=number, company=request.POST.get("company", "")
+        )
+    except ValidationError as exc:
+        if request.htmx:
+            return HttpResponse(" ".join(exc.messages), status=422)
+        messages.error(request, " ".join(exc.messages))
+        return redirect("imports:preview", pk=run.pk)
+    if not request.htmx:
+        return redirect(
+            f"{reverse('imports:preview', args=[run.pk])}?show={request.POST.get('show', 'all')}"
+        )
+    if len(others) > CHOSEN_ROWS_SWAPPED:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    show = request.POST.get("show", "all")
+    response = render(
+        request,
+        "imports/_row.html",
+        {"run": run, "r": _row_views(run, [row], request.user)[0], "editable": True, "show": show},
+    )
+    other_rows = list(run.rows.filter(number__in=others).order_by("number"))
+    for view in _row_views(run, other_rows, request.user):
+        context = {"run": run, "r": view, "editable": True, "oob": True, "show": show}
+        response.content += (
+            b"<template>"
+            + render_to_string("imports/_row.html", context, request=request).encode()
+            + b"</template>"
+        )
+    response["HX-Trigger"] = "import-decided"
+    return response
 
 
 # --- run, resume, undo ----------------------------------------------------------------------------

@@ -345,7 +345,9 @@ class CustomerWriter(_Writer):
     # -- companies that persons name --
 
     def companies(self, rows: list[ImportRow]) -> dict[int, Customer | None]:
-        """The company karte of each person row (None: without a company)."""
+        """The company karte of each person row (None: without a company), as the analysis
+        linked it (`imports.companies`): an existing karte still visible, the karte a company
+        row of the file became, the one the person chose, or a company created once per run."""
         linked: dict[int, Any] = {}
         wanted_ids = {r.company["id"] for r in rows if r.company.get("id")}
         row_numbers = {r.company["row"] for r in rows if r.company.get("row")}
@@ -379,6 +381,10 @@ class CustomerWriter(_Writer):
                 )
             if target_id and target_id in visible:
                 linked[row.number] = visible[target_id]
+            elif company.get("choices"):
+                # One of several companies of that name: only the one the person chose (or
+                # none), never the first of them, never a new one.
+                linked[row.number] = None
             elif company.get("name"):
                 key = company.get("new") or normalize.company_name_key(company["name"])
                 to_create.setdefault(key, company)

@@ -28,6 +28,11 @@ CREATED = {
     "en": "The company “株式会社青空” will be created.",
     "ja": "法人「株式会社青空」を新しく作成します。",
 }
+# The preview's line for the company a person row names.
+NEW_COMPANY = {
+    "en": '株式会社青空 <span class="muted">(new: this import creates it)</span>',
+    "ja": '株式会社青空 <span class="muted">（新規：この取り込みで作成します）</span>',
+}
 REASON = {"en": "Why it was rejected", "ja": "エラー内容"}
 
 
@@ -68,7 +73,7 @@ def test_a_check_in_one_language_reads_in_the_readers(client, alice, bob, checke
     speaking(alice, reader)  # an administrator reads everyone's imports
 
     body = preview(client, alice, run)
-    for texts in (PHONE, KIND, CREATED):
+    for texts in (PHONE, KIND, NEW_COMPANY):
         assert texts[reader] in body
         assert texts[checker] not in body
 
@@ -81,7 +86,7 @@ def test_a_check_in_one_language_reads_in_the_readers(client, alice, bob, checke
     rows = api_rows(client, alice, run, reader)
     messages = {p["field"]: p["message"] for p in rows[0]["problems"]}
     assert messages == {"phone": PHONE[reader], "kind": KIND[reader]}
-    assert rows[1]["notes"][0]["message"] == CREATED[reader]
+    assert rows[1]["company_link"]["text"] == CREATED[reader]
 
     # After the run the reasons are the run's results: still in the reader's language.
     with translation.override(checker):

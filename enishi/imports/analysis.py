@@ -670,23 +670,30 @@ class KarteMatcher:
         self.new_companies = 0
 
     def chunk(self, checked: list[Checked]) -> list[ImportRow]:
-        valid = [c for c in checked if c.valid]
-        codes = {c.lookup["code"] for c in valid if c.lookup.get("code")}
-        phones = set(itertools.chain.from_iterable(c.lookup.get("e164") or [] for c in valid))
-        emails = {c.lookup["email_key"] for c in valid if c.lookup.get("email_key")}
-        names = set(itertools.chain.from_iterable(c.lookup.get("name_keys") or [] for c in valid))
+        # Rows with problems find their karte too: the record's own rules are then tried on
+        # what the row has, so a row shows all its problems at once, not one per upload.
+        lookups = [c.lookup for c in checked if c.lookup]
+        codes = {k["code"] for k in lookups if k.get("code")}
+        phones = set(itertools.chain.from_iterable(k.get("e164") or [] for k in lookups))
+        emails = {k["email_key"] for k in lookups if k.get("email_key")}
+        names = set(itertools.chain.from_iterable(k.get("name_keys") or [] for k in lookups))
         q = Q(code__among=codes) | Q(email_key__among=emails) | Q(email_alt_key__among=emails)
         q |= Q(name_key__among=names)
         q |= Q(phone_e164__among=phones) | Q(mobile_e164__among=phones)
         kartes = list(self.visible.filter(q))
         self.kartes = {k.pk: k for k in kartes}
         rows = []
+        invalid: list[tuple[ImportRow, Customer]] = []
         for c in checked:
             row = _row(self.run, c)
             rows.append(row)
+            karte, problem = self._karte(c, kartes) if c.lookup else (None, None)
             if row.category == Category.INVALID:
+                if karte is not None:
+                    invalid.append((row, karte))
+                elif problem and not any(key == "customer_code" for key, _m in row.problems):
+                    row.problems = row.problems + [["customer_code", problem]]
                 continue
-            karte, problem = self._karte(c, kartes)
             if karte is None:
                 row.problems = row.problems + [["customer_code", problem]]
                 row.category = Category.INVALID
@@ -694,7 +701,13 @@ class KarteMatcher:
             row.match_id = karte.pk
             row.data = {**row.data, "customer_name": karte.name}
         self.decide([r for r in rows if r.category != Category.INVALID])
+        if invalid:
+            self.more_problems(invalid)
         return rows
+
+    def more_problems(self, rows: list[tuple[ImportRow, Customer]]) -> None:
+        """Rows with problems in their cells, with the karte each found: the kind of record's
+        own rules may add what else is wrong (on fields without a problem yet)."""
 
     def decide(self, rows: list[ImportRow]) -> None:
         """What happens to a chunk's rows whose karte was found: each kind of record (the
@@ -806,6 +819,21 @@ class ContractMatcher(KarteMatcher):
                 row.match_reasons = ["same_contract"]
             else:
                 self.seen[key] = row.number
+
+    def more_problems(self, rows: list[tuple[ImportRow, Customer]]) -> None:
+        from enishi.sales.models import Product
+
+        codes = {r.data["product_code"] for r, _k in rows if r.data.get("product_code")}
+        products = {p.code: p for p in Product.objects.filter(code__in=codes)}
+        for row, karte in rows:
+            known = {key for key, _message in row.problems}
+            more = [
+                problem
+                for problem in contract_problems(self.actor, karte, row.data, products)
+                if problem[0] not in known
+            ]
+            if more:
+                row.problems = row.problems + more
 
 
 def contract_values(

@@ -1,5 +1,7 @@
 """Karte pages. Each view: parse input → one selector or service → render."""
 
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -7,6 +9,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,7 +40,7 @@ from enishi.customers.karte import (
 )
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.history import services as history_services
-from enishi.history.selectors import history_for_customer
+from enishi.history.selectors import history_for_customer, karte_changes_since, karte_links
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
 from enishi.quality.selectors import HINT_TRIGGER_FIELDS, similar_to_typed
@@ -184,6 +188,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible_related = selectors.customer_visible_ids(
         request.user, [customer.company_id, customer.parent_id]
     )
+    history = list(history_for_customer(customer_id=customer.pk)[: 10 if is_print else 50])
+    karte_links(request).add(history)  # the companies it names, asked about at once
     return render(
         request,
         "customers/detail.html",
@@ -214,9 +220,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **timeline,
             "timeline_kinds": TIMELINE_KINDS,
             "karte": sections,
-            "history": list(
-                history_for_customer(customer_id=customer.pk)[: 10 if is_print else 50]
-            ),
+            "history": history,
             "activity_form": ActivityForm(
                 initial={"occurred_at": None}, about_choices=about_choices(sections)
             ),
@@ -326,6 +330,10 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return merged
     form = CustomerForm(request.POST or None, user=request.user, instance=customer)
     conflict = None
+    # When the form was shown: a conflict lists the changes saved since. It stays the same
+    # while the form comes back with errors, and moves on once the conflict has shown them.
+    opened_at = _opened_at(request) if request.method == "POST" else None
+    conflict_history = []
     if request.method == "POST" and not form.is_valid():
         _check_rules_too(form, customer)
     elif request.method == "POST":
@@ -334,6 +342,13 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except services.StaleVersionError as exc:
             conflict = exc.current
             saved = None
+            conflict_history = karte_changes_since(
+                customer=conflict,
+                since=opened_at,
+                version=_int_or_none(request.POST.get("version")),
+            )
+            karte_links(request).add(conflict_history)
+            opened_at = None
         if saved is not None:
             messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
             return redirect(saved)
@@ -345,12 +360,22 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "customer": customer,
             "conflict": conflict,
-            "conflict_history": list(history_for_customer(customer_id=customer.pk)[:5])
-            if conflict
-            else [],
+            "conflict_history": conflict_history,
+            "opened_at": (opened_at or timezone.now()).isoformat(),
         },
         status=status,
     )
+
+
+def _opened_at(request: HttpRequest) -> datetime.datetime | None:
+    """The time the edit form was shown, as it sent it back (None if missing or garbled)."""
+    try:
+        value = parse_datetime(request.POST.get("opened_at", ""))
+    except ValueError:
+        return None
+    if value is None or timezone.is_naive(value):
+        return None
+    return value
 
 
 @require_POST

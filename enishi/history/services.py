@@ -10,17 +10,18 @@ from typing import Any
 
 from django.db import models
 
-from enishi.history.models import HistoryEntry
+from enishi.history.models import HistoryEntry, Ref
 
 _AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-safe value as people would read it (a related record by its name)."""
+    """A JSON-safe value as people would read it (a related record by its name, a `Ref`)."""
     if type(value) in _AS_IS:
         return value
     if isinstance(value, models.Model):
-        return str(value)
+        # The name as it is now, with the id (`Ref`): the entry keeps both.
+        return Ref(str(value), value.pk) if isinstance(value.pk, int) else str(value)
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from enishi.accounts.models import User
 from enishi.core.permissions import admin_required
 from enishi.history.models import HistoryEntry
-from enishi.history.selectors import history_search
+from enishi.history.selectors import history_search, karte_links
 
 
 def _int(value: str | None) -> int | None:
@@ -44,6 +44,7 @@ def history_log(request: HttpRequest) -> HttpResponse:
         exported_kartes=bool(customer_id or batch),
     )
     page = Paginator(qs, settings.ENISHI_PAGE_SIZE).get_page(g.get("page"))
+    karte_links(request).add(page.object_list)  # the companies the page names, at once
     query = g.copy()
     query.pop("page", None)
     return render(

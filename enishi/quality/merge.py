@@ -39,7 +39,7 @@ from enishi.customers import fields as custom_fields
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.selectors import customer_visible, visibility_q
 from enishi.customers.services import HISTORY_FIELDS, apply_derived_fields, customers_reindex
-from enishi.history.models import HistoryEntry
+from enishi.history.models import HistoryEntry, Ref
 from enishi.history.services import current_batch, history_batch, history_record, snapshot
 from enishi.quality import normalize
 from enishi.quality.models import DuplicatePair, Merge, MergedCustomer
@@ -933,7 +933,12 @@ def _move_fk(
                 (
                     obj,
                     _customer_id_of(obj, relation, survivor.pk),
-                    {relation.field.name: [names[source_of[obj.pk]], survivor.name]},
+                    {
+                        relation.field.name: [
+                            Ref(names[source_of[obj.pk]], source_of[obj.pk]),
+                            Ref(survivor.name, survivor.pk),
+                        ]
+                    },
                 )
             )
     history_rows(

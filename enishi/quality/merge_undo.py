@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from enishi.accounts.models import User
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.customers.services import HISTORY_FIELDS, apply_derived_fields, customers_reindex
-from enishi.history.models import HistoryEntry
+from enishi.history.models import HistoryEntry, Ref
 from enishi.history.services import current_batch, history_batch, history_record, snapshot
 from enishi.quality.merge import (
     Relation,
@@ -343,7 +343,12 @@ def _fk_back(
                 (
                     obj,
                     obj.pk if relation.is_karte else _owner_customer(obj, relation, source_id),
-                    {relation.field.name: [survivor.name, names[source_id]]},
+                    {
+                        relation.field.name: [
+                            Ref(survivor.name, survivor.pk),
+                            Ref(names[source_id], source_id),
+                        ]
+                    },
                 )
             )
     history_rows(

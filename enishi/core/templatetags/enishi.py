@@ -3,14 +3,20 @@ import re
 
 from django import template
 from django.utils import timezone
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from enishi.core.later import join_list as later_join_list
 from enishi.core.later import translated as later_translated
 from enishi.core.permissions import can_view_sensitive
-from enishi.history.selectors import custom_fields_label, field_label, value_label
+from enishi.history.selectors import (
+    KARTE_LINKS,
+    custom_fields_label,
+    field_label,
+    karte_links,
+    value_label,
+)
 
 register = template.Library()
 
@@ -58,38 +64,21 @@ def history_field(entry, name: str) -> str:
     return field_label(entry.model, name)
 
 
-# A karte's links to other kartes, which history keeps by name.
-_KARTE_LINKS = ("company", "parent")
-
-
 @register.simple_tag(takes_context=True)
-def history_value(context, entry, name: str, value) -> str:
-    user = context["request"].user
+def history_value(context, entry, name: str, value, side: int = 1) -> str:
+    """A value of a change (`side` 0 before, 1 after) as the reader may read it. A company or
+    parent company keeps the name it had then, linked to its karte; one the reader may not see
+    is not named (`history.selectors.KarteLinks`, asked once per karte and request)."""
+    request = context["request"]
     if name == "custom_fields" and isinstance(value, dict):
-        return custom_fields_label(value, show_sensitive=can_view_sensitive(user))
-    if (
-        entry.model == "customers.customer"
-        and name in _KARTE_LINKS
-        and value
-        and not _may_see_company(context["request"], str(value))
-    ):
-        return gettext("a company you cannot see")
+        return custom_fields_label(value, show_sensitive=can_view_sensitive(request.user))
+    if entry.model == "customers.customer" and name in KARTE_LINKS and value:
+        url = karte_links(request).shown(entry, name, side, value)
+        if url is None:
+            return gettext("a company you cannot see")
+        if url:
+            return format_html('<a href="{}">{}</a>', url, value_label(entry.model, name, value))
     return value_label(entry.model, name, value)
-
-
-def _may_see_company(request, name: str) -> bool:
-    """Whether a company of this name is one the user may see (asked once per name and
-    request): the history names the company a karte was linked to, which must not show
-    someone a company the rest of Enishi hides from them."""
-    from enishi.customers.models import Customer
-    from enishi.customers.selectors import customer_visible
-
-    known = request.__dict__.setdefault("_visible_company_names", {})
-    if name not in known:
-        known[name] = (
-            customer_visible(request.user).filter(kind=Customer.Kind.COMPANY, name=name).exists()
-        )
-    return known[name]
 
 
 @register.simple_tag(takes_context=True)

@@ -93,7 +93,9 @@ class SearchQuery:
 
     @property
     def method(self) -> str:
-        if not self.term:
+        # Marks alone (a lone ー folds to "-", "@", "〜") are in half the documents and find
+        # nobody in particular: a search needs a letter, a digit, a kana or a kanji.
+        if not any(ch.isalnum() for ch in self.term):
             return "none"
         if len(self.term) >= 3:
             return "trigram"

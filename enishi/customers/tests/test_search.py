@@ -251,6 +251,17 @@ def test_a_long_vowel_is_found_however_it_is_written(alice, long_vowels, query, 
     assert set(names(alice, query)) == found
 
 
+@pytest.mark.parametrize("query", ["ー", "ｰ", "ーー", "-", "@", "〜", "・", " - "])
+def test_marks_alone_find_nobody_without_asking_the_index(
+    alice, long_vowels, query, django_assert_num_queries
+):
+    testing.make_customer(alice, name="林 幹", phone="03-1234-5678", email="miki@example.jp")
+    with django_assert_num_queries(0):
+        assert names(alice, query) == []
+    # A mark beside a letter or digit is a search as any other.
+    assert names(alice, "サトー") and search_customers(alice, "03-1234").count == 1
+
+
 def test_the_spelling_typed_comes_first_among_equal_matches(alice, long_vowels):
     assert names(alice, "サトー") == ["佐藤 花", "佐藤 一郎"]
     assert names(alice, "さとう") == ["佐藤 一郎", "佐藤 花"]

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
@@ -656,6 +657,20 @@ class CustomerMatcher:
 # --- activities ----------------------------------------------------------------------------------
 
 
+def in_column_order(problems: list[list[Any]], column: dict[str, int]) -> list[list[Any]]:
+    """A row's problems in the order of their columns in the file (`column`: target key →
+    its column), those about no field first (the row as a whole), those of a field without a
+    column last; in the order found otherwise."""
+
+    def place(problem: list[Any]) -> tuple[int, int]:
+        key = problem[0]
+        if not key or key == NON_FIELD_ERRORS:
+            return (0, 0)
+        return (1, column[key]) if key in column else (2, 0)
+
+    return sorted(problems, key=place)
+
+
 class KarteMatcher:
     """Rows about a karte (activities, contracts): each finds its one karte among those the
     user may see, by customer code, else phone or e-mail (narrowed by name), else name."""
@@ -690,6 +705,10 @@ class KarteMatcher:
             karte, problem = self._karte(c, kartes) if c.lookup else (None, None)
             if row.category == Category.INVALID:
                 if karte is not None:
+                    # Shown with the row ("Karte:"); nothing writes, counts or undoes a
+                    # rejected row by it.
+                    row.match_id = karte.pk
+                    row.data = {**row.data, "customer_name": karte.name}
                     invalid.append((row, karte))
                 elif problem and not any(key == "customer_code" for key, _m in row.problems):
                     row.problems = row.problems + [["customer_code", problem]]
@@ -703,6 +722,10 @@ class KarteMatcher:
         self.decide([r for r in rows if r.category != Category.INVALID])
         if invalid:
             self.more_problems(invalid)
+        column = {key: i for i, key in enumerate(self.run.mapping) if key}
+        for row in rows:
+            if len(row.problems) > 1:
+                row.problems = in_column_order(row.problems, column)
         return rows
 
     def more_problems(self, rows: list[tuple[ImportRow, Customer]]) -> None:

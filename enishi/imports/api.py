@@ -271,9 +271,9 @@ class CompanyChoiceOut(Schema):
 class CompanyLinkOut(Schema):
     to: Literal["existing", "file_row", "new", "choose", "none"] = Field(
         description="existing: linked to the company karte `id`; file_row: to the company of "
-        "row `row` of the file; new: the run creates the company `name`; choose: several "
-        "company kartes are called `name`, one of `choices` (or none) must be chosen; none: "
-        "chosen to import without a company."
+        "row `line` of the file (its `number`); new: the run creates the company `name`; "
+        "choose: several company kartes are called `name`, one of `choices` (or none) must be "
+        "chosen; none: chosen to import without a company."
     )
     id: int | None = Field(description="The company karte (existing).")
     name: str = Field(description="The karte's name (existing), else the name in the file.")
@@ -283,8 +283,13 @@ class CompanyLinkOut(Schema):
         "says it), or chosen; for choose, how the names of the choices agree (exact, similar)."
     )
     written: str
-    row: int | None
-    line: int | None
+    number: int | None = Field(
+        description="file_row: the company row's `number` (as in GET /imports/{id}/rows)."
+    )
+    line: int | None = Field(
+        description="file_row: the company row's line in the file: the row as `text` and the "
+        "preview name it."
+    )
     choices: list[CompanyChoiceOut]
     text: str = Field(description="The same in a sentence, in the reader's language.")
 
@@ -417,17 +422,20 @@ def _row(run: ImportRun, row: ImportRow, labels: dict[str, str], rules) -> dict[
     }
 
 
-def _invalid(exc: ValidationError) -> Unprocessable:
+def _invalid(exc: ValidationError, names: dict[str, str] | None = None) -> Unprocessable:
     return Unprocessable(
-        " ".join(exc.messages[:1]) or _("Some values are not valid: see errors."), rule_errors(exc)
+        " ".join(exc.messages[:1]) or _("Some values are not valid: see errors."),
+        rule_errors(exc, names),
     )
 
 
-def _call(fn, **kwargs):
+def _call(fn, *, _names: dict[str, str] | None = None, **kwargs):
+    """`fn(**kwargs)`, its ValidationError a 422 naming each field as the request does
+    (`_names`: where the request names a service's field otherwise than API_FIELD_NAMES)."""
     try:
         return fn(**kwargs)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, _names) from None
 
 
 def _for_edit(request: HttpRequest, id: int) -> ImportRun:
@@ -629,6 +637,7 @@ def set_import_row_decision(request: HttpRequest, id: Id, payload: DecisionIn):
     if payload.company is not None:
         row, _others = _call(
             services.import_choose_company,
+            _names={"company": "company"},  # the request's `company`, not a `company_id`
             actor=request.user,
             run=run,
             number=payload.number,

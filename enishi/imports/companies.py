@@ -110,7 +110,8 @@ def choice_label(company: dict[str, Any]) -> str:
 def link_of(company: dict[str, Any]) -> dict[str, Any]:
     """What a row's company will be, for the preview and the API (empty: the row names no
     company). `to`: existing (`id`; `how` it was found: code, exact, similar or chosen),
-    file_row (`row`, `line`), new, choose (among `choices`) or none; `text` says it."""
+    file_row (the company row's `number`, and its `line` in the file: the row as the preview
+    and `text` name it), new, choose (among `choices`) or none; `text` says it."""
     if not company:
         return {}
     link: dict[str, Any] = {
@@ -119,7 +120,7 @@ def link_of(company: dict[str, Any]) -> dict[str, Any]:
         "name": company.get("name", ""),
         "written": "",
         "how": None,
-        "row": None,
+        "number": None,
         "line": None,
         "choices": [{**c, "label": choice_label(c)} for c in company.get("choices") or []],
     }
@@ -136,7 +137,7 @@ def link_of(company: dict[str, Any]) -> dict[str, Any]:
         link.update(to="existing", id=company["id"], how=company.get("how"))
         link["written"] = company.get("written", "")
     elif company.get("row"):
-        link.update(to="file_row", row=company["row"], line=company.get("line"))
+        link.update(to="file_row", number=company["row"], line=company.get("line"))
     elif company.get("new"):
         link["to"] = "new"
     link["text"] = sentence(link)
@@ -156,8 +157,9 @@ def sentence(link: dict[str, Any]) -> str:
             return _("Linked to the company karte “%(name)s”, as chosen.") % {"name": name}
         return _("Linked to the company karte “%(name)s”.") % {"name": name}
     if to == "file_row":
+        # Rows are named by their line in the file, as the preview's first column shows them.
         return _("Linked to the company in row %(n)s of this file.") % {
-            "n": link["line"] or link["row"]
+            "n": link["line"] or link["number"]
         }
     if to == "new":
         return _("The company “%(name)s” will be created.") % {"name": name}

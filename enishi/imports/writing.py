@@ -46,6 +46,7 @@ from enishi.imports.checking import (
     KEY_FIELDS,
     MATCH_VERSION,
 )
+from enishi.imports.companies import link_of
 from enishi.imports.models import ImportCompany, ImportRow, ImportRun
 from enishi.imports.records import (
     ROW_FIELDS,
@@ -274,6 +275,27 @@ class _Writer:
         )
 
 
+def company_gone(company: dict[str, Any]) -> Message:
+    """Why a person row linked to a company karte that is no longer there was not imported."""
+    link = link_of(company)
+    values = {"name": link["name"], "id": company["id"]}
+    if link["how"] == "chosen":
+        return later(
+            _(
+                "Not imported: the company chosen for this row, %(name)s (#%(id)s), is no "
+                "longer there or you can no longer see it. Check the file again."
+            ),
+            **values,
+        )
+    return later(
+        _(
+            "Not imported: the company karte this row is linked to, %(name)s (#%(id)s), is no "
+            "longer there or you can no longer see it. Check the file again."
+        ),
+        **values,
+    )
+
+
 # --- customers -----------------------------------------------------------------------------------
 
 
@@ -311,6 +333,9 @@ class CustomerWriter(_Writer):
             companies = self.companies(
                 [r for r in creates + updates if r.kind == Customer.Kind.PERSON]
             )
+            # A person whose company karte is gone is not written without it (`companies`).
+            creates = [r for r in creates if not r.result]
+            updates = [r for r in updates if not r.result]
             if creates:
                 self.create(creates, companies)
             if updates:
@@ -347,7 +372,11 @@ class CustomerWriter(_Writer):
     def companies(self, rows: list[ImportRow]) -> dict[int, Customer | None]:
         """The company karte of each person row (None: without a company), as the analysis
         linked it (`imports.companies`): an existing karte still visible, the karte a company
-        row of the file became, the one the person chose, or a company created once per run."""
+        row of the file became, the one the person chose, or a company created once per run.
+
+        A row linked to an existing company karte (found by the check or chosen) that went to
+        the trash, or that the importer can no longer see, since the check is skipped with the
+        reason: it is never written without its company, nor with another one."""
         linked: dict[int, Any] = {}
         wanted_ids = {r.company["id"] for r in rows if r.company.get("id")}
         row_numbers = {r.company["row"] for r in rows if r.company.get("row")}
@@ -381,6 +410,9 @@ class CustomerWriter(_Writer):
                 )
             if target_id and target_id in visible:
                 linked[row.number] = visible[target_id]
+            elif company.get("id"):
+                row.result = Result.SKIPPED
+                row.result_message = as_text(company_gone(company))
             elif company.get("choices"):
                 # One of several companies of that name: only the one the person chose (or
                 # none), never the first of them, never a new one.

@@ -180,3 +180,42 @@ def test_on_a_desktop_the_start_bar_stays_at_the_foot_and_focus_scrolls_above_it
     assert not selects.nth(4).evaluate(COVERED)
     box = selects.nth(4).bounding_box()
     assert box["y"] + box["height"] <= bar.bounding_box()["y"]
+
+
+CHOICE = "氏名,会社名\n紐付 一郎,株式会社山田商事\n".encode()
+
+
+def test_the_company_choice_spans_the_card_and_the_start_waits_for_it_visibly(phone_page, alice):
+    """Two company kartes share the name the row gives: the select to choose between them spans
+    the row's card (beside its help it was cut off: "Choose the compa…"); until it is chosen
+    the start button looks as unusable as it is."""
+    testing.make_company(alice, name="株式会社山田商事", code="Y-1")
+    other = testing.make_company(alice, name="株式会社山田商事", prefecture="大阪府")
+    page = phone_page
+    log_in(page)
+    page.goto(reverse("imports:start"))
+    page.set_input_files(
+        "#id_file", files=[{"name": "紐付.csv", "mimeType": "text/csv", "buffer": CHOICE}]
+    )
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/columns/"))
+    page.click("#import-check")
+    page.wait_for_url(re.compile(r"/imports/\d+/preview/"))
+    assert fits_the_screen(page)
+    select = page.locator("select[name=company]")
+    expect(select).to_be_visible()
+    box = select.bounding_box()
+    assert box["width"] >= WIDTH * 0.7 and box["height"] >= FINGER, box
+    help_text = page.locator(".import-company-choice .help")
+    assert help_text.bounding_box()["y"] >= box["y"] + box["height"]  # below it, not beside
+
+    go = page.locator("#import-go button[type=submit]")
+    expect(go).to_be_disabled()
+    looks = "e => { const s = getComputedStyle(e); return [Number(s.opacity), s.cursor]; }"
+    opacity, cursor = go.evaluate(looks)
+    assert opacity < 0.7 and cursor == "not-allowed"
+
+    select.select_option(str(other.pk))
+    expect(go).to_be_enabled()
+    opacity, cursor = go.evaluate(looks)
+    assert opacity == 1 and cursor == "pointer"

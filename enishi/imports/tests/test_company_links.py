@@ -11,8 +11,9 @@ from django.urls import reverse
 from enishi.api.tests.conftest import ApiClient, issue_token
 from enishi.core import testing
 from enishi.customers.models import Customer
+from enishi.customers.services import customer_delete
 from enishi.imports import companies, services
-from enishi.imports.models import ImportRun
+from enishi.imports.models import ImportRow, ImportRun
 
 from .conftest import check, run_import, upload
 
@@ -234,6 +235,69 @@ class TestChoosingAndWriting:
         assert again.companies.count() == 0
 
 
+# --- a company gone before the run ----------------------------------------------------------------
+
+
+class TestACompanyGoneBeforeTheRun:
+    """A person is never written without the company karte the check linked it to (or the
+    person chose) because that karte went to the trash since: the row is skipped and says why,
+    as a row whose customer code was taken since."""
+
+    def test_a_chosen_company_in_the_trash_skips_the_rows_that_chose_it(self, bob, kartes):
+        run = check(bob, upload(bob, FILE.encode()))
+        ichiro = rows_by_name(run)["紐付 一郎"]
+        yamada = kartes["yamada_2"]
+        services.import_choose_company(
+            actor=bob, run=run, number=ichiro.number, company=str(yamada.pk)
+        )
+        customer_delete(actor=bob, customer=yamada)
+        run = run_import(bob, run)
+        assert run.status == ImportRun.Status.DONE
+        rows = rows_by_name(run)
+        for name in ("紐付 一郎", "紐付 次郎"):
+            assert rows[name].result == ImportRow.Result.SKIPPED
+            assert rows[name].result_text == (
+                f"Not imported: the company chosen for this row, 株式会社山田商事 (#{yamada.pk}), "
+                "is no longer there or you can no longer see it. Check the file again."
+            )
+        assert not Customer.objects.filter(name__in=["紐付 一郎", "紐付 次郎"]).exists()
+        assert Customer.objects.get(name="紐付 三郎").company == kartes["sakura"]
+        assert (run.counts["skipped"], run.counts["created"]) == (2, 1)
+        assert run.counts["companies_created"] == 0
+
+    def test_a_found_company_in_the_trash_skips_the_row_and_makes_no_new_one(self, bob, kartes):
+        run = check(bob, upload(bob, FILE.encode()))
+        for name in ("紐付 一郎", "紐付 次郎"):
+            services.import_decide_row(
+                actor=bob, run=run, number=rows_by_name(run)[name].number, decision="skip"
+            )
+        sakura = kartes["sakura"]
+        customer_delete(actor=bob, customer=sakura)
+        run = run_import(bob, run)
+        saburo = rows_by_name(run)["紐付 三郎"]
+        assert saburo.result == ImportRow.Result.SKIPPED
+        assert saburo.result_text == (
+            f"Not imported: the company karte this row is linked to, さくら工務店 (#{sakura.pk}), "
+            "is no longer there or you can no longer see it. Check the file again."
+        )
+        assert not Customer.objects.filter(kind="person").exists()
+        assert Customer.objects.filter(name="さくら工務店").count() == 1  # no second one
+        assert run.counts["companies_created"] == 0
+
+    def test_a_karte_to_update_keeps_its_company_when_the_new_one_is_gone(self, bob, kartes):
+        person = testing.make_customer(bob, name="紐付 三郎", code="P-1")
+        run = check(
+            bob, upload(bob, "顧客コード,氏名,会社名\nP-1,紐付 三郎,さくら工務店\n".encode())
+        )
+        assert run.rows.get().category == ImportRow.Category.MATCHED
+        customer_delete(actor=bob, customer=kartes["sakura"])
+        run = run_import(bob, run)
+        row = run.rows.get()
+        assert row.result == ImportRow.Result.SKIPPED and "さくら工務店" in row.result_text
+        person.refresh_from_db()
+        assert person.company is None and person.version == 1
+
+
 # --- the wizard ----------------------------------------------------------------------------------
 
 
@@ -329,6 +393,7 @@ def test_the_api_rows_carry_the_link_and_take_the_choice(client, bob, kartes):
         {"number": number, "company": kartes["sakura"].pk},  # not one of the choices
     )
     assert wrong.status_code == 422
+    assert [e["field"] for e in wrong.json()["errors"]] == ["company"]  # as the request names it
     empty = api.send("PUT", f"/imports/{run.pk}/decision", {"number": number})
     assert empty.status_code == 422
     chosen = api.send(
@@ -345,3 +410,22 @@ def test_the_api_rows_carry_the_link_and_take_the_choice(client, bob, kartes):
 
     assert api.post(f"/imports/{run.pk}/run").status_code == 202
     assert Customer.objects.get(name="紐付 一郎").company == kartes["yamada_2"]
+
+
+def test_a_link_to_a_company_row_names_it_by_its_line_as_the_preview_does(client, bob_web, bob):
+    text = "区分,氏名,会社名\n個人,紐付 三郎,さくら工務店\n\n法人,さくら工務店,\n"
+    run = check(bob, upload(bob, text.encode()))
+    company_row = run.rows.get(kind="company")
+    assert (company_row.number, company_row.line) == (2, 4)  # a blank line before it
+
+    api = ApiClient(client, issue_token(bob), language="en")
+    rows = api.get(f"/imports/{run.pk}/rows").json()["results"]
+    link = next(r for r in rows if r["kind"] == "person")["company_link"]
+    assert (link["to"], link["number"], link["line"]) == ("file_row", 2, 4)
+    assert "row" not in link
+    assert link["text"] == "Linked to the company in row 4 of this file."
+    assert next(r for r in rows if r["number"] == link["number"])["line"] == 4
+
+    page = bob_web.get(reverse("imports:preview", args=[run.pk])).content.decode()
+    assert "the company in row 4 of this file" in page
+    assert 'data-label="Row">4</td>' in page

@@ -13,6 +13,10 @@ Stored forms (JSON-safe, compact: most stored messages are a msgid alone):
   with a context) ``% params``, with a capital first letter when "cap" is set (field labels are
   ``capfirst(verbose_name)``). "p", "c" and "cap" only when needed. A parameter is a number (kept
   as is, for ``%(count)d``) or any stored form.
+- ``{"m": singular, "pl": plural, "n": 3, "p": {...}}``: ``ngettext(singular, plural, 3)``
+  (``npgettext`` with "c") ``% params``: a message with plural forms, the number kept with it.
+  Made from an ``ngettext_lazy`` (``npgettext_lazy``) proxy given a number:
+  ``later(ngettext_lazy("%(count)s deal", "%(count)s deals", n), count=n)``.
 - ``[a, b]``: the parts joined with "、"; ``{"j": [a, b], "s": " / "}``: joined with "s".
 - ``{"t": "2026-04-01T09:30:00+00:00"}`` (a moment), ``{"d": "2026-04-01"}`` (a day): written
   in the house date style when read, as ``|moment`` and ``|day`` write them (its Japanese
@@ -138,7 +142,7 @@ def _from_lazy(value: Any) -> dict[str, Any] | None:
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
     if kwargs:
-        return None
+        return _plural_from_lazy(func, args, kwargs)
     if func is translation.gettext and len(args) == 1 and isinstance(args[0], str):
         return {"m": args[0]}
     if func is translation.pgettext and len(args) == 2 and all(isinstance(a, str) for a in args):
@@ -148,6 +152,26 @@ def _from_lazy(value: Any) -> dict[str, Any] | None:
         if inner is not None and "m" in inner:
             return {**inner, "cap": 1}
     return None
+
+
+def _plural_from_lazy(func: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """An ngettext_lazy or npgettext_lazy proxy made with a number (one without a number is
+    resolved only when formatted with it: not something to store)."""
+    if args or func not in (translation.ngettext, translation.npgettext):
+        return None
+    singular, plural, number = kwargs.get("singular"), kwargs.get("plural"), kwargs.get("number")
+    if not (isinstance(singular, str) and isinstance(plural, str) and type(number) is int):
+        return None
+    node: dict[str, Any] = {"m": singular, "pl": plural, "n": number}
+    if func is translation.npgettext:
+        if set(kwargs) != {"context", "singular", "plural", "number"}:
+            return None
+        if not isinstance(kwargs["context"], str):
+            return None
+        node["c"] = kwargs["context"]
+    elif set(kwargs) != {"singular", "plural", "number"}:
+        return None
+    return node
 
 
 def is_message(value: Any) -> bool:
@@ -179,7 +203,16 @@ def translated(value: Any) -> str:
 def _render_message(node: dict[str, Any]) -> str:
     msgid = str(node["m"])
     context = node.get("c")
-    text = translation.pgettext(context, msgid) if context else translation.gettext(msgid)
+    if "pl" in node:
+        plural, number = str(node["pl"]), node.get("n")
+        number = number if type(number) is int else 0
+        if context:
+            text = translation.npgettext(context, msgid, plural, number)
+        else:
+            text = translation.ngettext(msgid, plural, number)
+        msgid = msgid if number == 1 else plural  # the English, should the translation not fit
+    else:
+        text = translation.pgettext(context, msgid) if context else translation.gettext(msgid)
     params = node.get("p")
     if params:
         values = {

@@ -121,7 +121,15 @@ class ImportOut(Schema):
     orders: dict[str, int] = Field(
         description="Orders import: orders (not lines) per action; empty for other targets."
     )
-    counts: dict[str, int] = Field(description="After the run: rows per result, companies created.")
+    counts: dict[str, int] = Field(
+        description="After the run: rows per result (created, updated, unchanged, skipped, "
+        "rejected), companies_created, and written: what the import wrote (rows created or "
+        "updated, and the companies it created). After an undo the rows it took back are "
+        "`undone` and the rows whose records it kept as they are `kept` (as GET "
+        "/imports/{id}/rows?show=kept lists them; created and updated still say what the run "
+        "did), and written says what of the import is still there: the kept rows and the "
+        "companies it created that stay (undo_report.kept_companies)."
+    )
     progress: ProgressOut
     interrupted: bool = Field(description="The step stopped without finishing: resume or undo.")
     can_undo: bool
@@ -129,10 +137,7 @@ class ImportOut(Schema):
         description="Why the file could not be checked or the import did not finish, in the "
         "reader's language (Accept-Language or the user's setting); empty when nothing stopped."
     )
-    undo_report: dict[str, Any] = Field(
-        description="After an undo: removed, restored, kept_count and kept (the first 500 "
-        "records left as they are: row, id, name and reason, in the reader's language)."
-    )
+    undo_report: UndoReportOut = Field(description="After an undo: what it did (zeros before).")
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
@@ -227,12 +232,42 @@ class UndoIn(InSchema):
 
 
 class KeptOut(Schema):
-    row: int | None = Field(
-        description="The row's number in the file (none: a company the import made)."
+    number: int | None = Field(
+        description="The row's `number`, as GET /imports/{id}/rows gives it (none: a company "
+        "the import made for the persons of the file, or a report stored before rows had it)."
     )
-    id: int | None = Field(description="The karte.")
+    line: int | None = Field(
+        description="The row's line in the file or sheet (none: a company the import made)."
+    )
+    id: int | None = Field(description="The karte (of an activity, contract or order: its karte).")
     name: str
-    reason: str
+    reason: str = Field(
+        description="Why it stays, in the reader's language: changed since (by whom, when), "
+        "or what was added to the karte since (how many activities, tasks, deals, inquiries, "
+        "orders, contracts, contact persons or subsidiaries)."
+    )
+
+
+class UndoReportOut(Schema):
+    removed: int = Field(0, description="Records the undo deleted.")
+    restored: int = Field(0, description="Kartes that got their previous values back.")
+    kept_count: int = Field(
+        0,
+        description="Records kept as they are, changed or worked on since the import: kartes "
+        "(with the companies the import made), activities, contracts or orders.",
+    )
+    kept_rows: int = Field(
+        0,
+        description="Rows of the file whose records were kept (counts.kept; GET "
+        "/imports/{id}/rows?show=kept): an order of several lines is one record and several "
+        "rows.",
+    )
+    kept_companies: int = Field(
+        0, description="Of the records kept, companies the import made (no row of the file)."
+    )
+    kept: list[KeptOut] = Field(
+        [], description="The first 500 records kept, by their line in the file, with the reason."
+    )
 
 
 class UndoPlanOut(Schema):
@@ -384,7 +419,7 @@ def _import(run: ImportRun) -> dict[str, Any]:
         },
         "interrupted": services.is_interrupted(run),
         "can_undo": services.can_undo(run),
-        "undo_report": undo.report_for_reader(run.undo_report),
+        "undo_report": undo.report_of(run),
     }
 
 

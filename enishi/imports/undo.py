@@ -3,7 +3,13 @@
 Kartes and activities the import created are removed — unless someone has worked on them
 since (a newer version, or records people added to them: activities, tasks, deals, inquiries,
 orders, contracts, contact persons); kartes it updated get back the values they had, as stored
-with each row — unless someone changed them since. What is left as it is, and why, is reported.
+with each row — unless someone changed them since. What is left as it is, and why, is reported:
+`kept_count` records (kartes, activities, contracts or orders, and companies the import made
+for the persons of the file), each listed with its row's `number` and `line` (none for such a
+company) and the reason, which names what was added to a karte since (how many of each kind);
+`kept_rows`, the rows of the file whose records stayed (an order of several lines is one record
+and several rows), and `kept_companies`. The run's counts then say `kept` and `undone` rows,
+and `written`: what of the import is still there (the kept rows and companies).
 Every removal and restore is recorded in the history (action "import_undo", the import's
 batch). Chunks are transactions of their own, so an interrupted undo continues where it stopped.
 
@@ -23,9 +29,9 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext, npgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from enishi.accounts.models import User
@@ -52,6 +58,57 @@ ROW_FIELDS = ("line", "result_id", "version_after", "before", "match_id")
 CHANGED = _("Changed since the import.")
 UNSEEN = _("You can no longer see this karte.")
 REMOVED = _("Removed by the undo.")
+ADDED = _("Records were added to it since the import: %(what)s.")
+# Stored by reports made before the undo said what was added (kept for them, `core.later`).
+gettext_noop(
+    "Records were added to it since the import (activities, tasks, deals, orders or contact persons)."
+)
+# What people add to a karte, by (app label, model, the link's field): its key in the reason.
+ADDED_KINDS = {
+    ("activities", "activity", "customer"): "activity",
+    ("activities", "task", "customer"): "task",
+    ("deals", "deal", "customer"): "deal",
+    ("inquiries", "inquiry", "customer"): "inquiry",
+    ("sales", "order", "customer"): "order",
+    ("sales", "contract", "customer"): "contract",
+    ("customers", "customer", "company"): "contact",
+    ("customers", "customer", "parent"): "subsidiary",
+}
+
+
+def _added(kinds: Counter[str]) -> Message:
+    """Why a karte stays: what was added to it since the import, how many of each kind."""
+    parts = []
+    for kind in (*dict.fromkeys(ADDED_KINDS.values()), "other"):
+        n = kinds.get(kind, 0)
+        if not n:
+            continue
+        if kind == "activity":
+            part = npgettext_lazy("added since", "%(count)s activity", "%(count)s activities", n)
+        elif kind == "task":
+            part = npgettext_lazy("added since", "%(count)s task", "%(count)s tasks", n)
+        elif kind == "deal":
+            part = npgettext_lazy("added since", "%(count)s deal", "%(count)s deals", n)
+        elif kind == "inquiry":
+            part = npgettext_lazy("added since", "%(count)s inquiry", "%(count)s inquiries", n)
+        elif kind == "order":
+            part = npgettext_lazy("added since", "%(count)s order", "%(count)s orders", n)
+        elif kind == "contract":
+            part = npgettext_lazy("added since", "%(count)s contract", "%(count)s contracts", n)
+        elif kind == "contact":
+            part = npgettext_lazy(
+                "added since", "%(count)s contact person", "%(count)s contact persons", n
+            )
+        elif kind == "subsidiary":
+            part = npgettext_lazy(
+                "added since", "%(count)s subsidiary", "%(count)s subsidiaries", n
+            )
+        else:
+            part = npgettext_lazy(
+                "added since", "%(count)s other record", "%(count)s other records", n
+            )
+        parts.append(later(part, count=n))
+    return later(ADDED, what=join(parts))
 
 
 @dataclass
@@ -140,18 +197,41 @@ class UndoPlan:
 
 def report_for_reader(report: dict[str, Any] | None) -> dict[str, Any]:
     """An undo's report (or a plan's `kept`) as the reader reads it: each kept record's name
-    and reason in the active language (reports stored before hold text: shown as it is)."""
+    and reason in the active language (reports stored before hold text: shown as it is), the
+    records in the order of the file."""
     report = dict(report or {})
     if "kept" in report:
         report["kept"] = kept_for_reader(report["kept"])
     return report
 
 
+def report_of(run: ImportRun) -> dict[str, Any]:
+    """The run's undo report as the reader reads it (`report_for_reader`), with the kept rows
+    and companies counted for a report stored before it counted them (zeros: no undo yet)."""
+    report = report_for_reader(_report(run.undo_report))
+    if "kept_rows" not in report:
+        report["kept_rows"] = run.rows.filter(result=KEPT).count() if run.undo_report else 0
+        report["kept_companies"] = sum(1 for k in report["kept"] if k["line"] is None)
+    return report
+
+
 def kept_for_reader(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {**k, "name": translated(k.get("name", "")), "reason": translated(k.get("reason", ""))}
-        for k in kept
-    ]
+    """Kept records by their line in the file (companies the import made, without one, last),
+    each with the row's `number` (as the rows are numbered: GET /imports/{id}/rows) and its
+    `line` in the file (reports stored before said the line only, as `row`)."""
+    read = []
+    for k in kept:
+        line = k.get("line", k.get("row"))
+        read.append(
+            {
+                "number": k.get("number"),
+                "line": line,
+                "id": k.get("id"),
+                "name": translated(k.get("name", "")),
+                "reason": translated(k.get("reason", "")),
+            }
+        )
+    return sorted(read, key=lambda k: (k["line"] is None, k["line"] or 0))
 
 
 def _report(saved: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -160,15 +240,25 @@ def _report(saved: dict[str, Any] | None = None) -> dict[str, Any]:
     report.setdefault("restored", 0)
     report.setdefault("kept", [])
     report.setdefault("kept_count", 0)
+    report.setdefault("kept_companies", 0)
     return report
 
 
-def _keep(report: dict, line: int | None, pk: int, name: Any, reason: Any) -> None:
-    """A record left as it is: its name and the reason stored for later (`core.later`)."""
+def _keep(report: dict, row: Any, pk: int, name: Any, reason: Any) -> None:
+    """A record left as it is, with its row's number and line in the file (none: a company the
+    import made), its name and the reason stored for later (`core.later`)."""
     report["kept_count"] += 1
+    if row is None:
+        report["kept_companies"] += 1
     if len(report["kept"]) < MAX_LISTED:
         report["kept"].append(
-            {"row": line, "id": pk, "name": stored(name), "reason": stored(reason)}
+            {
+                "number": row.number if row is not None else None,
+                "line": row.line if row is not None else None,
+                "id": pk,
+                "name": stored(name),
+                "reason": stored(reason),
+            }
         )
 
 
@@ -272,15 +362,15 @@ def _same(a: Any, b: Any) -> bool:
 
 def _worked_on(
     p: _Pass, ids: set[int], leaving: AbstractSet[int] = frozenset()
-) -> tuple[set[int], dict[int, list[str]]]:
+) -> tuple[dict[int, Counter[str]], dict[int, list[str]]]:
     """Which of these kartes have records people added since the import (they must not vanish
-    with them); and which keep kartes of this same import that stay (a contact person it
-    created, left for a reason of its own): {karte id: their names}. Such a karte was not
-    added since: it came with the file. Kartes in `ids` or `leaving` (going anyway) do not
-    keep their company or parent."""
+    with them), with how many of each kind (`ADDED_KINDS`): {karte id: Counter}; and which
+    keep kartes of this same import that stay (a contact person it created, left for a reason
+    of its own): {karte id: their names}. Such a karte was not added since: it came with the
+    file. Kartes in `ids` or `leaving` (going anyway) do not keep their company or parent."""
     if not ids:
-        return set(), {}
-    busy: set[int] = set()
+        return {}, {}
+    busy: dict[int, Counter[str]] = {}
     linked: list[tuple[int, str, int]] = []  # (karte, the link's column, the karte it names)
     for relation in Customer._meta.related_objects:
         if relation.many_to_many or relation.related_model._meta.app_label not in WORK_APPS:
@@ -297,7 +387,9 @@ def _worked_on(
                 if pk not in leaving
             )
             continue
-        busy.update(found.values_list(field_.attname, flat=True).distinct())
+        kind = _kind(relation.related_model, field_.name)
+        for karte, n in found.values_list(field_.attname).annotate(n=Count("pk")).order_by():
+            busy.setdefault(karte, Counter())[kind] += n
     own: dict[int, list[str]] = {}
     if linked:
         # A karte this import created, or linked when it updated it (the link is among the
@@ -318,8 +410,13 @@ def _worked_on(
             if replaced is not None and (not replaced or attname in replaced):
                 own.setdefault(parent, []).append(names.get(pk, ""))
             else:
-                busy.add(parent)
+                kind = _kind(Customer, attname.removesuffix("_id"))
+                busy.setdefault(parent, Counter())[kind] += 1
     return busy, own
+
+
+def _kind(model, field_name: str) -> str:
+    return ADDED_KINDS.get((model._meta.app_label, model._meta.model_name, field_name), "other")
 
 
 def _steps(run: ImportRun) -> list[tuple[QuerySet[ImportRow], Any]]:
@@ -418,6 +515,9 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
                     )
         with transaction.atomic():
             status = ImportRun.Status.FAILED if automatic else ImportRun.Status.UNDONE
+            # Rows (the "kept" list of the rows) and records (the report's list) differ: an
+            # order of several lines is one record; a company the import made is no row.
+            report["kept_rows"] = run.rows.filter(result=KEPT).count()
             ImportRun.objects.filter(pk=run.pk).update(
                 status=status,
                 phase="",
@@ -427,7 +527,9 @@ def undo(run: ImportRun, *, actor: User, automatic: bool = False) -> dict[str, A
                 heartbeat_at=timezone.now(),
                 counts={
                     **run.counts,
-                    "written": report["kept_count"],
+                    # What of the import is still there: its rows kept, and companies it made.
+                    "written": report["kept_rows"] + report["kept_companies"],
+                    "kept": report["kept_rows"],
                     "undone": run.rows.filter(result=UNDONE).count(),
                 },
             )
@@ -474,9 +576,10 @@ def _remove(p: _Pass, kartes: list[tuple[int, str]]) -> None:
 
 
 def _removable(
-    p: _Pass, candidates: dict[int, tuple[int | None, int]]
+    p: _Pass, candidates: dict[int, tuple[Any, int]]
 ) -> tuple[list[tuple[int, str]], set[int], dict[int, Message]]:
-    """Of {karte id: (the row's line in the file, version the import left)}, the kartes nobody
+    """Of {karte id: (its row, none for a company the import made; the version the import
+    left)}, the kartes nobody
     worked on since, as (id, name), the ids that are already gone, and why each other one
     stays. Read as plain values: an import's tens of thousands of kartes are compared, not
     used as models."""
@@ -495,7 +598,7 @@ def _removable(
         p,
         {
             pk: found[pk][1]
-            for pk, (_line, version) in candidates.items()
+            for pk, (_row, version) in candidates.items()
             if pk in found and pk not in deleted and found[pk][1] != version
         },
     )
@@ -503,17 +606,13 @@ def _removable(
     kept.update({pk: later(CHANGED) for pk in deleted})
     removable = []
     gone = set()
-    for pk, (line, _version) in candidates.items():
+    for pk, (row, _version) in candidates.items():
         if pk not in found:
             gone.add(pk)  # removed by someone, or by an earlier attempt of this undo
             continue
         name = found[pk][0]
         if pk not in kept and pk in busy:
-            kept[pk] = later(
-                _(
-                    "Records were added to it since the import (activities, tasks, deals, orders or contact persons)."
-                )
-            )
+            kept[pk] = _added(busy[pk])
         elif pk not in kept and pk in own:
             names = own[pk]
             shown = join([*names[:3], "…"] if len(names) > 3 else names)
@@ -524,14 +623,14 @@ def _removable(
                 names=shown,
             )
         if pk in kept:
-            _keep(p.report, line, pk, name, kept[pk])
+            _keep(p.report, row, pk, name, kept[pk])
         else:
             removable.append((pk, name))
     return removable, gone, kept
 
 
 def _remove_customers(p: _Pass, rows: list[ImportRow]) -> None:
-    candidates = {r.result_id: (r.line, r.version_after or 1) for r in rows}
+    candidates = {r.result_id: (r, r.version_after or 1) for r in rows}
     removable, gone, kept = _removable(p, candidates)
     _remove(p, removable)
     done = {pk for pk, _name in removable} | gone
@@ -575,12 +674,12 @@ def _restore_customers(p: _Pass, rows: list[ImportRow]) -> None:
         customer = found.get(row.result_id)
         if customer is None:
             name = Customer.objects.filter(pk=row.result_id).values_list("name", flat=True).first()
-            _keep(p.report, row.line, row.result_id, name or "", UNSEEN)
+            _keep(p.report, row, row.result_id, name or "", UNSEEN)
             row.result, row.result_message = KEPT, as_text(_("Kept: you can no longer see it."))
             continue
         reason = changed.get(customer.pk)
         if reason is not None:
-            _keep(p.report, row.line, customer.pk, customer.name, reason)
+            _keep(p.report, row, customer.pk, customer.name, reason)
             row.result, row.result_message = KEPT, as_text(reason)
             continue
         p.report["restored"] += 1
@@ -720,7 +819,7 @@ def _undo_activities(p: _Pass, rows: list[ImportRow]) -> None:
         ):
             reason = _("Its follow-up task was changed or done since the import.")
         if reason is not None:
-            _keep(p.report, row.line, activity.customer_id, _activity_name(activity), reason)
+            _keep(p.report, row, activity.customer_id, _activity_name(activity), reason)
             row.result, row.result_message = KEPT, as_text(reason)
             continue
         remove_activities.append(activity.pk)
@@ -811,7 +910,7 @@ def _undo_contracts(p: _Pass, rows: list[ImportRow]) -> None:
         ):
             reason = _("Its renewal reminder was changed or done since the import.")
         if reason is not None:
-            _keep(p.report, row.line, contract.customer_id, str(contract), reason)
+            _keep(p.report, row, contract.customer_id, str(contract), reason)
             row.result, row.result_message = KEPT, as_text(reason)
             continue
         removed.append(contract.pk)
@@ -876,7 +975,7 @@ def _undo_orders(p: _Pass, rows: list[ImportRow]) -> None:
         reason = reasons[order.pk]
         if reason is not None:
             if not row.before.get("line_of"):
-                _keep(p.report, row.line, order.customer_id, str(order), reason)
+                _keep(p.report, row, order.customer_id, str(order), reason)
             row.result, row.result_message = KEPT, as_text(reason)
             continue
         if order.pk not in removed:

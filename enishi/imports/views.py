@@ -38,6 +38,7 @@ from enishi.imports.rejected import (
     rejected_rows,
     write_rejected,
 )
+from enishi.imports.undo import kept_for_reader, report_of
 from enishi.imports.writing import column_labels
 
 Status = ImportRun.Status
@@ -542,7 +543,7 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
             return response
         return redirect(_step_url(run))
     # The undo goes from the last row up; people read the file from the top.
-    kept = sorted(plan.kept, key=lambda k: (k["row"] is None, k["row"] or 0))
+    kept = kept_for_reader(plan.kept)
     context = {"run": run, "plan": plan, "kept": kept[:UNDO_KEPT_SHOWN]}
     if request.htmx:
         return render(request, "imports/_undo_dialog.html", context)
@@ -596,7 +597,8 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
             "can_undo": services.can_undo(run),
             # An interrupted step wrote its totals never: count what the rows say.
             "counts": {**run.counts, **by_result} if interrupted else run.counts,
-            "report": run.undo_report,
+            "report": report_of(run),
+            "kept_label": ImportRow.Result.KEPT.label,
             "page": page,
             "rows": _row_views(run, list(page.object_list), request.user),
             "show": show,

@@ -186,3 +186,32 @@ def test_a_moment_or_a_day_is_written_in_the_readers_date_style_when_read():
         assert in_each(dated(datetime.date(2026, 4, 1)))["en"] == "2026/04/01"
     finally:
         house_style.forget()
+
+
+def test_a_message_with_plural_forms_keeps_its_number_and_reads_in_each_language():
+    from django.utils.translation import npgettext_lazy
+
+    two = later(
+        npgettext_lazy("added since", "%(count)s activity", "%(count)s activities", 2), count=2
+    )
+    assert two.stored == {
+        "m": "%(count)s activity",
+        "pl": "%(count)s activities",
+        "n": 2,
+        "c": "added since",
+        "p": {"count": 2},
+    }
+    assert json.loads(json.dumps(two.stored)) == two.stored
+    assert in_each(two) == {"ja": "対応記録2件", "en": "2 activities"}
+    one = later(
+        npgettext_lazy("added since", "%(count)s activity", "%(count)s activities", 1), count=1
+    )
+    assert in_each(one)["en"] == "1 activity"
+    # Joined with others, as an undo says what was added to a karte.
+    assert in_each(join([two, one]))["en"] == "2 activities, 1 activity"
+    # Without a catalogue entry: the English form that fits the number.
+    from django.utils.translation import ngettext_lazy
+
+    forms = ("%(count)s zebra", "%(count)s zebras")  # not in the catalogue: not marked
+    unknown = later(ngettext_lazy(*forms, 3), count=3)
+    assert unknown.stored["pl"] == "%(count)s zebras" and in_each(unknown)["ja"] == "3 zebras"

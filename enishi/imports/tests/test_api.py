@@ -216,7 +216,8 @@ def test_undo_needs_confirming_and_says_first_what_it_would_do(bob_api, bob):
             ],
         }
         assert answer["undo_plan"]["kept"][0] | {"reason": ""} == {
-            "row": 4,
+            "number": 3,
+            "line": 4,
             "id": ichiro.pk,
             "name": "鈴木 一郎",
             "reason": "",

@@ -34,7 +34,7 @@ def test_a_created_karte_merged_into_an_older_one_is_left_and_the_merge_stays_un
     assert run.status == ImportRun.Status.UNDONE
     assert not Customer.objects.filter(pk=ichiro.pk).exists()
     assert Customer.objects.filter(pk=older.pk).exists()
-    kept = {k["id"]: k["row"] for k in run.undo_report["kept"]}
+    kept = {k["id"]: k["line"] for k in run.undo_report["kept"]}
     assert kept[hanako.pk] == 2  # the line in the file (the header is line 1)
     customer_merge_undo(actor=bob, merge=done)
     assert Customer.objects.filter(pk=hanako.pk, deleted_at__isnull=True).exists()

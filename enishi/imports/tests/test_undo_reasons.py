@@ -41,7 +41,7 @@ FILE = """氏名,会社名,電話番号
 
 ADDED = {
     "en": "Records were added to it since the import",
-    "ja": "インポート後に対応記録",
+    "ja": "インポート後に記録が追加されています",
 }
 
 
@@ -312,7 +312,7 @@ def test_an_activity_still_on_the_merged_karte_or_edited_after_is_kept(bob, erin
     services.import_undo_start(actor=bob, run=run)
     run.refresh_from_db()
     kept = {
-        k["row"]: (translated(k["name"]), translated(k["reason"])) for k in run.undo_report["kept"]
+        k["line"]: (translated(k["name"]), translated(k["reason"])) for k in run.undo_report["kept"]
     }
     assert kept == {
         2: ("見積の件", "Changed since the import."),
@@ -329,7 +329,7 @@ def test_an_activity_changed_after_the_import_is_kept_whatever_the_merges(bob, e
     customer_merge_undo(actor=bob, merge=merge)
     services.import_undo_start(actor=bob, run=run)
     run.refresh_from_db()
-    assert [k["row"] for k in run.undo_report["kept"]] == [2]
+    assert [k["line"] for k in run.undo_report["kept"]] == [2]
 
 
 def test_the_name_of_an_activity_without_a_subject_reads_in_the_readers_language(bob, erin):

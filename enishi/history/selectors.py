@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from enishi.core.later import is_message, join_list, translated
@@ -195,20 +196,23 @@ BATCH_LABELS = {
     "merged_from": _("Merged from"),
     "merged_into": _("Merged into"),
     "moved_counts": _("Records moved"),
+    "left_out": _("Kartes left out"),
 }
 
 
 def field_label(model_label: str, field_name: str) -> str:
-    """The field's name in the active language, for showing a history entry."""
+    """The field's name in the active language, for showing a history entry: capitalised
+    like a label ("Family name", "Rows"), whether it comes from a model's verbose name or
+    from the labels kept here; Japanese is as it is."""
     from enishi.accounts.selectors import _HISTORY_LABELS
 
     if field_name in _HISTORY_LABELS:
-        return str(_HISTORY_LABELS[field_name][0])
+        return capfirst(str(_HISTORY_LABELS[field_name][0]))
     if field_name in BATCH_LABELS:
-        return str(BATCH_LABELS[field_name])
+        return capfirst(str(BATCH_LABELS[field_name]))
     try:
         model = apps.get_model(model_label)
-        return str(model._meta.get_field(field_name).verbose_name)
+        return capfirst(str(model._meta.get_field(field_name).verbose_name))
     except (LookupError, FieldDoesNotExist, ValueError):
         return field_name
 

@@ -4,8 +4,10 @@ person who made it and by administrators, nobody else (anyone else gets a 404)."
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from enishi.accounts.models import User
 from enishi.core.permissions import is_admin
@@ -66,6 +68,36 @@ def export_list(
     if creator:
         qs = qs.filter(created_by_id=creator)
     return qs.order_by("-created_at", "-id")
+
+
+# An export streamed to the browser at once: finished, with no file kept.
+AT_ONCE = "at_once"
+
+
+def shown_statuses() -> list[tuple[str, str]]:
+    """The statuses the export history shows, for its filter: each one it shows can be chosen,
+    "Downloaded at once" beside "Ready" (a file kept in the background)."""
+    choices = list(Export.Status.choices)
+    done = [value for value, _label in choices].index(Export.Status.DONE)
+    choices.insert(done + 1, (AT_ONCE, pgettext_lazy("export status", "Downloaded at once")))
+    return choices
+
+
+def filter_shown_status(qs: QuerySet[Export], status: str) -> QuerySet[Export]:
+    """Exports whose status is shown as `status` (a value of `shown_statuses`), as the history
+    shows them: "Ready" is a kept file still there, a kept file past its time is "Expired", and
+    one streamed at once is "Downloaded at once". An unknown value filters nothing."""
+    kept = Q(status=Export.Status.DONE, background=True)
+    past = Q(expires_at__isnull=False, expires_at__lte=timezone.now())
+    if status == AT_ONCE:
+        return qs.filter(status=Export.Status.DONE, background=False)
+    if status == Export.Status.DONE:
+        return qs.filter(kept).exclude(past)
+    if status == Export.Status.EXPIRED:
+        return qs.filter(Q(status=Export.Status.EXPIRED) | (kept & past))
+    if status in Export.Status.values:
+        return qs.filter(status=status)
+    return qs
 
 
 def export_get(user: User, pk: int) -> Export:

@@ -195,9 +195,9 @@ def export_list(request: HttpRequest) -> HttpResponse:
         request.user,
         mine_only=g.get("mine") == "1",
         kind=g.get("kind", ""),
-        status=g.get("status", ""),
         creator=creator,
     )
+    qs = selectors.filter_shown_status(qs, g.get("status", ""))
     page = Paginator(qs, settings.ENISHI_PAGE_SIZE).get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)
@@ -209,7 +209,8 @@ def export_list(request: HttpRequest) -> HttpResponse:
             "admin": admin,
             "creators": selectors.export_creators(request.user),
             "kinds": Export.Kind.choices,
-            "statuses": Export.Status.choices,
+            "statuses": selectors.shown_statuses(),
+            "filtered": any(g.get(name) for name in ("creator", "kind", "status", "mine")),
             "f": g,
             "querystring": query.urlencode(),
             "keep_days": services.keep_days(),

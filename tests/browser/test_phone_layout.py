@@ -297,3 +297,56 @@ def test_the_vcard_preview_shows_phone_mail_and_address_on_a_phone(phone_page, a
     card.locator("td.card-decide label", has_text="作成").tap()
     expect(card.locator("input[value=create]")).to_be_checked()
     assert_on_screen(page.locator("#vcard-import-go"))
+
+
+def test_the_vcard_import_result_is_a_card_per_karte_with_names_whole_on_a_phone(
+    phone_page, page, alice, tmp_path
+):
+    company = testing.make_company(alice, name="株式会社ブイカード商事")
+    vcf = tmp_path / "done.vcf"
+    vcf.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:ブイカードC 三子\r\nN:ブイカードC;三子;;;\r\n"
+        "X-PHONETIC-LAST-NAME:ブイカードシー\r\nX-PHONETIC-FIRST-NAME:ミツコ\r\n"
+        "ORG:株式会社ブイカード商事;営業企画部\r\nTEL;TYPE=CELL:090-3333-4444\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:長谷川 一二三四五\r\nN:長谷川;一二三四五;;;\r\n"
+        "END:VCARD\r\n",
+        encoding="utf-8",
+    )
+    screen = phone_page
+    log_in(screen)
+    screen.goto("/cards/import/")
+    screen.set_input_files("#id_file", str(vcf))
+    screen.click("#vcard-upload button[type=submit]")
+    screen.wait_for_url(re.compile(r"/cards/import/[0-9a-f]+/$"))
+    for card in ("#card-1", "#card-2"):
+        screen.locator(f"{card} td.card-decide label", has_text="作成").tap()
+    screen.locator("#vcard-import-go").tap()
+    screen.wait_for_url(re.compile(r"/cards/import/[0-9a-f]+/done/$"))
+
+    assert fits_the_screen(screen)
+    expect(screen.locator("#imported thead")).to_be_hidden()
+    rows = screen.locator("#imported tbody tr")
+    expect(rows).to_have_count(2)
+    first = rows.filter(has_text="ブイカードC 三子")
+    name = first.locator("td.card-name a")
+    expect(name).to_have_text("ブイカードC 三子")
+    # One line, the width of the card: not a column squeezed beside the others.
+    assert one_line(name)
+    assert one_line(first.locator("td.card-name .kana"))
+    assert first.locator("td.card-name").bounding_box()["width"] > WIDTH * 0.75
+    assert_finger_high(name, least=40)
+    expect(first.locator("td.card-company")).to_contain_text(company.name)
+    assert one_line(first.locator("td.card-company .name-whole"))
+    phone = first.locator("td.card-phone")
+    expect(phone).to_contain_text("090-3333-4444")
+    assert one_line(phone)
+    assert_on_screen(phone)
+    # Nothing to show is not an empty labelled line.
+    expect(rows.filter(has_text="長谷川").locator("td.card-phone")).to_be_hidden()
+    for box in boxes(rows):
+        assert box["height"] < 160, box
+
+    # On a desk it stays a table.
+    log_in(page)
+    page.goto(screen.url)
+    expect(page.locator("#imported thead")).to_be_visible()

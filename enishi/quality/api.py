@@ -105,7 +105,7 @@ class PairOut(Schema):
     )
     rechecked: bool = Field(
         description="A karte changed after the scan, so the reasons were worked out again from "
-        "the kartes as they are now; the score is still the scan's."
+        "the kartes as they are now, and so was the score."
     )
     group: int = Field(description="Pairs of one scan with the same group are one cluster.")
     status: str
@@ -250,12 +250,12 @@ def _karte(c: Customer) -> dict[str, Any]:
 
 
 def _pair(pair: DuplicatePair) -> dict[str, Any]:
-    codes, rechecked = selectors.pair_reasons(pair)
+    score, codes, rechecked = selectors.pair_reasons(pair)
     return {
         "id": pair.pk,
         "a": _karte(pair.a),
         "b": _karte(pair.b),
-        "score": pair.score,
+        "score": score,
         "reasons": [
             {"code": code, "label": label}
             for code, label in zip(codes, selectors.reason_labels(codes), strict=True)
@@ -333,7 +333,9 @@ def list_duplicates(request: HttpRequest, query: Query[PairQuery]):
         if len(found) > query.limit
         else None
     )
-    return {"results": [_pair(p) for p in items], "next_cursor": next_cursor}
+    results = [_pair(p) for p in items]
+    services.pairs_keep_current(items)
+    return {"results": results, "next_cursor": next_cursor}
 
 
 def _score_cursor(cursor: str) -> tuple[float, int]:
@@ -364,8 +366,10 @@ def _score_cursor(cursor: str) -> tuple[float, int]:
 def get_duplicate(request: HttpRequest, id: Id):
     pair = selectors.pair_get(request.user, id)
     compared = selectors.comparison(request.user, [pair.a, pair.b])
+    presented = _pair(pair)
+    services.pairs_keep_current([pair])
     return {
-        **_pair(pair),
+        **presented,
         "fields": [
             {"key": r.key, "label": r.label, "values": r.cells, "differs": r.differs}
             for r in compared.rows

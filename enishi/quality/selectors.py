@@ -138,21 +138,24 @@ def reason_labels(codes: list[str]) -> list[str]:
     return [str(match.REASONS[c]) for c in codes if c in match.REASONS]
 
 
-def pair_reasons(pair: DuplicatePair) -> tuple[list[str], bool]:
-    """(the pair's reason codes, whether they were worked out again). The scan's reasons hold
-    while neither karte changed after it; once one did (a rename, the house-style clean-up, a
-    new phone), they are worked out from the kartes as they are now, so the queue never says
-    会社名が表記揺れ of two names now written the same. Uses the pair's loaded kartes and their
-    companies (select them with the pair)."""
+def pair_reasons(pair: DuplicatePair) -> tuple[float, list[str], bool]:
+    """(the pair's score, its reason codes, whether they were worked out again). The scan's
+    hold while neither karte changed after it; once one did (a rename, the house-style
+    clean-up, a new phone), they are worked out from the kartes as they are now, so the queue
+    never says 会社名が表記揺れ of two names now written the same, nor 99 % of kartes that no
+    longer share anything. The new ones are kept on the pair as `pair.current` for
+    `services.pairs_keep_current`, which saves them so the queue's order and score bands
+    follow. Uses the pair's loaded kartes and their companies (select them with the pair)."""
     if pair.status != DuplicatePair.Status.OPEN or (
         max(pair.a.updated_at, pair.b.updated_at) <= pair.found_at
     ):
-        return [c for c in pair.reasons if c in match.REASONS], False
+        return pair.score, [c for c in pair.reasons if c in match.REASONS], False
     now = match.score_pair(
         match.record_keys(match.customer_record(pair.a)),
         match.record_keys(match.customer_record(pair.b)),
     )
-    return list(now.reasons), True
+    pair.current = (round(now.score, 4), list(now.reasons))
+    return pair.current[0], pair.current[1], True
 
 
 def scan_latest() -> ScanRun | None:

@@ -333,3 +333,18 @@ def pair_reopen(*, actor: User, pair: DuplicatePair) -> DuplicatePair:
     current.decided_by = None
     current.save(update_fields=["status", "decided_at", "decided_by"])
     return current
+
+
+def pairs_keep_current(pairs: Iterable[DuplicatePair]) -> None:
+    """Save the scores and reasons `selectors.pair_reasons` worked out again for pairs whose
+    kartes changed after the scan, so the queue's order and score bands follow what people
+    see. Only pairs whose score or reasons differ are written (one UPDATE for them all);
+    `found_at` stays the scan's."""
+    changed = []
+    for pair in pairs:
+        current = getattr(pair, "current", None)
+        if current is not None and current != (pair.score, pair.reasons):
+            pair.score, pair.reasons = current
+            changed.append(pair)
+    if changed:
+        DuplicatePair.objects.bulk_update(changed, ["score", "reasons"])

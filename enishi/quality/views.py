@@ -81,8 +81,9 @@ def duplicate_queue(request: HttpRequest) -> HttpResponse:
     paginator.__dict__["count"] = count
     page = paginator.get_page(request.GET.get("page"))
     for pair in page.object_list:
-        codes, pair.rechecked = selectors.pair_reasons(pair)
+        pair.score_now, codes, pair.rechecked = selectors.pair_reasons(pair)
         pair.labels = selectors.reason_labels(codes)
+    services.pairs_keep_current(page.object_list)
     return render(
         request,
         "quality/queue.html",
@@ -153,7 +154,8 @@ def pair_compare(request: HttpRequest, pk: int) -> HttpResponse:
     following = selectors.pair_next(request.user, pair, filters)
     query = _querystring(request)
     result = selectors.comparison(request.user, kartes)
-    reasons, rechecked = selectors.pair_reasons(pair)
+    score, reasons, rechecked = selectors.pair_reasons(pair)
+    services.pairs_keep_current([pair])
     for row in result.rows:
         # (karte, value) per column: a phone shows each value under its karte's number.
         row.columns = list(zip(kartes, row.cells, strict=True))
@@ -162,6 +164,7 @@ def pair_compare(request: HttpRequest, pk: int) -> HttpResponse:
         "quality/compare.html",
         {
             "pair": pair,
+            "score": score,
             "labels": selectors.reason_labels(reasons),
             "rechecked": rechecked,
             "comparison": result,

@@ -66,7 +66,9 @@ class TestQueue:
         )
         after = bob_api.get(f"/duplicates/{found.pk}").json()
         assert [r["code"] for r in after["reasons"]] == ["same_company", "same_phone"]
-        assert after["rechecked"] is True and after["score"] == 0.82
+        assert after["rechecked"] is True and after["score"] == 0.8176
+        found.refresh_from_db()
+        assert (found.score, found.reasons) == (0.8176, ["same_company", "same_phone"])
 
     def test_it_hides_pairs_with_a_karte_the_user_cannot_see(self, client, carol, pair):
         api = ApiClient(client, issue_token(carol))

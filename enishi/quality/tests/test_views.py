@@ -67,9 +67,37 @@ class TestQueue:
         compare = body(bob_client.get(reverse("quality:compare", args=[found.pk])))
         assert "会社名が表記揺れ" not in compare and "同じ会社" in compare
         assert "スキャンの後に変更" in compare
-        # The stored reasons stay as the scan found them.
+        # What people saw is kept, so the queue's order and score bands follow it.
         found.refresh_from_db()
-        assert found.reasons == ["company_variant", "same_phone"]
+        assert found.reasons == ["same_company", "same_phone"]
+
+    def test_a_pair_whose_kartes_no_longer_share_anything_drops_in_score_and_order(
+        self, bob_client, bob
+    ):
+        first = testing.make_customer(bob, name="山田 太郎", mobile="090-1111-2222")
+        second = testing.make_customer(bob, name="山田 太郎", mobile="090-1111-2222")
+        found = make_pair(first, second, score=0.99, reasons=("same_mobile", "same_name"))
+        other = make_pair(
+            testing.make_customer(bob, name="鈴木 一郎"),
+            testing.make_customer(bob, name="鈴木 一郎"),
+            score=0.71,
+            reasons=("same_name",),
+        )
+        second.refresh_from_db()
+        customer_services.customer_update(
+            actor=bob,
+            customer=second,
+            data={"name": "田中 花子", "mobile": "080-9999-0000"},
+            version=second.version,
+        )
+        page = body(bob_client.get(reverse("quality:duplicates")))
+        assert "99%" not in page
+        found.refresh_from_db()
+        assert found.score < 0.5 and "same_mobile" not in found.reasons
+        page = body(bob_client.get(reverse("quality:duplicates")))
+        assert page.index(f'data-pair="{other.pk}"') < page.index(f'data-pair="{found.pk}"')
+        high = body(bob_client.get(reverse("quality:duplicates"), {"band": "high"}))
+        assert f'data-pair="{found.pk}"' not in high
 
     def test_it_hides_pairs_with_a_karte_the_user_cannot_see(self, client, bob, carol, pair):
         carols = testing.make_customer(carol, name="キャロルの 顧客")

@@ -1,7 +1,5 @@
 """Karte pages. Each view: parse input → one selector or service → render."""
 
-import datetime
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,8 +7,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -40,7 +36,8 @@ from enishi.customers.karte import (
 )
 from enishi.customers.models import Customer, FieldDefinition, Tag
 from enishi.history import services as history_services
-from enishi.history.selectors import history_for_customer, karte_changes_since, karte_links
+from enishi.history.conflicts import EditConflict
+from enishi.history.selectors import history_for_customer, karte_links
 from enishi.quality import normalize
 from enishi.quality.prefectures import PREFECTURES
 from enishi.quality.selectors import HINT_TRIGGER_FIELDS, similar_to_typed
@@ -330,10 +327,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return merged
     form = CustomerForm(request.POST or None, user=request.user, instance=customer)
     conflict = None
-    # When the form was shown: a conflict lists the changes saved since. It stays the same
-    # while the form comes back with errors, and moves on once the conflict has shown them.
-    opened_at = _opened_at(request) if request.method == "POST" else None
-    conflict_history = []
+    edit = EditConflict(request)  # when the form was shown: a conflict lists what came since
     if request.method == "POST" and not form.is_valid():
         _check_rules_too(form, customer)
     elif request.method == "POST":
@@ -342,13 +336,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except services.StaleVersionError as exc:
             conflict = exc.current
             saved = None
-            conflict_history = karte_changes_since(
-                customer=conflict,
-                since=opened_at,
-                version=_int_or_none(request.POST.get("version")),
-            )
-            karte_links(request).add(conflict_history)
-            opened_at = None
+            edit.found(conflict)
         if saved is not None:
             messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
             return redirect(saved)
@@ -356,26 +344,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "customers/form.html",
-        {
-            "form": form,
-            "customer": customer,
-            "conflict": conflict,
-            "conflict_history": conflict_history,
-            "opened_at": (opened_at or timezone.now()).isoformat(),
-        },
+        {"form": form, "customer": customer, "conflict": conflict, **edit.context},
         status=status,
     )
-
-
-def _opened_at(request: HttpRequest) -> datetime.datetime | None:
-    """The time the edit form was shown, as it sent it back (None if missing or garbled)."""
-    try:
-        value = parse_datetime(request.POST.get("opened_at", ""))
-    except ValueError:
-        return None
-    if value is None or timezone.is_naive(value):
-        return None
-    return value
 
 
 @require_POST

@@ -28,7 +28,7 @@ from enishi.customers.selectors import customer_get_for_edit
 from enishi.deals import selectors, services
 from enishi.deals.forms import DealForm, MoveForm, PipelineForm, StageRowFormSet
 from enishi.deals.models import Deal, Stage
-from enishi.history.selectors import history_for_customer
+from enishi.history.conflicts import EditConflict
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -285,6 +285,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None, user=request.user, customer=deal.customer, deal=deal, initial=initial
     )
     conflict = None
+    edit = EditConflict(request)  # when the form was shown: a conflict lists what came since
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         if "contacts" in data:
@@ -300,6 +301,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.StaleVersionError as exc:
             conflict = exc.current
+            edit.found(conflict)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -314,13 +316,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": deal.customer,
             "deal": deal,
             "conflict": conflict,
-            "conflict_history": list(
-                history_for_customer(customer_id=deal.customer_id).filter(
-                    model="deals.deal", object_id=deal.pk
-                )[:5]
-            )
-            if conflict
-            else [],
+            **edit.context,
         },
         status=status,
     )

@@ -23,16 +23,17 @@ def history_for_customer(*, customer_id: int) -> QuerySet[HistoryEntry]:
 NOT_CHANGES = (HistoryEntry.Action.VIEW_SENSITIVE, HistoryEntry.Action.EXPORT)
 
 
-def karte_changes_since(*, customer, since=None, version: int | None = None, limit: int = 10):
-    """The changes to this karte's own data saved after an edit form was opened, newest first:
-    what the "someone else saved this karte" panel lists. Not its views and exports, nor the
-    records on it (activities, deals …), which do not touch the form's version.
+def changes_since(instance, *, since=None, version: int | None = None, limit: int = 10):
+    """The changes to this record's own data (a karte, deal, order, contract …) saved after
+    an edit form was opened, newest first: what the "someone else saved this while you were
+    editing" panel lists. Not its views and exports, nor the records on it (a karte's
+    activities, deals …), which do not touch the form's version.
 
     `since` is when the form was shown; without it (a form from before the field existed)
-    the last `customer.version - version` changes, one per save.
+    the last `instance.version - version` changes, one per save.
     """
     changes = (
-        HistoryEntry.objects.filter(model="customers.customer", object_id=customer.pk)
+        HistoryEntry.objects.filter(model=instance._meta.label_lower, object_id=instance.pk)
         .exclude(action__in=NOT_CHANGES)
         .select_related("actor")
         .order_by("-at", "-id")
@@ -42,9 +43,14 @@ def karte_changes_since(*, customer, since=None, version: int | None = None, lim
         if found:
             return found
         # A save that started before the form was shown and ended after: by the version.
-    if version is None or customer.version <= version:
+    if version is None or instance.version <= version:
         return []
-    return list(changes[: min(customer.version - version, limit)])
+    return list(changes[: min(instance.version - version, limit)])
+
+
+def karte_changes_since(*, customer, since=None, version: int | None = None, limit: int = 10):
+    """`changes_since` for a karte."""
+    return changes_since(customer, since=since, version=version, limit=limit)
 
 
 # A karte's links to other kartes (its company, its parent company), which history names as

@@ -22,6 +22,7 @@ from enishi.accounts.models import User
 from enishi.core.permissions import admin_required, can_write, is_admin, write_required
 from enishi.customers.models import Customer
 from enishi.customers.selectors import customer_get_for_edit
+from enishi.history.conflicts import EditConflict
 from enishi.sales import pricing, selectors, services
 from enishi.sales.forms import (
     LINE_FIELDS,
@@ -268,6 +269,7 @@ def _order_form_page(request: HttpRequest, customer: Customer, order: Order | No
     existing = list(order.lines.all()) if order is not None else []
     products = selectors.products_for_lines([ln.product_id for ln in existing if ln.product_id])
     context: dict[str, Any] = {"customer": customer, "order": order, "conflict": None}
+    edit = EditConflict(request)  # when the form was shown: a conflict lists what came since
     lines_errors: list[str] = []
     amounts: list[Decimal | None] = []
     preview = None
@@ -302,7 +304,7 @@ def _order_form_page(request: HttpRequest, customer: Customer, order: Order | No
                         return redirect(saved)
                 except services.StaleVersionError as exc:
                     context["conflict"] = exc.current
-                    context["conflict_history"] = list(selectors.record_history(exc.current)[:5])
+                    edit.found(exc.current)
                 except ValidationError as exc:
                     lines_errors = _line_errors_to_forms(exc, form, line_forms)
             has_errors = bool(form.errors or lines_errors or any(f.errors for f in line_forms))
@@ -332,6 +334,8 @@ def _order_form_page(request: HttpRequest, customer: Customer, order: Order | No
         ],
         version=(context["conflict"] or order).version if order is not None else "",
     )
+    if order is not None:
+        context.update(edit.context)
     return render(request, "sales/order_form.html", context, status=status)
 
 
@@ -436,6 +440,7 @@ def _contract_form_page(request: HttpRequest, customer: Customer, contract: Cont
         request.POST or None, initial=_contract_initial(contract, request.user), products=products
     )
     conflict = None
+    edit = EditConflict(request)  # when the form was shown: a conflict lists what came since
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         try:
@@ -447,6 +452,7 @@ def _contract_form_page(request: HttpRequest, customer: Customer, contract: Cont
                 )
         except services.StaleVersionError as exc:
             conflict = exc.current
+            edit.found(conflict)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -461,8 +467,8 @@ def _contract_form_page(request: HttpRequest, customer: Customer, contract: Cont
             "customer": customer,
             "contract": contract,
             "conflict": conflict,
-            "conflict_history": list(selectors.record_history(conflict)[:5]) if conflict else [],
             "version": (conflict or contract).version if contract is not None else "",
+            **(edit.context if contract is not None else {}),
             "renewal_notice_days": settings.ENISHI_RENEWAL_NOTICE_DAYS,
             "products_json": [
                 {"id": p.pk, "name": p.name, "price": str(pricing.to_yen(p.unit_price, "round"))}

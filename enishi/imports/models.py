@@ -200,7 +200,7 @@ class ImportRow(models.Model):
         SKIPPED = "skipped", _("Skipped")
         REJECTED = "rejected", _("Rejected")
         UNDONE = "undone", _("Undone")
-        KEPT = "kept", _("Kept when undoing (changed since)")
+        KEPT = "kept", _("Kept when undoing")
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rows")
     number = models.PositiveIntegerField()  # 1-based among the data rows

@@ -88,6 +88,15 @@ class StyleCleanup(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("house style clean-up")
         verbose_name_plural = _("house style clean-ups")
+        constraints = [
+            # One clean-up at a time, held by the database even when two are started at once:
+            # at most one row may be queued or running (a unique index on a constant).
+            models.UniqueConstraint(
+                models.Value(1),
+                condition=models.Q(status__in=["queued", "running"]),
+                name="style_cleanup_one_active",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"cleanup:{self.pk}"

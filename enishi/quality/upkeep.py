@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -229,17 +229,44 @@ class _OutOfTime(Exception):
     pass
 
 
+class CleanupActive(Exception):
+    """A clean-up is already queued or running: `run` is that one."""
+
+    def __init__(self, run: StyleCleanup):
+        super().__init__(str(run))
+        self.run = run
+
+
+def cleanup_active() -> StyleCleanup | None:
+    """The clean-up queued or running now, if any."""
+    active = [StyleCleanup.Status.QUEUED, StyleCleanup.Status.RUNNING]
+    return StyleCleanup.objects.filter(status__in=active).order_by("-id").first()
+
+
 def cleanup_start(*, actor: User) -> StyleCleanup:
-    """Queue the clean-up with the house style as saved now (admins)."""
+    """Queue the clean-up with the house style as saved now (admins). One at a time: while one
+    is queued or running, `CleanupActive` names it. The database holds this (a unique index on
+    the queued or running row), so two requests at once cannot both start one."""
     style = house_style_get()
-    run = StyleCleanup.objects.create(
-        created_by=actor,
-        company_name=style.company_name,
-        street=style.street,
-        total=Customer.objects.filter(deleted_at__isnull=True).count(),
-    )
-    transaction.on_commit(lambda: cleanup_run.enqueue(run.pk))
-    return run
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                run = StyleCleanup.objects.create(
+                    created_by=actor,
+                    company_name=style.company_name,
+                    street=style.street,
+                    total=Customer.objects.filter(deleted_at__isnull=True).count(),
+                )
+        except IntegrityError:
+            current = cleanup_active()
+            if current is not None:
+                raise CleanupActive(current) from None
+            if attempt == 2:
+                raise
+            continue  # it finished meanwhile: try again
+        transaction.on_commit(lambda pk=run.pk: cleanup_run.enqueue(pk))
+        return run
+    raise AssertionError("unreachable")
 
 
 def _restyle(actor: User, customer: Customer, data: dict[str, str], version: int) -> None:

@@ -89,7 +89,13 @@ def cleanup(request: HttpRequest) -> HttpResponse:
     answers the rows alone); without JavaScript it is a link to the next page. Only the first
     page counts the changes (within its time limit)."""
     if request.method == "POST":
-        run = upkeep.cleanup_start(actor=request.user)
+        try:
+            run = upkeep.cleanup_start(actor=request.user)
+        except upkeep.CleanupActive as active:
+            messages.info(
+                request, _("A clean-up is already running: here is its progress (one at a time).")
+            )
+            run = active.run
         return redirect("upkeep:cleanup_run", pk=run.pk)
     current = upkeep.house_style_get()
     style = house_style.Style(company_name=current.company_name, street=current.street)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -386,3 +387,38 @@ def test_several_kartes_are_confirmed_at_once_only_those_the_user_may_change(cli
     client.post(url, {"all": "1", "page_ids": [mine[2].pk]})
     assert upkeep.stale_customers(bob, months=12).count() == 0
     assert HistoryEntry.objects.filter(changes__has_key="last_confirmed_at").count() == 3
+
+
+def test_one_clean_up_at_a_time_is_held_by_the_database(alice):
+    # Two requests at once each insert a queued row; the database refuses the second one.
+    StyleCleanup.objects.create(created_by=alice, company_name="keep", street="keep")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StyleCleanup.objects.create(created_by=alice, company_name="keep", street="keep")
+    StyleCleanup.objects.update(status=StyleCleanup.Status.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StyleCleanup.objects.create(
+            created_by=alice, company_name="keep", street="keep", status="running"
+        )
+    # Finished runs do not count.
+    StyleCleanup.objects.create(created_by=alice, company_name="keep", street="keep", status="done")
+    StyleCleanup.objects.create(created_by=alice, company_name="keep", street="keep", status="done")
+    assert StyleCleanup.objects.count() == 3
+
+
+def test_starting_a_clean_up_twice_leads_to_the_running_one(client, alice):
+    running = StyleCleanup.objects.create(
+        created_by=alice, company_name="keep", street="keep", status="running"
+    )
+    with pytest.raises(upkeep.CleanupActive) as raised:
+        upkeep.cleanup_start(actor=alice)
+    assert raised.value.run == running
+
+    client.force_login(alice)
+    response = client.post(reverse("upkeep:cleanup"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("upkeep:cleanup_run", args=[running.pk])
+    assert "すでに実行中" in response.content.decode()
+    assert StyleCleanup.objects.count() == 1
+
+    # Once it is over, a new one starts.
+    StyleCleanup.objects.filter(pk=running.pk).update(status=StyleCleanup.Status.DONE)
+    assert upkeep.cleanup_start(actor=alice).pk != running.pk

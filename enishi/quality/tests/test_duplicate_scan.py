@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from enishi.core import testing
@@ -189,3 +190,20 @@ def test_the_command_refuses_nonsense(db):
         call_command("scan_duplicates", "--workers", "0")
     with pytest.raises(CommandError):
         call_command("scan_duplicates", "--threshold", "2")
+
+
+def test_the_scan_counts_on_the_queue_are_for_those_who_may_see_the_scan(
+    client, alice, bob, dave, erin, twins
+):
+    # The counts are of all kartes; the API shows the scan to managers and admins only (404
+    # for others), and so does the queue page.
+    services.scan_start(actor=alice, workers=1)
+    for user in (alice, erin):
+        client.force_login(user)
+        page = client.get(reverse("quality:duplicates")).content.decode()
+        assert "5件のカルテから候補2組" in page
+    for user in (bob, dave):
+        client.force_login(user)
+        page = client.get(reverse("quality:duplicates")).content.decode()
+        assert "件のカルテから" not in page and "候補2組" not in page
+        assert "前回のチェック" in page

@@ -277,53 +277,72 @@ def _back_to_mapping(run: ImportRun) -> None:
 
 
 def mapping_errors(run: ImportRun, mapping: list[str], actor: User) -> list[str]:
+    return [
+        message
+        for messages in mapping_problems(run, mapping, actor).values()
+        for message in messages
+    ]
+
+
+def mapping_problems(run: ImportRun, mapping: list[str], actor: User) -> dict[str, list[str]]:
+    """What is wrong with the columns' targets, by the field the API names: "mapping.<i>" for
+    one column's target (unknown, or one the user may not use; chosen twice), "mapping" for
+    the whole (a column short, a required target missing)."""
     allowed = {t.key for t in available_targets(run, actor)}
-    errors = []
+    problems: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        problems.setdefault(field, []).append(message)
+
     if len(mapping) != len(run.headers):
-        errors.append(
+        add(
+            "mapping",
             _("Give a target (or “do not import”) for each of the %(n)s columns.")
-            % {"n": len(run.headers)}
+            % {"n": len(run.headers)},
         )
-        return errors
-    unknown = [key for key in mapping if key and key not in allowed]
-    if unknown:
-        errors.append(_("Unknown targets: %(keys)s.") % {"keys": ", ".join(unknown[:10])})
+        return problems
+    unknown = [(index, key) for index, key in enumerate(mapping) if key and key not in allowed]
+    for index, key in unknown[:10]:
+        add(f"mapping.{index}", _("Unknown targets: %(keys)s.") % {"keys": key})
     seen: dict[str, int] = {}
     labels = {t.key: str(t.label) for t in available_targets(run, actor)}
     for index, key in enumerate(mapping):
         if not key:
             continue
         if key in seen:
-            errors.append(
+            add(
+                f"mapping.{index}",
                 _("“%(target)s” is chosen for two columns (%(a)s and %(b)s): choose it once.")
                 % {
                     "target": labels.get(key, key),
                     "a": run.headers[seen[key]],
                     "b": run.headers[index],
-                }
+                },
             )
         seen[key] = index
     if not any(key in seen for key in IDENTITY[run.target]):
         names = "、".join(labels[k] for k in IDENTITY[run.target] if k in labels)
-        errors.append(
+        add(
+            "mapping",
             _("Choose at least one column that says who a row is about: %(names)s.")
-            % {"names": names}
+            % {"names": names},
         )
     if run.target == "activities" and "occurred_at" not in seen:
-        errors.append(_("Choose the column that says when each activity happened."))
+        add("mapping", _("Choose the column that says when each activity happened."))
     if run.target == "contracts":
         if "starts_on" not in seen:
-            errors.append(_("Choose the column that says when each contract starts."))
+            add("mapping", _("Choose the column that says when each contract starts."))
         if "plan" not in seen and "product_code" not in seen:
-            errors.append(_("Choose the column with the plan or the product code."))
+            add("mapping", _("Choose the column with the plan or the product code."))
     if run.target == "orders":
         if "ordered_on" not in seen:
-            errors.append(_("Choose the column that says when each order was placed."))
+            add("mapping", _("Choose the column that says when each order was placed."))
         if not any(k in seen for k in ("product_code", "product_name", "description")):
-            errors.append(
-                _("Choose the column that says what was sold: product code, name or description.")
+            add(
+                "mapping",
+                _("Choose the column that says what was sold: product code, name or description."),
             )
-    return errors
+    return problems
 
 
 @transaction.atomic
@@ -339,12 +358,12 @@ def import_set_mapping(
     _refuse_unless_writer(actor)
     _refuse_unless_step(run, Status.MAPPING, Status.PREVIEW)
     mapping = [key or "" for key in mapping]
-    errors = mapping_errors(run, mapping, actor)
+    errors = mapping_problems(run, mapping, actor)
     if default_kind not in KINDS:
-        errors.append(_("Choose whether the rows are persons, companies or either."))
+        errors["default_kind"] = [_("Choose whether the rows are persons, companies or either.")]
     template_name = (template_name or "").strip()
     if len(template_name) > 100:
-        errors.append(_("A template name can be at most 100 characters long."))
+        errors["template_name"] = [_("A template name can be at most 100 characters long.")]
     if errors:
         raise ValidationError(errors)
     run.mapping = mapping
@@ -409,7 +428,7 @@ def import_check(*, actor: User, run: ImportRun) -> ImportRun:
 
     _refuse_unless_writer(actor)
     _refuse_unless_step(run, Status.MAPPING, Status.PREVIEW)
-    errors = mapping_errors(run, run.mapping, actor)
+    errors = mapping_problems(run, run.mapping, actor)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -314,3 +314,28 @@ def test_merged_cells_are_read_as_excel_shows_them(bob_api):
         ["株式会社山田商事", "山田 花子", "03-1234-9999", "", ""],
     ]
     assert [r["action"] for r in rows] == ["create", "create"]
+
+
+def test_a_target_the_user_may_not_use_is_named_in_the_errors(bob_api):
+    from enishi.customers.models import FieldDefinition
+
+    FieldDefinition.objects.create(key="service_notes", label_ja="対応メモ", sensitive=True)
+    run_id = upload(bob_api, FILE.encode()).json()["id"]
+    response = bob_api.send(
+        "PUT", f"/imports/{run_id}/mapping", {"mapping": ["code", "cf:service_notes", "", ""]}
+    )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["mapping.1"]
+    assert "cf:service_notes" in errors[0]["message"]
+
+    twice = bob_api.send(
+        "PUT", f"/imports/{run_id}/mapping", {"mapping": ["phone", "phone", "", ""]}
+    )
+    assert {e["field"] for e in twice.json()["errors"]} == {"mapping.1", "mapping"}
+    short = bob_api.send("PUT", f"/imports/{run_id}/mapping", {"mapping": ["code"]})
+    assert [e["field"] for e in short.json()["errors"]] == ["mapping"]
+    kind = bob_api.send(
+        "PUT", f"/imports/{run_id}/mapping", {"mapping": ["code", "", "", ""], "default_kind": "x"}
+    )
+    assert "default_kind" in [e["field"] for e in kind.json()["errors"]]

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
@@ -42,7 +42,7 @@ from enishi.history.services import current_batch, history_batch, history_record
 from enishi.quality import normalize
 from enishi.transfer import card_selectors as selectors
 from enishi.transfer.card_selectors import KartePrint
-from enishi.transfer.models import Export
+from enishi.transfer.models import CardImportBatch, Export
 from enishi.transfer.printing import KarteBook, karte_pdf
 from enishi.transfer.vcard import VERSIONS, VCardFileError, parse_vcards
 from enishi.transfer.vcard_map import CardImport, card_import_data, customer_vcard, display_name
@@ -513,6 +513,11 @@ def card_import_batch(preview: ImportPreview) -> str:
     return f"vcard:{preview.batch}"
 
 
+def card_import_taken(batch: str) -> bool:
+    """Whether an import of this batch has been made (by anyone)."""
+    return CardImportBatch.objects.filter(batch=batch).exists() or selectors.card_import_done(batch)
+
+
 def card_import_commit(
     *,
     actor: User,
@@ -525,8 +530,8 @@ def card_import_commit(
     A person whose ORG matched a company karte the user may (still) see is linked to it; else
     the organisation stays in the notes."""
     batch = card_import_batch(preview)
-    if selectors.card_import_done(batch):
-        raise ValidationError(_("This file has already been imported."), code="done")
+    if card_import_taken(batch):  # the common case, told early; the race: see below
+        raise _already_imported()
     by_number = {card.number: card for card in preview.cards}
     chosen = sorted(set(create))
     unknown = [n for n in chosen if n not in by_number]
@@ -551,22 +556,34 @@ def card_import_commit(
     }
     created: list[tuple[int, Customer]] = []
     errors: dict[int, list[str]] = {}
-    # The new kartes go into the search index together when the block ends (one statement
-    # instead of a trigger per karte).
-    with (
-        transaction.atomic(),
-        history_batch(batch),
-        search_index.indexed_after_insert(connection),
-    ):
-        for number in chosen:
-            card = by_number[number]
-            data = CardImport(**card.card).service_data(companies.get(card.company_id))
-            try:
-                customer = customer_create(actor=actor, data=data, via=via)
-            except ValidationError as exc:
-                errors[number] = _rule_messages(exc)
-                continue
-            created.append((number, customer))
-        if errors:
-            raise CardImportFailed(errors)
+    try:
+        # The batch is taken first: the same preview committed twice at once (a double click)
+        # waits here for the other transaction and then finds the batch taken, so one import
+        # is made per preview on every database. The new kartes go into the search index
+        # together when the block ends (one statement instead of a trigger per karte).
+        with transaction.atomic():
+            CardImportBatch.objects.create(batch=batch, created_by=actor)
+            with (
+                history_batch(batch),
+                search_index.indexed_after_insert(connection),
+            ):
+                for number in chosen:
+                    card = by_number[number]
+                    data = CardImport(**card.card).service_data(companies.get(card.company_id))
+                    try:
+                        customer = customer_create(actor=actor, data=data, via=via)
+                    except ValidationError as exc:
+                        errors[number] = _rule_messages(exc)
+                        continue
+                    created.append((number, customer))
+                if errors:
+                    raise CardImportFailed(errors)
+    except IntegrityError:
+        if not CardImportBatch.objects.filter(batch=batch).exists():
+            raise
+        raise _already_imported() from None
     return created
+
+
+def _already_imported() -> ValidationError:
+    return ValidationError(_("This file has already been imported."), code="done")

@@ -270,6 +270,10 @@ def card_import_preview(request: HttpRequest, batch: str) -> HttpResponse:
         except services.CardImportFailed as exc:
             errors, card_errors = exc.messages, exc.card_errors
         except ValidationError as exc:
+            if exc.code == "done":
+                # Sent twice at once (a double click): the other request made the import.
+                _forget(request, batch)
+                return _preview_gone(request, batch)
             errors = exc.messages
         else:
             _forget(request, batch)

@@ -137,6 +137,8 @@ EXCLUDED_MODELS: dict[str, str] = {
     "activities.CalendarFeed": "secret feed token hashes",
     "api.ApiToken": "secret API token hashes",
     "quality.ScanRun": "progress of duplicate scans (the pairs they found are exported)",
+    "transfer.CardImportBatch": "which vCard previews were imported, to refuse a second "
+    "import of one (the kartes it made and their history are exported)",
     "imports.ImportRow": "the rows of uploaded files, kept for the preview and the undo (the "
     "records they made and the history of each are exported)",
 }

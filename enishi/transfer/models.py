@@ -109,6 +109,15 @@ class Export(models.Model):
                 condition=~models.Q(path=""),
             ),
         ]
+        constraints = [
+            # One full-data export at a time, held by the database: two requests at the same
+            # moment both pass the service's check, the second insert fails here (→ 409).
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(kind="full", status__in=["queued", "running"]),
+                name="export_one_full_active",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.file_name
@@ -169,3 +178,25 @@ class Export(models.Model):
             and self.expires_at is not None
             and self.expires_at <= timezone.now()
         )
+
+
+class CardImportBatch(models.Model):
+    """A vCard import carried out: its preview's batch, written first in the import's
+    transaction. The same preview sent twice at once (a double click) finds the batch taken
+    (a unique key, on every database) and creates nothing more."""
+
+    batch = models.CharField(_("batch"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vCard import")
+        verbose_name_plural = _("vCard imports")
+
+    def __str__(self) -> str:
+        return self.batch

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
@@ -511,15 +511,30 @@ def _queue(actor: User, *, via: str, **fields: Any) -> Export:
     """A new background export row of `actor`, queued (within the per-person cap)."""
     _check_can_start(actor)
     exports_expire()
-    record = Export.objects.create(
-        created_by=actor,
-        via=via,
-        status=Export.Status.QUEUED,
-        language=translation.get_language() or "",
-        background=True,
-        **fields,
-    )
+    try:
+        with transaction.atomic():
+            record = Export.objects.create(
+                created_by=actor,
+                via=via,
+                status=Export.Status.QUEUED,
+                language=translation.get_language() or "",
+                background=True,
+                **fields,
+            )
+    except IntegrityError:
+        # Another full-data export was queued at the same moment (export_one_full_active).
+        active = Export.objects.filter(kind=Export.Kind.FULL, status__in=selectors.ACTIVE)
+        if fields.get("kind") == Export.Kind.FULL and active.exists():
+            raise _full_export_running() from None
+        raise
     return _enqueue(record)
+
+
+def _full_export_running() -> ValidationError:
+    return ValidationError(
+        _("A full-data export is already being prepared. Wait until it is ready."),
+        code="already_running",
+    )
 
 
 def full_export_start(*, actor: User, via: str = HistoryEntry.Via.UI) -> Export:
@@ -527,10 +542,7 @@ def full_export_start(*, actor: User, via: str = HistoryEntry.Via.UI) -> Export:
     if not is_admin(actor):
         raise ValidationError(_("Only administrators may export all data."), code="forbidden")
     if selectors.full_export_running():
-        raise ValidationError(
-            _("A full-data export is already being prepared. Wait until it is ready."),
-            code="already_running",
-        )
+        raise _full_export_running()
     return _queue(
         actor,
         via=via,

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from enishi.api.auth import require_write
+from enishi.api.auth import TokenAuthThen, require_write
 from enishi.api.errors import (
     Conflict,
     ErrorOut,
@@ -460,6 +460,7 @@ def _versions(raw: dict[str, int]) -> dict[int, int]:
     "/merges",
     response={201: MergeOut, 409: KarteConflict, **WRITE_ERRORS},
     summary="Merge kartes",
+    auth=TokenAuthThen(require_write),  # 403 before the body is read
 )
 def create_merge(request: HttpRequest, payload: MergeIn):
     """Merge `other_ids` into `survivor_id`: every activity, task, deal, inquiry, order,

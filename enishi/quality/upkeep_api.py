@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema
 
-from enishi.api.auth import require_write
+from enishi.api.auth import TokenAuthThen, require_write
 from enishi.api.errors import (
     Conflict,
     ErrorOut,
@@ -92,6 +92,11 @@ def get_house_style(request: HttpRequest, response: HttpResponse):
     return _style(style)
 
 
+def _require_admin(request: HttpRequest) -> None:
+    if not is_admin(request.user):
+        raise Forbidden(_("Only administrators may change the house style."))
+
+
 @router.patch(
     "/house-style",
     response={
@@ -100,6 +105,7 @@ def get_house_style(request: HttpRequest, response: HttpResponse):
         **error_responses(400, 401, 403, 422, 429),
     },
     summary="Change the house style (admins)",
+    auth=TokenAuthThen(require_write, _require_admin),
 )
 def update_house_style(
     request: HttpRequest,
@@ -108,8 +114,7 @@ def update_house_style(
     if_match: str | None = Header(None, alias="If-Match"),
 ):
     require_write(request)
-    if not is_admin(request.user):
-        raise Forbidden(_("Only administrators may change the house style."))
+    _require_admin(request)
     version = version_wanted(
         payload.version, if_match, current=lambda: _style(upkeep.house_style_get())
     )

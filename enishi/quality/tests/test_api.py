@@ -141,6 +141,19 @@ class TestScans:
 
 
 class TestMerge:
+    def test_callers_who_may_not_merge_get_403_whatever_the_body(self, client, bob, dave, world):
+        body = merge_body(world)
+        for caller in (
+            ApiClient(client, issue_token(bob, scopes="read")),
+            ApiClient(client, issue_token(dave, scopes="read")),
+        ):
+            for sent in ({}, {"survivor_id": "x"}, body):
+                response = caller.post("/merges", sent)
+                assert response.status_code == 403, (sent, response.content)
+        assert not Merge.objects.exists()
+        writer = ApiClient(client, issue_token(bob))
+        assert writer.post("/merges", {}).status_code == 422
+
     def test_it_merges_with_choices_and_records_the_api(self, bob_api, world):
         response = bob_api.post(
             "/merges",

@@ -343,6 +343,21 @@ def test_the_api_reads_and_changes_the_house_style(client, alice, bob):
     assert member.patch("/house-style", {"street": "keep", "version": 2}).status_code == 403
 
 
+def test_the_api_refuses_a_house_style_change_before_reading_the_body(client, alice, bob, dave):
+    # Callers who may not change the house style get 403 whatever the body: it is not read.
+    bodies = [{"street": "zigzag", "version": 2}, {"version": "x"}, {"nonsense": 1}, []]
+    for caller in (
+        ApiClient(client, issue_token(bob)),
+        ApiClient(client, issue_token(dave, scopes="read")),
+        ApiClient(client, issue_token(alice, scopes="read")),
+    ):
+        for body in bodies:
+            response = caller.patch("/house-style", body)
+            assert response.status_code == 403, (caller, body, response.content)
+    admin = ApiClient(client, issue_token(alice))
+    assert admin.patch("/house-style", {"street": "zigzag", "version": 2}).status_code == 422
+
+
 def test_the_api_lists_stale_kartes_and_confirms_them(client, bob):
     old = testing.make_customer(bob, name="古い 顧客")
     _age(old, 400)

@@ -43,7 +43,17 @@ from enishi.api.errors import (
     error_responses,
     rule_errors,
 )
-from enishi.api.schemas import Id, InSchema, Limit, PageOut, cursor_decode, cursor_encode, text
+from enishi.api.schemas import (
+    MAX_ID,
+    Id,
+    InSchema,
+    Limit,
+    PageOut,
+    cursor_after_id,
+    cursor_decode,
+    cursor_encode,
+    text,
+)
 from enishi.core.later import translated
 from enishi.history.models import HistoryEntry
 from enishi.imports import analysis, conf, decisions, files, selectors, services, undo
@@ -512,14 +522,8 @@ def create_import(
 def list_imports(request: HttpRequest, query: Query[ImportQuery]):
     """Your imports (administrators: everyone's), newest first; page with `cursor`."""
     runs = selectors.import_runs(request.user).order_by("-id")
-    if query.cursor:
-        after = cursor_decode(query.cursor).get("id")
-        if not isinstance(after, int) or isinstance(after, bool):
-            raise Unprocessable.field(
-                "cursor",
-                "invalid",
-                _("This cursor is not valid: use next_cursor from a previous page."),
-            )
+    after = cursor_after_id(query.cursor)  # validated as on every other list
+    if after is not None:
         runs = runs.filter(pk__lt=after)
     items = list(runs[: query.limit + 1])
     more = len(items) > query.limit
@@ -631,7 +635,7 @@ def list_import_rows(request: HttpRequest, id: Id, query: Query[RowQuery]):
         rows = run.rows.filter(result=query.show).order_by("number")
     if query.cursor:
         after = cursor_decode(query.cursor).get("number")
-        if not isinstance(after, int) or isinstance(after, bool):
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID:
             raise Unprocessable.field(
                 "cursor",
                 "invalid",

@@ -339,3 +339,27 @@ def test_a_target_the_user_may_not_use_is_named_in_the_errors(bob_api):
         "PUT", f"/imports/{run_id}/mapping", {"mapping": ["code", "", "", ""], "default_kind": "x"}
     )
     assert "default_kind" in [e["field"] for e in kind.json()["errors"]]
+
+
+@pytest.mark.parametrize("cursor", [{"id": -1}, {"id": 10**30}, {"id": 1e30}, {"id": "1"}, {}])
+def test_a_bad_cursor_is_422_as_on_the_other_lists(bob_api, cursor):
+    import base64
+    import json
+
+    upload(bob_api, FILE.encode())
+    token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+    response = bob_api.get("/imports", {"cursor": token})
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["field"] == "cursor"
+    assert bob_api.get("/exports", {"cursor": token}).status_code == 422
+
+
+def test_a_bad_rows_cursor_is_422(bob_api):
+    import base64
+    import json
+
+    run_id = upload(bob_api, FILE.encode()).json()["id"]
+    for cursor in ({"number": -1}, {"number": 10**30}):
+        token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+        response = bob_api.get(f"/imports/{run_id}/rows", {"show": "all", "cursor": token})
+        assert response.status_code == 422, response.content

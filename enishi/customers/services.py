@@ -79,6 +79,22 @@ LONG_TEXT_LIMIT = 20000
 # Embedding, override and isolate controls: in a one-line field (a name shown in titles, file
 # names, vCards) they only serve to disguise text ("‮gpj.exe"). RTL scripts do not need them.
 _DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Line breaks (those str.splitlines() cuts at): a one-line field is printed, exported and put in
+# page titles as one line, so it refuses them (the API, the form); an import joins the lines with
+# a space instead (`fold_line_breaks`), as a cell with Alt+Enter in 住所 is common.
+_LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_LINE_BREAK_RUNS = re.compile(r"[ \t\u3000]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
+
+
+def fold_line_breaks(data: dict[str, Any]) -> list[str]:
+    """Join the lines of one-line karte fields in `data` with a space, in place (an import's
+    cells). Returns the fields changed, for a note on the row; long texts keep their lines."""
+    folded = []
+    for name, value in data.items():
+        if name in TEXT_LIMITS and isinstance(value, str) and _LINE_BREAKS.search(value.strip()):
+            data[name] = _LINE_BREAK_RUNS.sub(" ", value.strip())
+            folded.append(name)
+    return folded
 
 
 def _clean_text(name: str, value: Any, errors: dict[str, list[Any]]) -> str:
@@ -93,6 +109,13 @@ def _clean_text(name: str, value: Any, errors: dict[str, list[Any]]) -> str:
                 "The text contains invisible characters that reverse the writing direction "
                 "(U+202A–U+202E, U+2066–U+2069): they make a name show differently from what it "
                 "is. Remove them."
+            )
+        )
+    if name in TEXT_LIMITS and _LINE_BREAKS.search(text.strip()):
+        errors.setdefault(name, []).append(
+            gettext_lazy(
+                "Line breaks cannot be entered here: this field takes one line (it is printed, "
+                "exported and shown as one). Join the lines, or put longer text in the notes."
             )
         )
     limit = TEXT_LIMITS.get(name, LONG_TEXT_LIMIT)

@@ -549,13 +549,23 @@ def _company_checked(name: str, kana: str) -> tuple[dict[str, Any], list[list[An
     return checked, problems
 
 
+# A cell with Alt+Enter (common in 住所) in a one-line field: its lines are joined with a space
+# and the row notes it (the API and the form refuse line breaks there: `customer_clean`).
+_LINES_JOINED = _("The line breaks were replaced by spaces: this field takes one line.")
+
+
 def _company_of(ctx, r: _Row, kind: str, problems: list[list[Any]]) -> dict[str, Any]:
     """The company a person row names: checked as a new company would be."""
+    from enishi.customers.services import fold_line_breaks
+
     if kind != "person" or not (r.has("company_name") or r.has("company_code")):
         return {}
-    name = r.text("company_name")
-    code = r.text("company_code")
-    kana = t.reading_text(r.text("company_kana"))
+    keys = {"name": "company_name", "code": "company_code", "name_kana": "company_kana"}
+    texts = {part: r.text(key) for part, key in keys.items()}
+    for part in fold_line_breaks(texts):
+        r.note(keys[part], _LINES_JOINED)
+    name, code = texts["name"], texts["code"]
+    kana = t.reading_text(texts["name_kana"])
     company: dict[str, Any] = {"name": name, "code": code, "kana": kana}
     if name:
         checked, found_problems = _company_checked(name, kana)
@@ -565,7 +575,7 @@ def _company_of(ctx, r: _Row, kind: str, problems: list[list[Any]]) -> dict[str,
 
 
 def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: int) -> Checked:
-    from enishi.customers.services import apply_derived_fields
+    from enishi.customers.services import apply_derived_fields, fold_line_breaks
     from enishi.quality import match
 
     checked, _values = _common(ctx, row, number)
@@ -577,6 +587,8 @@ def _check_customer(ctx, targets, indexes, definitions, row: SourceRow, number: 
     custom = _custom_values(r, kind, definitions)
     problems = checked.problems + r.problems
     company = _company_of(ctx, r, kind, problems)
+    for key in fold_line_breaks(data):
+        r.note(key, _LINES_JOINED)
     cleaned = _clean(data, kind, problems)
     checked.notes = r.notes
     checked.problems = problems

@@ -128,6 +128,28 @@ def test_it_answers_rule_errors_per_field_in_the_users_language(alice_api, clien
     assert response.json()["errors"][0]["message"] == "Enter the name."
 
 
+def test_it_refuses_line_breaks_in_one_line_fields_naming_the_field(alice_api, client, alice):
+    body = {
+        "name": "鈴木 一郎",
+        "street": "1-2-3\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:injected",
+        "title": "課長\nEND:VCARD",
+        "notes": "一行目\n二行目",
+    }
+    response = alice_api.post("/customers", body)
+    assert response.status_code == 422
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert set(errors) == {"street", "title"}
+    assert errors["title"].startswith("改行は入れられません")
+    english = ApiClient(client, issue_token(alice), language="en")
+    response = english.post("/customers", {"name": "x", "building": "A棟\u2028B棟"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "building"
+    assert response.json()["errors"][0]["message"].startswith("Line breaks cannot be entered")
+    assert not Customer.objects.exists()
+    response = alice_api.post("/customers", {"name": "鈴木 一郎", "notes": body["notes"]})
+    assert response.status_code == 201 and response.json()["notes"] == "一行目\n二行目"
+
+
 def test_it_translates_schema_errors_too(alice_api):
     response = alice_api.post("/customers", {"name": "x", "employees": "many", "kind": "robot"})
     assert response.status_code == 422

@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from enishi.core import testing
 from enishi.customers import services
@@ -297,6 +298,33 @@ def test_a_name_disguised_by_direction_controls_is_refused_with_a_reason(alice, 
         caught.value.message_dict["name"]
     )
     assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("brk", ["\r\n", "\n", "\r", "\v", "\f", "\x85", "\u2028", "\u2029"])
+def test_a_line_break_in_a_one_line_field_is_refused_with_a_reason(alice, brk):
+    street = f"1-2-3{brk}END:VCARD{brk}BEGIN:VCARD{brk}FN:injected"
+    with pytest.raises(ValidationError) as caught:
+        services.customer_clean(
+            {"name": "山田 太郎", "street": street, "title": f"課長{brk}END:VCARD"}, kind="person"
+        )
+    errors = caught.value.message_dict
+    assert set(errors) == {"street", "title"}
+    assert "改行は入れられません" in errors["street"][0]
+    with translation.override("en"):
+        assert "Line breaks cannot be entered" in caught.value.message_dict["title"][0]
+    # Long texts keep their lines; a break at either end of a one-line value is only trimmed.
+    cleaned = services.customer_clean(
+        {"name": "山田 太郎\n", "title": "課長\r\n", "notes": f"一行目{brk}二行目"},
+        kind="person",
+    )
+    assert (cleaned["name"], cleaned["title"]) == ("山田 太郎", "課長")
+    assert cleaned["notes"] == f"一行目{brk}二行目"
+
+
+def test_an_imports_line_breaks_in_one_line_fields_are_joined_with_a_space():
+    data = {"street": "丸の内1-1\r\n  2F", "title": "課長", "notes": "一行目\n二行目"}
+    assert services.fold_line_breaks(data) == ["street"]
+    assert data == {"street": "丸の内1-1 2F", "title": "課長", "notes": "一行目\n二行目"}
 
 
 def test_right_to_left_names_and_notes_are_kept_as_typed(alice):

@@ -76,6 +76,24 @@ def test_it_refuses_over_long_input_with_a_message_not_an_error_page(alice_clien
     assert Customer.objects.count() == 0
 
 
+def test_a_line_break_sent_in_a_one_line_field_is_refused_next_to_the_field(alice_client):
+    # An input cannot hold one, but a hand-made request can: the form says why, as the API does.
+    response = alice_client.post(
+        reverse("customers:create"),
+        {
+            "kind": "person",
+            "name": "山田 太郎",
+            "title": "課長\r\nEND:VCARD",
+            "notes": "一行目\r\n二行目",
+            "status": "lead",
+        },
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'data-field="title"' in body and "改行は入れられません" in body
+    assert Customer.objects.count() == 0
+
+
 def test_it_renders_html_in_user_text_as_text(alice_client, alice):
     customer = testing.make_customer(
         alice, name="<script>alert(1)</script>", notes="<img src=x onerror=alert(2)>"

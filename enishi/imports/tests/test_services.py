@@ -525,6 +525,29 @@ class TestBadInput:
         assert "formula" in rows[1].notes[0][1]
         assert rows[2].category == "invalid" and "more cells" in rows[2].problems[0][1]
 
+    def test_a_cell_with_line_breaks_in_a_one_line_field_is_joined_with_a_note(self, bob):
+        # Alt+Enter in an Excel cell: the lines are joined with a space (the API refuses them).
+        text = (
+            "氏名,会社名,役職,番地,住所,備考\n"
+            '山田 太郎,"株式会社\n山田商事","営業部\n課長","丸の内1-1\n2F",'
+            '"東京都千代田区\n丸の内2-2","一行目\n二行目"\n'
+        )
+        rows = rows_of(check(bob, upload(bob, csv_bytes(text))))
+        row = rows[1]
+        assert row.category == "new" and not row.problems
+        assert (row.data["title"], row.data["street"]) == ("営業部 課長", "丸の内1-1 2F")
+        assert row.data["notes"] == "一行目\r\n二行目"  # long texts keep their lines
+        notes = dict(row.notes)
+        assert {"company_name", "title", "street"} <= set(notes)
+        assert "line breaks were replaced" in notes["title"] or "改行を空白" in notes["title"]
+        run_import(bob, check(bob, upload(bob, csv_bytes(text))))
+        karte = Customer.objects.get(kind="person")
+        assert (karte.title, karte.street, karte.company.name) == (
+            "営業部 課長",
+            "丸の内1-1 2F",
+            "株式会社 山田商事",
+        )
+
 
 def test_uploaded_files_are_forgotten_after_the_keeping_time(bob, settings):
     run = upload(bob, "氏名\n山田\n".encode())

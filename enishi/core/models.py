@@ -74,6 +74,9 @@ class StyleCleanup(models.Model):
     changed = models.PositiveIntegerField(_("kartes changed"), default=0)
     skipped = models.PositiveIntegerField(_("kartes skipped"), default=0)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Set as the run goes: a running clean-up that has not moved for a while was interrupted
+    # (the worker stopped), and must not hold the one-at-a-time rule for ever.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     # Undoing the clean-up: every karte it changed gets its values back, unless changed since.
     undo_started_at = models.DateTimeField(null=True, blank=True)

@@ -237,10 +237,27 @@ class CleanupActive(Exception):
         self.run = run
 
 
+CLEANUP_STALE = datetime.timedelta(minutes=10)
+
+
 def cleanup_active() -> StyleCleanup | None:
-    """The clean-up queued or running now, if any."""
+    """The clean-up queued or running now, if any. One that has been running without moving
+    for `CLEANUP_STALE` was interrupted (its worker stopped): it is marked failed, so a new
+    clean-up can start and finish the rest (every karte is saved on its own)."""
     active = [StyleCleanup.Status.QUEUED, StyleCleanup.Status.RUNNING]
-    return StyleCleanup.objects.filter(status__in=active).order_by("-id").first()
+    run = StyleCleanup.objects.filter(status__in=active).order_by("-id").first()
+    if run is None or run.status != StyleCleanup.Status.RUNNING:
+        return run
+    moved = run.heartbeat_at or run.created_at
+    if moved >= timezone.now() - CLEANUP_STALE:
+        return run
+    StyleCleanup.objects.filter(pk=run.pk, status=StyleCleanup.Status.RUNNING).update(
+        status=StyleCleanup.Status.FAILED,
+        # Like an exception's text: for whoever looks into it, not shown on the page.
+        error="interrupted: no progress for 10 minutes (the worker stopped?)",
+        finished_at=timezone.now(),
+    )
+    return None
 
 
 def cleanup_start(*, actor: User) -> StyleCleanup:
@@ -289,7 +306,9 @@ def cleanup_run(run_id: int) -> None:
     leaves every karte either cleaned or untouched; starting again finishes the rest."""
     run = StyleCleanup.objects.get(pk=run_id)
     style = house_style.Style(company_name=run.company_name, street=run.street)
-    StyleCleanup.objects.filter(pk=run.pk).update(status=StyleCleanup.Status.RUNNING)
+    StyleCleanup.objects.filter(pk=run.pk).update(
+        status=StyleCleanup.Status.RUNNING, heartbeat_at=timezone.now()
+    )
 
     try:
         with history_batch(f"cleanup:{run.pk}"):
@@ -297,7 +316,10 @@ def cleanup_run(run_id: int) -> None:
             def progress(scanned: int) -> None:
                 run.done = min(scanned, run.total)
                 StyleCleanup.objects.filter(pk=run.pk).update(
-                    done=run.done, changed=run.changed, skipped=run.skipped
+                    done=run.done,
+                    changed=run.changed,
+                    skipped=run.skipped,
+                    heartbeat_at=timezone.now(),
                 )
 
             for proposal in _proposals(style, progress=progress):

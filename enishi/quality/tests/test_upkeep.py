@@ -437,3 +437,30 @@ def test_starting_a_clean_up_twice_leads_to_the_running_one(client, alice):
     # Once it is over, a new one starts.
     StyleCleanup.objects.filter(pk=running.pk).update(status=StyleCleanup.Status.DONE)
     assert upkeep.cleanup_start(actor=alice).pk != running.pk
+
+
+def test_a_clean_up_that_stopped_moving_does_not_block_the_next_for_ever(alice):
+    stuck = StyleCleanup.objects.create(
+        created_by=alice, company_name="keep", street="keep", status="running"
+    )
+    # Moving: it holds the rule.
+    StyleCleanup.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now())
+    with pytest.raises(upkeep.CleanupActive):
+        upkeep.cleanup_start(actor=alice)
+    # Its worker stopped: after a while without progress it is marked failed, and a new
+    # clean-up starts (and finishes what is left).
+    StyleCleanup.objects.filter(pk=stuck.pk).update(
+        heartbeat_at=timezone.now() - upkeep.CLEANUP_STALE - datetime.timedelta(seconds=1)
+    )
+    fresh = upkeep.cleanup_start(actor=alice)
+    stuck.refresh_from_db()
+    assert stuck.status == StyleCleanup.Status.FAILED and "interrupted" in stuck.error
+    assert fresh.pk != stuck.pk and fresh.status == StyleCleanup.Status.QUEUED
+
+
+def test_a_running_clean_up_keeps_its_heartbeat(alice):
+    testing.make_company(alice, name="(株)山田商事")
+    run = upkeep.cleanup_start(actor=alice)
+    upkeep.cleanup_run.call(run.pk)
+    run.refresh_from_db()
+    assert run.status == StyleCleanup.Status.DONE and run.heartbeat_at is not None

@@ -14,7 +14,7 @@ from ninja.responses import Status
 from enishi.activities import selectors, services
 from enishi.activities.models import Activity, Task
 from enishi.api import selectors as api_selectors
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import ErrorOut, Unprocessable, error_responses, stale_conflict
 from enishi.api.schemas import (
     Day,
@@ -222,6 +222,7 @@ def list_customer_activities(request: HttpRequest, id: Id, query: Query[Timeline
     response={201: ActivityOut, **WRITE_ERRORS},
     tags=["activities"],
     summary="Log an activity",
+    auth=write_auth(),
 )
 def create_activity(request: HttpRequest, response: HttpResponse, id: Id, payload: ActivityIn):
     require_write(request)
@@ -250,6 +251,7 @@ def get_activity(request: HttpRequest, response: HttpResponse, id: Id):
     response={200: ActivityOut, 409: ActivityConflict, **WRITE_ERRORS},
     tags=["activities"],
     summary="Change an activity",
+    auth=write_auth(),
 )
 def update_activity(
     request: HttpRequest,
@@ -282,6 +284,7 @@ def update_activity(
     response={204: None, **DELETE_ERRORS},
     tags=["activities"],
     summary="Delete an activity",
+    auth=write_auth(),
 )
 def delete_activity(request: HttpRequest, id: Id):
     require_write(request)
@@ -322,6 +325,7 @@ def list_tasks(request: HttpRequest, query: Query[TaskQuery]):
     response={201: TaskOut, **WRITE_ERRORS},
     tags=["tasks"],
     summary="Add a task",
+    auth=write_auth(),
 )
 def create_task(request: HttpRequest, response: HttpResponse, id: Id, payload: TaskIn):
     require_write(request)
@@ -352,6 +356,7 @@ def get_task(request: HttpRequest, response: HttpResponse, id: Id):
     response={200: TaskOut, 409: TaskConflict, **WRITE_ERRORS},
     tags=["tasks"],
     summary="Change, complete or reopen a task",
+    auth=write_auth(),
 )
 def update_task(
     request: HttpRequest,
@@ -387,7 +392,11 @@ def update_task(
 
 
 @router.delete(
-    "/tasks/{id}", response={204: None, **DELETE_ERRORS}, tags=["tasks"], summary="Delete a task"
+    "/tasks/{id}",
+    response={204: None, **DELETE_ERRORS},
+    tags=["tasks"],
+    summary="Delete a task",
+    auth=write_auth(),
 )
 def delete_task(request: HttpRequest, id: Id):
     require_write(request)

@@ -59,14 +59,26 @@ class TokenAuthThen(TokenAuth):
         return found
 
 
-def require_write(request: HttpRequest) -> None:
-    """Writes need a token with the write scope and a role that may change data."""
+def require_write_scope(request: HttpRequest) -> None:
+    """The token has the write scope (whatever the role)."""
     if not request.auth.can_write:
         raise Forbidden(
             _("This token is read-only: create one with the write scope to change data.")
         )
+
+
+def require_write(request: HttpRequest) -> None:
+    """Writes need a token with the write scope and a role that may change data."""
+    require_write_scope(request)
     if not can_write(request.user):
         raise Forbidden(_("Your role may read but not change data."))
+
+
+def write_auth(*checks: Callable[[HttpRequest], None]) -> TokenAuthThen:
+    """The `auth` of a write operation: the token, `require_write`, then `checks` (role-level
+    ones, such as "administrators only"), all before the body is read. Checks that need the
+    record in the URL stay in the operation (a 404 or 403 after loading it)."""
+    return TokenAuthThen(require_write, *checks)
 
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}

@@ -13,7 +13,7 @@ from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
 
 from enishi.api import selectors as api_selectors
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import Conflict, ErrorOut, Unprocessable, error_responses
 from enishi.api.schemas import (
     Day,
@@ -400,6 +400,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerQuery]):
     "/customers",
     response={201: CustomerOut, **error_responses(400, 401, 403, 422, 429)},
     summary="Create a customer",
+    auth=write_auth(),
 )
 def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn):
     require_write(request)
@@ -426,6 +427,7 @@ def get_customer(request: HttpRequest, response: HttpResponse, id: Id):
     "/customers/{id}",
     response={200: CustomerOut, 409: CustomerConflict, **WRITE_ERRORS},
     summary="Change a customer",
+    auth=write_auth(),
 )
 def update_customer(
     request: HttpRequest,
@@ -462,6 +464,7 @@ def update_customer(
     "/customers/{id}",
     response={204: None, **error_responses(401, 403, 404, 422, 429)},
     summary="Move a customer to the trash",
+    auth=write_auth(),
 )
 def delete_customer(request: HttpRequest, id: Id):
     """The karte, its activities and tasks go to the trash (restorable on the screens)."""

@@ -14,7 +14,7 @@ from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
 
 from enishi.api import selectors as api_selectors
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import (
     Conflict,
     ErrorOut,
@@ -406,6 +406,7 @@ def list_deals(request: HttpRequest, query: Query[DealQuery]):
     "/deals",
     response={201: DealOut, **error_responses(400, 401, 403, 422, 429)},
     summary="Create a deal",
+    auth=write_auth(),
 )
 def create_deal(request: HttpRequest, response: HttpResponse, payload: DealIn):
     """A deal on a karte you may change; a next action becomes a task."""
@@ -446,6 +447,7 @@ def get_deal(request: HttpRequest, response: HttpResponse, id: Id):
     "/deals/{id}",
     response={200: DealOut, 409: DealConflict, **WRITE_ERRORS},
     summary="Change a deal",
+    auth=write_auth(),
 )
 def update_deal(
     request: HttpRequest,
@@ -477,6 +479,7 @@ def update_deal(
     "/deals/{id}",
     response={204: None, **error_responses(401, 403, 404, 422, 429)},
     summary="Move a deal to the trash",
+    auth=write_auth(),
 )
 def delete_deal(request: HttpRequest, id: Id):
     require_write(request)
@@ -489,6 +492,7 @@ def delete_deal(request: HttpRequest, id: Id):
     "/deals/{id}/move",
     response={200: DealOut, 409: DealConflict, **WRITE_ERRORS},
     summary="Move a deal to another stage",
+    auth=write_auth(),
 )
 def move_deal(
     request: HttpRequest,

@@ -34,7 +34,7 @@ from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 from pydantic import StrictBool
 
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import (
     ApiError,
     Conflict,
@@ -495,6 +495,7 @@ def _for_edit(request: HttpRequest, id: int) -> ImportRun:
     "/imports",
     response={201: ImportOut, **WRITE_ERRORS, **error_responses(413)},
     summary="Upload a file to import",
+    auth=write_auth(),
 )
 def create_import(
     request: HttpRequest,
@@ -575,6 +576,7 @@ def get_import_columns(request: HttpRequest, id: Id):
     "/imports/{id}/layout",
     response={200: ImportOut, **WRITE_ERRORS},
     summary="Read the file another way",
+    auth=write_auth(),
 )
 def set_import_layout(request: HttpRequest, id: Id, payload: LayoutIn):
     run = _for_edit(request, id)
@@ -587,6 +589,7 @@ def set_import_layout(request: HttpRequest, id: Id, payload: LayoutIn):
     "/imports/{id}/mapping",
     response={200: ImportOut, **WRITE_ERRORS},
     summary="Set the columns' targets",
+    auth=write_auth(),
 )
 def set_import_mapping(request: HttpRequest, id: Id, payload: MappingIn):
     run = _for_edit(request, id)
@@ -614,7 +617,10 @@ def set_import_mapping(request: HttpRequest, id: Id, payload: MappingIn):
 
 
 @router.post(
-    "/imports/{id}/check", response={202: ImportOut, **WRITE_ERRORS}, summary="Check every row"
+    "/imports/{id}/check",
+    response={202: ImportOut, **WRITE_ERRORS},
+    summary="Check every row",
+    auth=write_auth(),
 )
 def check_import(request: HttpRequest, id: Id):
     run = _for_edit(request, id)
@@ -654,7 +660,10 @@ def list_import_rows(request: HttpRequest, id: Id, query: Query[RowQuery]):
 
 
 @router.put(
-    "/imports/{id}/rules", response={200: ImportOut, **WRITE_ERRORS}, summary="Set the rules"
+    "/imports/{id}/rules",
+    response={200: ImportOut, **WRITE_ERRORS},
+    summary="Set the rules",
+    auth=write_auth(),
 )
 def set_import_rules(request: HttpRequest, id: Id, payload: RulesIn):
     run = _for_edit(request, id)
@@ -667,6 +676,7 @@ def set_import_rules(request: HttpRequest, id: Id, payload: RulesIn):
     "/imports/{id}/decision",
     response={200: RowOut, **WRITE_ERRORS},
     summary="Decide what happens to one row",
+    auth=write_auth(),
 )
 def set_import_row_decision(request: HttpRequest, id: Id, payload: DecisionIn):
     run = _for_edit(request, id)
@@ -694,7 +704,10 @@ def set_import_row_decision(request: HttpRequest, id: Id, payload: DecisionIn):
 
 
 @router.post(
-    "/imports/{id}/run", response={202: ImportOut, **WRITE_ERRORS}, summary="Start the import"
+    "/imports/{id}/run",
+    response={202: ImportOut, **WRITE_ERRORS},
+    summary="Start the import",
+    auth=write_auth(),
 )
 def run_import(request: HttpRequest, id: Id):
     run = _for_edit(request, id)
@@ -706,6 +719,7 @@ def run_import(request: HttpRequest, id: Id):
     "/imports/{id}/resume",
     response={202: ImportOut, **WRITE_ERRORS},
     summary="Continue an interrupted step",
+    auth=write_auth(),
 )
 def resume_import(request: HttpRequest, id: Id):
     run = _for_edit(request, id)
@@ -717,6 +731,7 @@ def resume_import(request: HttpRequest, id: Id):
     "/imports/{id}/undo",
     response={202: ImportOut, 409: UndoUnconfirmed, **WRITE_ERRORS},
     summary="Undo an import",
+    auth=write_auth(),
 )
 def undo_import(request: HttpRequest, id: Id, payload: UndoIn | None = None):
     """Deletes what the import created and gives the kartes it updated their previous values,
@@ -778,6 +793,7 @@ def get_import_rejected(request: HttpRequest, id: Id):
     "/imports/{id}",
     response={204: None, **WRITE_ERRORS},
     summary="Discard an import that wrote nothing",
+    auth=write_auth(),
 )
 def delete_import(request: HttpRequest, id: Id):
     run = _for_edit(request, id)

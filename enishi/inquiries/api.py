@@ -14,7 +14,7 @@ from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
 
 from enishi.api import selectors as api_selectors
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import Conflict, ErrorOut, Unprocessable, error_responses, rule_errors
 from enishi.api.schemas import (
     Id,
@@ -236,7 +236,12 @@ def list_inquiries(request: HttpRequest, query: Query[InquiryQuery]):
     return {"results": [_inquiry(i) for i in items], "next_cursor": next_cursor}
 
 
-@router.post("/inquiries", response={201: InquiryOut, **CREATE_ERRORS}, summary="Record an inquiry")
+@router.post(
+    "/inquiries",
+    response={201: InquiryOut, **CREATE_ERRORS},
+    summary="Record an inquiry",
+    auth=write_auth(),
+)
 def create_inquiry(request: HttpRequest, response: HttpResponse, payload: InquiryIn):
     """For the customer `customer_id` (one the user may see; any other id is refused alike)."""
     require_write(request)
@@ -274,6 +279,7 @@ def get_inquiry(request: HttpRequest, response: HttpResponse, id: Id):
     "/inquiries/{id}",
     response={200: InquiryOut, 409: InquiryConflict, **WRITE_ERRORS},
     summary="Change an inquiry (status, assignee, satisfaction, …)",
+    auth=write_auth(),
 )
 def update_inquiry(
     request: HttpRequest,
@@ -311,7 +317,10 @@ def update_inquiry(
 
 
 @router.delete(
-    "/inquiries/{id}", response={204: None, **DELETE_ERRORS}, summary="Delete an inquiry"
+    "/inquiries/{id}",
+    response={204: None, **DELETE_ERRORS},
+    summary="Delete an inquiry",
+    auth=write_auth(),
 )
 def delete_inquiry(request: HttpRequest, id: Id):
     require_write(request)
@@ -339,6 +348,7 @@ def list_inquiry_answers(request: HttpRequest, id: Id, query: Query[AnswerQuery]
     "/inquiries/{id}/answers",
     response={201: AnswerOut, **WRITE_ERRORS},
     summary="Answer an inquiry",
+    auth=write_auth(),
 )
 def answer_inquiry(request: HttpRequest, response: HttpResponse, id: Id, payload: AnswerIn):
     """Adds an answer (or internal note). A closed inquiry is refused (422): reopen it first

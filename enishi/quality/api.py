@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from enishi.api.auth import TokenAuthThen, require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import (
     Conflict,
     ErrorOut,
@@ -384,6 +384,7 @@ def get_duplicate(request: HttpRequest, id: Id):
     "/duplicates/{id}/dismiss",
     response={200: PairOut, **WRITE_ERRORS},
     summary="Mark a candidate as not a duplicate",
+    auth=write_auth(),
 )
 def dismiss_duplicate(request: HttpRequest, id: Id):
     """Remembered: no later scan proposes this pair again (reopen takes it back)."""
@@ -400,6 +401,7 @@ def dismiss_duplicate(request: HttpRequest, id: Id):
     "/duplicates/{id}/reopen",
     response={200: PairOut, **WRITE_ERRORS},
     summary="Put a dismissed candidate back in the queue",
+    auth=write_auth(),
 )
 def reopen_duplicate(request: HttpRequest, id: Id):
     require_write(request)
@@ -411,17 +413,22 @@ def reopen_duplicate(request: HttpRequest, id: Id):
 # --- scans ----------------------------------------------------------------------------------------
 
 
+def _require_manager_or_admin(request: HttpRequest) -> None:
+    if not is_manager_or_admin(request.user):
+        raise Forbidden(_("Only administrators and managers may start a duplicate scan."))
+
+
 @router.post(
     "/duplicate-scans",
     response={202: ScanOut, 200: ScanOut, **error_responses(401, 403, 429)},
     summary="Start a duplicate scan (administrators and managers)",
+    auth=write_auth(_require_manager_or_admin),
 )
 def start_scan(request: HttpRequest):
     """Queues a scan of the whole database (202). While one is waiting or running, that one is
     returned instead (200). Poll GET /duplicate-scans/{id} for its progress."""
     require_write(request)
-    if not is_manager_or_admin(request.user):
-        raise Forbidden(_("Only administrators and managers may start a duplicate scan."))
+    _require_manager_or_admin(request)
     scan, created = services.scan_start(actor=request.user, via=VIA)
     return Status(202 if created else 200, _scan(scan))
 
@@ -460,7 +467,7 @@ def _versions(raw: dict[str, int]) -> dict[int, int]:
     "/merges",
     response={201: MergeOut, 409: KarteConflict, **WRITE_ERRORS},
     summary="Merge kartes",
-    auth=TokenAuthThen(require_write),  # 403 before the body is read
+    auth=write_auth(),  # 403 before the body is read
 )
 def create_merge(request: HttpRequest, payload: MergeIn):
     """Merge `other_ids` into `survivor_id`: every activity, task, deal, inquiry, order,
@@ -538,6 +545,7 @@ def get_merge(request: HttpRequest, id: Id):
     "/merges/{id}/undo",
     response={200: MergeOut, 409: UndoConflict, **WRITE_ERRORS},
     summary="Undo a merge",
+    auth=write_auth(),
 )
 def undo_merge(request: HttpRequest, id: Id):
     """Everything goes back as it was before the merge. 409, with the reasons in `errors`, when

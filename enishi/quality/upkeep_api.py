@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema
 
-from enishi.api.auth import TokenAuthThen, require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import (
     Conflict,
     ErrorOut,
@@ -105,7 +105,7 @@ def _require_admin(request: HttpRequest) -> None:
         **error_responses(400, 401, 403, 422, 429),
     },
     summary="Change the house style (admins)",
-    auth=TokenAuthThen(require_write, _require_admin),
+    auth=write_auth(_require_admin),
 )
 def update_house_style(
     request: HttpRequest,
@@ -182,6 +182,7 @@ class ConfirmedOut(Schema):
     "/customers/{id}/confirm",
     response={200: ConfirmedOut, **error_responses(401, 403, 404, 422, 429)},
     summary="Mark a karte as confirmed today",
+    auth=write_auth(),
 )
 def confirm_customer(request: HttpRequest, id: Id):
     """The facts were checked with the customer: the karte is fresh again (recorded)."""

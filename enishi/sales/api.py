@@ -19,7 +19,7 @@ from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
 
 from enishi.api import selectors as api_selectors
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import (
     ErrorOut,
     Forbidden,
@@ -416,6 +416,7 @@ def list_products(request: HttpRequest, query: Query[ProductQuery]):
     response={201: ProductOut, **WRITE_ERRORS},
     tags=["products"],
     summary="Add a product (admins)",
+    auth=write_auth(_require_admin),
 )
 def create_product(request: HttpRequest, response: HttpResponse, payload: ProductIn):
     require_write(request)
@@ -446,6 +447,7 @@ def get_product(request: HttpRequest, response: HttpResponse, id: Id):
     response={200: ProductOut, 409: ProductConflict, **WRITE_ERRORS},
     tags=["products"],
     summary="Change a product (admins)",
+    auth=write_auth(_require_admin),
 )
 def update_product(
     request: HttpRequest,
@@ -497,7 +499,11 @@ def list_orders(request: HttpRequest, query: Query[OrderQuery]):
 
 
 @router.post(
-    "/orders", response={201: OrderOut, **WRITE_ERRORS}, tags=["orders"], summary="Add an order"
+    "/orders",
+    response={201: OrderOut, **WRITE_ERRORS},
+    tags=["orders"],
+    summary="Add an order",
+    auth=write_auth(),
 )
 def create_order(request: HttpRequest, response: HttpResponse, payload: OrderIn):
     """An order with its lines for a customer; totals and the number are computed."""
@@ -535,6 +541,7 @@ def get_order(request: HttpRequest, response: HttpResponse, id: Id):
     response={200: OrderOut, 409: OrderConflict, **WRITE_ERRORS},
     tags=["orders"],
     summary="Change an order",
+    auth=write_auth(),
 )
 def update_order(
     request: HttpRequest,
@@ -573,6 +580,7 @@ def update_order(
     response={204: None, **DELETE_ERRORS},
     tags=["orders"],
     summary="Delete an order",
+    auth=write_auth(),
 )
 def delete_order(request: HttpRequest, id: Id):
     require_write(request)
@@ -621,6 +629,7 @@ def list_contracts(request: HttpRequest, query: Query[ContractQuery]):
     response={201: ContractOut, **WRITE_ERRORS},
     tags=["contracts"],
     summary="Add a contract",
+    auth=write_auth(),
 )
 def create_contract(request: HttpRequest, response: HttpResponse, payload: ContractIn):
     """A renewal date within the notice period also makes a reminder task for the owner."""
@@ -658,6 +667,7 @@ def get_contract(request: HttpRequest, response: HttpResponse, id: Id):
     response={200: ContractOut, 409: ContractConflict, **WRITE_ERRORS},
     tags=["contracts"],
     summary="Change a contract",
+    auth=write_auth(),
 )
 def update_contract(
     request: HttpRequest,
@@ -688,6 +698,7 @@ def update_contract(
     response={200: ContractOut, 409: ContractConflict, **WRITE_ERRORS},
     tags=["contracts"],
     summary="Record a contract's cancellation",
+    auth=write_auth(),
 )
 def cancel_contract(
     request: HttpRequest,
@@ -723,6 +734,7 @@ def cancel_contract(
     response={204: None, **DELETE_ERRORS},
     tags=["contracts"],
     summary="Delete a contract",
+    auth=write_auth(),
 )
 def delete_contract(request: HttpRequest, id: Id):
     require_write(request)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
+from enishi.api.auth import TokenAuthThen, require_write_scope
 from enishi.api.errors import (
     ApiError,
     Conflict,
@@ -351,16 +352,21 @@ def start_export(request: HttpRequest, response: HttpResponse, payload: ExportIn
     return Status(202, _out(record))
 
 
+def _require_admin(request: HttpRequest) -> None:
+    if not is_admin(request.user):
+        raise Forbidden(_("Only administrators may export all data."))
+
+
 @router.post(
     "/exports/full",
     response={202: ExportOut, **error_responses(401, 403, 409, 422, 429)},
     summary="Start a full-data export (admins)",
+    auth=TokenAuthThen(_require_admin),
 )
 def start_full_export(request: HttpRequest, response: HttpResponse):
     """Every record of every table as JSON Lines + CSV in a zip, with manifest.json; in the
     background, one at a time. Administrators only."""
-    if not is_admin(request.user):
-        raise Forbidden(_("Only administrators may export all data."))
+    _require_admin(request)
     try:
         record = services.full_export_start(actor=request.user, via=VIA)
     except ValidationError as exc:
@@ -425,14 +431,12 @@ def get_export_file(request: HttpRequest, id: Id):
     "/exports/{id}",
     response={204: None, **error_responses(401, 403, 404, 422, 429)},
     summary="Cancel an export or remove its file",
+    auth=TokenAuthThen(require_write_scope),
 )
 def delete_export(request: HttpRequest, id: Id):
     """An export being prepared is cancelled; a kept file is removed now. The record stays in
     the history. Needs a token with the write scope."""
-    if not request.auth.can_write:
-        raise Forbidden(
-            _("This token is read-only: create one with the write scope to change data.")
-        )
+    require_write_scope(request)
     record = selectors.export_get(request.user, id)
     services.export_discard(actor=request.user, record=record)
     return Status(204, None)

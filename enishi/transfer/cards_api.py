@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 
-from enishi.api.auth import require_write
+from enishi.api.auth import require_write, write_auth
 from enishi.api.errors import ApiError, Unprocessable, error_responses
 from enishi.api.schemas import Id
 from enishi.customers.selectors import customer_get
@@ -183,6 +183,7 @@ def _chosen(preview: services.ImportPreview, create: str) -> list[int]:
     "/vcards/import",
     response={200: ImportOut, 201: ImportOut, **error_responses(400, 401, 403, 413, 422, 429)},
     summary="Import vCards (preview, then commit)",
+    auth=write_auth(),
 )
 def import_vcards(
     request: HttpRequest,

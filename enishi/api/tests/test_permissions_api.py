@@ -27,6 +27,9 @@ pytestmark = pytest.mark.django_db
 
 SECRET_NAME = "機密 顧客花子"
 NEVER = 987654321
+# Administrators-only operations on one record: a member is refused (403) before the record is
+# loaded, so the answer is the same for a record that never existed (test_write_refusals.py).
+ADMINS_ONLY = {("PATCH", "/products/")}
 
 
 @pytest.fixture
@@ -89,7 +92,8 @@ def test_it_answers_404_never_403_to_a_member_reaching_another_teams_karte(bob_a
     ):
         response = bob_api.send(method, path, body)
         twin = bob_api.send(method, unknown_path, body)
-        assert response.status_code == twin.status_code == 404, (method, path)
+        expected = 403 if (method, path.rstrip("0123456789")) in ADMINS_ONLY else 404
+        assert response.status_code == twin.status_code == expected, (method, path)
         assert response.json() == twin.json()
         body_text = response.content.decode()
         leaked = [s for m in APP_MATRICES for s in (SECRET_NAME, *m.SECRETS) if s in body_text]
